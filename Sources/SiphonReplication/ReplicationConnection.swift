@@ -1,0 +1,392 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SiphonCore
+import SiphonWire
+
+/// A replication connection (`replication=database`) to PostgreSQL: replication commands, simple queries, and the
+/// copy-both stream of `START_REPLICATION`. The only type in Siphon that opens replication sockets.
+///
+/// Use it inside `withConnection`; the connection closes when the closure returns or throws. It is used by one task
+/// at a time (not `Sendable`): commands run one after another, as the protocol requires.
+public final class ReplicationConnection {
+    /// Session settings sent in the startup packet so that text output never depends on the server's or role's
+    /// defaults: values must render the same on every server.
+    public static let sessionParameters: [(String, String)] = [
+        ("client_encoding", "UTF8"), ("DateStyle", "ISO"), ("IntervalStyle", "postgres"), ("TimeZone", "UTC"),
+        ("extra_float_digits", "1"), ("bytea_output", "hex"), ("lc_monetary", "C"),
+    ]
+
+    let channel: any Channel
+    private var inbound: NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator
+    private var buffered: [BackendMessage] = []
+    private var bufferedIndex = 0
+    let logger: Logger
+    public let settings: ConnectionSettings
+    /// `ParameterStatus` values from startup: `server_version`, `server_encoding`, …
+    public let parameters: [String: String]
+    /// The server's process id for this connection (as `pg_stat_replication.pid` shows it).
+    public let processID: Int32
+
+    private init(
+        channel: any Channel, inbound: NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
+        settings: ConnectionSettings, parameters: [String: String], processID: Int32, logger: Logger
+    ) {
+        self.channel = channel
+        self.inbound = inbound
+        self.settings = settings
+        self.parameters = parameters
+        self.processID = processID
+        self.logger = logger
+    }
+
+    /// `server_version_num`-style number, e.g. 150018 for 15.18 (derived from `server_version`).
+    public var serverVersionNumber: Int {
+        let version = self.parameters["server_version"] ?? "0"
+        let numbers = version.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return (numbers.first ?? 0) * 10000 + (numbers.count > 1 ? numbers[1] : 0)
+    }
+
+    /// Connects, authenticates, runs `body`, and closes the connection.
+    public static func withConnection<Result>(
+        settings: ConnectionSettings,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        _ body: (ReplicationConnection) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await Self.openChannel(settings: settings, eventLoopGroup: eventLoopGroup)
+        let asyncChannel: NIOAsyncChannel<[BackendMessage], ByteBuffer>
+        do {
+            asyncChannel = try await Self.negotiateTLSAndWrap(channel: channel, settings: settings)
+        } catch {
+            try? await channel.close()
+            throw Self.connectionError(error, settings: settings)
+        }
+        return try await asyncChannel.executeThenClose { inbound, _ in
+            var iterator = inbound.makeAsyncIterator()
+            let (parameters, processID) = try await Self.startUp(
+                channel: channel, inbound: &iterator, settings: settings, logger: logger)
+            let connection = ReplicationConnection(
+                channel: channel, inbound: iterator, settings: settings, parameters: parameters, processID: processID,
+                logger: logger)
+            do {
+                let result = try await body(connection)
+                await connection.terminate()
+                return result
+            } catch {
+                await connection.terminate()
+                throw error
+            }
+        }
+    }
+
+    // MARK: Commands
+
+    /// One statement through the simple query protocol; returns the rows of the last result (text format).
+    @discardableResult
+    public func simpleQuery(_ sql: String) async throws -> QueryResult {
+        var encoder = FrontendEncoder(allocator: self.channel.allocator)
+        encoder.query(sql)
+        try await self.write(encoder.flushBuffer())
+        var result = QueryResult()
+        var failure: SiphonError?
+        while true {
+            switch try await self.nextMessage() {
+            case .rowDescription(let columns):
+                result = QueryResult(columns: columns.map(\.name))
+            case .dataRow(let values):
+                result.rows.append(values.map { $0.map { String(buffer: $0) } })
+            case .commandComplete(let tag):
+                result.commandTag = tag
+            case .emptyQueryResponse, .noticeResponse, .parameterStatus:
+                continue
+            case .errorResponse(let fields):
+                failure = ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
+            case .readyForQuery:
+                if let failure { throw failure }
+                return result
+            case .copyBothResponse, .copyOutResponse, .copyInResponse:
+                throw SiphonError(.protocolViolation, "simpleQuery cannot run a COPY or START_REPLICATION command")
+            case let other:
+                throw SiphonError(.protocolViolation, "unexpected message during query: \(other)")
+            }
+        }
+    }
+
+    /// `IDENTIFY_SYSTEM`: the cluster's identity and current WAL position.
+    public func identifySystem() async throws -> SystemIdentification {
+        let result = try await self.simpleQuery("IDENTIFY_SYSTEM")
+        guard let row = result.rows.first, row.count >= 4, let systemID = row[0], let timelineText = row[1],
+            let timeline = Int(timelineText), let positionText = row[2], let position = LSN(positionText)
+        else {
+            throw SiphonError(.protocolViolation, "malformed IDENTIFY_SYSTEM result \(result.rows)")
+        }
+        return SystemIdentification(systemID: systemID, timeline: timeline, walPosition: position, database: row[3])
+    }
+
+    /// What `CREATE_REPLICATION_SLOT` does with the snapshot it builds.
+    public enum SnapshotAction: String, Sendable {
+        /// Export it so another session can `SET TRANSACTION SNAPSHOT` and copy the tables consistently.
+        case export = "EXPORT_SNAPSHOT"
+        /// Use it in this session's current transaction (which must be `REPEATABLE READ`, begun first).
+        case use = "USE_SNAPSHOT"
+        case none = "NOEXPORT_SNAPSHOT"
+    }
+
+    /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput …`.
+    public func createReplicationSlot(
+        _ name: String, temporary: Bool = false, snapshot: SnapshotAction = .none
+    ) async throws -> CreatedSlot {
+        let sql =
+            "CREATE_REPLICATION_SLOT \(ServerErrorTranslation.quoteIdentifier(name))"
+            + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput " + snapshot.rawValue
+        let result = try await self.simpleQuery(sql)
+        guard let row = result.rows.first, row.count >= 4, let slotName = row[0], let pointText = row[1],
+            let point = LSN(pointText)
+        else {
+            throw SiphonError(.protocolViolation, "malformed CREATE_REPLICATION_SLOT result \(result.rows)")
+        }
+        return CreatedSlot(name: slotName, consistentPoint: point, snapshotName: row[2], plugin: row[3] ?? "pgoutput")
+    }
+
+    /// `DROP_REPLICATION_SLOT name [WAIT]`; `wait` waits for another reader of the slot to go away.
+    public func dropReplicationSlot(_ name: String, wait: Bool = false) async throws {
+        try await self.simpleQuery(
+            "DROP_REPLICATION_SLOT \(ServerErrorTranslation.quoteIdentifier(name))" + (wait ? " WAIT" : ""))
+    }
+
+    // MARK: Plumbing used by ReplicationStream
+
+    func write(_ buffer: ByteBuffer) async throws {
+        do {
+            try await self.channel.writeAndFlush(buffer)
+        } catch {
+            throw SiphonError(.connectionFailed, "lost the connection to \(self.settings)", underlying: error)
+        }
+    }
+
+    /// The next message from the server; a closed connection is an error (we never expect the server to hang up).
+    func nextMessage() async throws -> BackendMessage {
+        if self.bufferedIndex < self.buffered.count {
+            defer { self.bufferedIndex += 1 }
+            return self.buffered[self.bufferedIndex]
+        }
+        let batch: [BackendMessage]?
+        do {
+            batch = try await self.inbound.next(isolation: #isolation)
+        } catch {
+            throw Self.connectionError(error, settings: self.settings)
+        }
+        guard let batch else {
+            throw SiphonError(.connectionFailed, "the server closed the connection (\(self.settings))")
+        }
+        self.buffered = batch
+        self.bufferedIndex = 1
+        return batch[0]
+    }
+
+    private func terminate() async {
+        var encoder = FrontendEncoder(allocator: self.channel.allocator)
+        encoder.terminate()
+        try? await self.channel.writeAndFlush(encoder.flushBuffer())
+    }
+
+    // MARK: Connecting
+
+    private static func openChannel(
+        settings: ConnectionSettings, eventLoopGroup: any EventLoopGroup
+    ) async throws -> any Channel {
+        let bootstrap = ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.seconds(Int64(settings.connectTimeout)))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+        do {
+            switch settings.endpoint {
+            case .tcp(let host, let port):
+                return try await bootstrap.channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .connect(host: host, port: port).get()
+            case .unixSocket:
+                return try await bootstrap.connect(unixDomainSocketPath: settings.endpoint.socketPath!).get()
+            }
+        } catch {
+            throw connectionError(error, settings: settings)
+        }
+    }
+
+    private static func negotiateTLSAndWrap(
+        channel: any Channel, settings: ConnectionSettings
+    ) async throws -> NIOAsyncChannel<[BackendMessage], ByteBuffer> {
+        let wantsTLS: Bool
+        switch (settings.tlsMode, settings.endpoint) {
+        case (.disable, _), (.allow, _), (.prefer, .unixSocket):
+            wantsTLS = false
+        case (.prefer, .tcp), (.require, _), (.verifyCA, _), (.verifyFull, _):
+            wantsTLS = true
+        }
+        if wantsTLS {
+            let answer = channel.eventLoop.makePromise(of: Bool.self)
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(SSLResponseHandler(promise: answer))
+            }.get()
+            var encoder = FrontendEncoder(allocator: channel.allocator)
+            encoder.sslRequest()
+            try await channel.writeAndFlush(encoder.flushBuffer())
+            if try await answer.futureResult.get() {
+                let context = try Self.makeTLSContext(settings: settings)
+                let serverHostname = settings.tlsMode == .verifyFull ? settings.hostName : nil
+                try await channel.eventLoop.submit {
+                    // With no host name (an IP address), NIOSSL checks the certificate against the peer's address.
+                    let isAddress = serverHostname.map { $0.first?.isNumber == true || $0.contains(":") } ?? true
+                    let handler = try NIOSSLClientHandler(
+                        context: context, serverHostname: isAddress ? nil : serverHostname)
+                    try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+                }.get()
+            } else if settings.tlsMode != .prefer && settings.tlsMode != .allow {
+                throw SiphonError(
+                    .connectionFailed,
+                    "the server at \(settings) does not accept TLS but sslmode=\(settings.tlsMode.rawValue) requires it; "
+                        + "enable ssl on the server or use sslmode=prefer")
+            }
+        }
+        return try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BackendMessageDecoder()))
+            try channel.pipeline.syncOperations.addHandler(MessageBatcher())
+            return try NIOAsyncChannel<[BackendMessage], ByteBuffer>(
+                wrappingChannelSynchronously: channel,
+                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+        }.get()
+    }
+
+    private static func makeTLSContext(settings: ConnectionSettings) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch settings.tlsMode {
+        case .disable, .allow, .prefer, .require:
+            // libpq's semantics: encrypt, but do not check who the server is.
+            configuration.certificateVerification = .none
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+        }
+        if settings.tlsMode == .verifyCA || settings.tlsMode == .verifyFull {
+            if let path = settings.tlsRootCertificatePath {
+                do {
+                    configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+                } catch {
+                    throw SiphonError(
+                        .invalidConfiguration, "cannot read the CA certificates in sslrootcert=\(path)", underlying: error)
+                }
+            } else {
+                configuration.trustRoots = .default
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw SiphonError(.invalidConfiguration, "cannot set up TLS", underlying: error)
+        }
+    }
+
+    private static func startUp(
+        channel: any Channel,
+        inbound: inout NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
+        settings: ConnectionSettings,
+        logger: Logger
+    ) async throws -> ([String: String], Int32) {
+        var machine = StartupStateMachine(user: settings.user, password: settings.password, tlsMode: .disable)
+        var encoder = FrontendEncoder(allocator: channel.allocator)
+        encoder.startup(
+            parameters: [
+                ("user", settings.user), ("database", settings.database), ("replication", "database"),
+                ("application_name", settings.applicationName),
+            ] + Self.sessionParameters)
+        _ = machine.connected()
+        do {
+            try await channel.writeAndFlush(encoder.flushBuffer())
+            while true {
+                guard let batch = try await inbound.next(isolation: #isolation) else {
+                    throw SiphonError(
+                        .connectionFailed, "the server closed the connection during startup (\(settings))")
+                }
+                for message in batch {
+                    let action: StartupStateMachine.Action
+                    switch message {
+                    case .authentication(let request): action = machine.authenticationReceived(request)
+                    case .parameterStatus(let name, let value):
+                        machine.parameterStatusReceived(name: name, value: value)
+                        action = .none
+                    case .backendKeyData(let processID, _):
+                        machine.backendKeyDataReceived(processID: processID)
+                        action = .none
+                    case .readyForQuery: action = machine.readyForQueryReceived()
+                    case .errorResponse(let fields): action = machine.errorReceived(fields)
+                    case .noticeResponse: action = .none
+                    case let other:
+                        throw SiphonError(.protocolViolation, "unexpected message during startup: \(other)")
+                    }
+                    switch action {
+                    case .none: break
+                    case .sendPassword(let password): encoder.password(password)
+                    case .sendSASLInitialResponse(let mechanism, let data):
+                        encoder.saslInitialResponse(mechanism: mechanism, data: data)
+                    case .sendSASLResponse(let data): encoder.saslResponse(data: data)
+                    case .ready:
+                        logger.debug("Connected", metadata: ["pg.url": "\(settings)"])
+                        return (machine.parameters, machine.processID)
+                    case .fail(let error): throw error
+                    case .sendSSLRequest, .startTLS, .sendStartup:
+                        preconditionFailure("TLS negotiation happens before startup")
+                    }
+                }
+                if encoder.buffer.readableBytes > 0 {
+                    try await channel.writeAndFlush(encoder.flushBuffer())
+                }
+            }
+        } catch let error as SiphonError {
+            throw error
+        } catch {
+            throw connectionError(error, settings: settings)
+        }
+    }
+
+    static func connectionError(_ error: any Error, settings: ConnectionSettings) -> SiphonError {
+        if let error = error as? SiphonError { return error }
+        var reason = "\(error)"
+        if let error = error as? NIOSSLError { reason = "TLS failed: \(error)" }
+        if let error = error as? BoringSSLError { reason = "TLS failed: \(error)" }
+        if case .handshakeFailed(let inner) = error as? NIOSSLError {
+            reason = "TLS handshake failed (is the CA in sslrootcert right, and does the host name match?): \(inner)"
+        }
+        return SiphonError(.connectionFailed, "cannot connect to \(settings): \(reason)", underlying: error)
+    }
+}
+
+/// The rows of a simple query, as text.
+public struct QueryResult: Sendable, Equatable {
+    public var columns: [String] = []
+    public var rows: [[String?]] = []
+    public var commandTag: String = ""
+
+    public init(columns: [String] = []) { self.columns = columns }
+}
+
+/// The answer to `IDENTIFY_SYSTEM`.
+public struct SystemIdentification: Sendable, Equatable {
+    public var systemID: String
+    public var timeline: Int
+    /// The current WAL flush position.
+    public var walPosition: LSN
+    public var database: String?
+}
+
+/// The answer to `CREATE_REPLICATION_SLOT`.
+public struct CreatedSlot: Sendable, Equatable {
+    public var name: String
+    /// Changes after this position are what the slot will stream.
+    public var consistentPoint: LSN
+    /// With `EXPORT_SNAPSHOT`: the snapshot for `SET TRANSACTION SNAPSHOT`.
+    public var snapshotName: String?
+    public var plugin: String
+}
