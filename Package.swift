@@ -59,16 +59,37 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SiphonEngine",
+            dependencies: [
+                "SiphonCore", "SiphonWire", "SiphonPgOutput", "SiphonReplication",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SiphonAdmin",
+            dependencies: [
+                "SiphonCore", "SiphonWire", "SiphonReplication",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Siphon",
-            dependencies: ["SiphonCore", "SiphonWire", "SiphonPgOutput", "SiphonReplication"],
+            dependencies: ["SiphonCore", "SiphonWire", "SiphonPgOutput", "SiphonReplication", "SiphonEngine", "SiphonAdmin"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SiphonCLI",
             dependencies: [
-                "Siphon",
+                "SiphonCore", "SiphonEngine", "SiphonReplication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,6 +101,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SiphonTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SiphonEngineTests",
+            dependencies: [
+                "SiphonEngine", "SiphonCore", "SiphonPgOutput", "SiphonReplication", "SiphonTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SiphonAdminTests",
+            dependencies: [
+                "SiphonAdmin", "SiphonCore", "SiphonReplication", "SiphonTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -96,7 +96,8 @@ public struct ChangeAssembler: Sendable {
     /// Throws when the message breaks the protocol's order, names an unknown relation, or holds a value that
     /// cannot be rendered; the assembler should then be discarded with the connection.
     public mutating func consume(
-        _ message: PgOutputMessage, into events: inout [AssembledEvent]
+        _ message: PgOutputMessage,
+        into events: inout [AssembledEvent]
     ) throws(PgOutputDecodingError) {
         do throws(PgOutputDecodingError) {
             try self.dispatch(message, into: &events)
@@ -108,7 +109,8 @@ public struct ChangeAssembler: Sendable {
     }
 
     private mutating func dispatch(
-        _ message: PgOutputMessage, into events: inout [AssembledEvent]
+        _ message: PgOutputMessage,
+        into events: inout [AssembledEvent]
     ) throws(PgOutputDecodingError) {
         let type = message.typeByte
         switch message {
@@ -129,8 +131,12 @@ public struct ChangeAssembler: Sendable {
             self.lastCommitLSN = commit.commitLSN
             events.append(
                 .commit(
-                    xid: transaction.xid, commitLSN: commit.commitLSN, endLSN: commit.endLSN,
-                    commitTime: commit.commitTime))
+                    xid: transaction.xid,
+                    commitLSN: commit.commitLSN,
+                    endLSN: commit.endLSN,
+                    commitTime: commit.commitTime
+                )
+            )
 
         case .origin(let origin):
             if let xid = self.streamBlockXID {
@@ -160,8 +166,11 @@ public struct ChangeAssembler: Sendable {
                 try self.hold(message, streamXID: xid)
             } else if var transaction = self.transaction {
                 let context = ChangeContext(
-                    xid: transaction.xid, commitLSN: transaction.commitLSN, commitTime: transaction.commitTime,
-                    origin: transaction.origin)
+                    xid: transaction.xid,
+                    commitLSN: transaction.commitLSN,
+                    commitTime: transaction.commitTime,
+                    origin: transaction.origin
+                )
                 try self.forEachChange(in: message, context: context, firstIndex: transaction.nextIndex) { change in
                     events.append(.change(change))
                     transaction.nextIndex += 1
@@ -173,12 +182,16 @@ public struct ChangeAssembler: Sendable {
 
         case .message(let logical):
             let event = AssembledEvent.message(
-                transactional: logical.isTransactional, prefix: logical.prefix, content: logical.content,
-                lsn: logical.lsn)
+                transactional: logical.isTransactional,
+                prefix: logical.prefix,
+                content: logical.content,
+                lsn: logical.lsn
+            )
             if !logical.isTransactional || (self.transaction != nil && self.streamBlockXID == nil) {
                 events.append(event)
             } else if let xid = self.streamBlockXID {
-                let bytes = MemoryLayout<AssembledEvent>.stride + logical.prefix.utf8.count
+                let bytes =
+                    MemoryLayout<AssembledEvent>.stride + logical.prefix.utf8.count
                     + logical.content.readableBytes
                 self.streamedTransactions[xid]?.held.append((logical.xid ?? xid, event, bytes))
                 self.streamedTransactions[xid]?.bytes += bytes
@@ -207,13 +220,14 @@ public struct ChangeAssembler: Sendable {
 
         case .streamCommit(let commit):
             try self.requireNoTransaction(type)
-            guard let streamed = self.streamedTransactions.removeValue(forKey: commit.xid) else {
+            guard let streamed = self.streamedTransactions[commit.xid] else {
                 throw .unexpected(type, "transaction \(commit.xid) was never streamed")
             }
-            self.release(streamed)
             guard commit.commitLSN >= self.lastCommitLSN else {
                 throw .unexpected(type, "commit LSN \(commit.commitLSN) is below the last commit \(self.lastCommitLSN)")
             }
+            self.streamedTransactions[commit.xid] = nil
+            self.release(streamed)
             self.lastCommitLSN = commit.commitLSN
             self.relations.record(contentsOf: streamed.relations)
             self.emit(streamed, committedBy: commit, into: &events)
@@ -255,12 +269,18 @@ public struct ChangeAssembler: Sendable {
             case .update(let update): update.xid
             case .delete(let delete): delete.xid
             case .truncate(let truncate): truncate.xid
-            default: nil
+            case .begin, .commit, .origin, .relation, .type, .message, .streamStart, .streamStop, .streamCommit,
+                .streamAbort:
+                nil
             }
         // Commit LSN, commit time, index and origin are only known at Stream Commit.
         let context = ChangeContext(
-            xid: streamXID, commitLSN: .zero, commitTime: PostgresTimestamp(rawValue: 0), origin: nil,
-            streamed: streamed.relations)
+            xid: streamXID,
+            commitLSN: .zero,
+            commitTime: PostgresTimestamp(rawValue: 0),
+            origin: nil,
+            streamed: streamed.relations
+        )
         var added = 0
         var addedBytes = 0
         do throws(PgOutputDecodingError) {
@@ -287,7 +307,8 @@ public struct ChangeAssembler: Sendable {
     }
 
     private func emit(
-        _ streamed: StreamedTransaction, committedBy commit: PgOutputMessage.StreamCommit,
+        _ streamed: StreamedTransaction,
+        committedBy commit: PgOutputMessage.StreamCommit,
         into events: inout [AssembledEvent]
     ) {
         events.reserveCapacity(events.count + streamed.held.count + 2)
@@ -305,18 +326,27 @@ public struct ChangeAssembler: Sendable {
             index += 1
         }
         events.append(
-            .commit(xid: commit.xid, commitLSN: commit.commitLSN, endLSN: commit.endLSN, commitTime: commit.commitTime))
+            .commit(xid: commit.xid, commitLSN: commit.commitLSN, endLSN: commit.endLSN, commitTime: commit.commitTime)
+        )
     }
 
     /// Calls `body` with each change an Insert, Update, Delete or Truncate makes (a Truncate makes one per table).
     private func forEachChange(
-        in message: PgOutputMessage, context: ChangeContext, firstIndex: Int, _ body: (Change) -> Void
+        in message: PgOutputMessage,
+        context: ChangeContext,
+        firstIndex: Int,
+        _ body: (Change) -> Void
     ) throws(PgOutputDecodingError) {
         func change(_ operation: Change.Operation, _ relation: PgOutputMessage.Relation, index: Int) -> Change {
             Change(
                 id: Change.ID(source: self.source, commitLSN: context.commitLSN, index: index),
-                operation: operation, schema: relation.schema, table: relation.name, xid: context.xid,
-                commitTime: context.commitTime, origin: context.origin)
+                operation: operation,
+                schema: relation.schema,
+                table: relation.name,
+                xid: context.xid,
+                commitTime: context.commitTime,
+                origin: context.origin
+            )
         }
         switch message {
         case .insert(let insert):
@@ -350,7 +380,8 @@ public struct ChangeAssembler: Sendable {
         case .truncate(let truncate):
             let options = Change.TruncateOptions(
                 cascade: truncate.options.contains(.cascade),
-                restartIdentity: truncate.options.contains(.restartIdentity))
+                restartIdentity: truncate.options.contains(.restartIdentity)
+            )
             for (offset, oid) in truncate.relationOIDs.enumerated() {
                 var result = change(.truncate, try self.relation(oid, context), index: firstIndex + offset)
                 result.truncateOptions = options
@@ -363,7 +394,8 @@ public struct ChangeAssembler: Sendable {
     }
 
     private func relation(
-        _ oid: UInt32, _ context: ChangeContext
+        _ oid: UInt32,
+        _ context: ChangeContext
     ) throws(PgOutputDecodingError) -> PgOutputMessage.Relation {
         guard let relation = context.streamed?[oid] ?? self.relations[oid] else {
             throw PgOutputDecodingError(.unknownRelation(oid: oid))
@@ -372,7 +404,8 @@ public struct ChangeAssembler: Sendable {
     }
 
     private func render(
-        _ old: PgOutputMessage.OldTuple, of relation: PgOutputMessage.Relation
+        _ old: PgOutputMessage.OldTuple,
+        of relation: PgOutputMessage.Relation
     ) throws(PgOutputDecodingError) -> (row: Row, key: Row, unchangedToast: [String]) {
         switch old {
         // pgoutput sends the columns outside the replica identity as nulls in a `K` tuple: they are not values.
@@ -383,13 +416,18 @@ public struct ChangeAssembler: Sendable {
 
     /// The row a tuple holds, its key (replica identity) columns, and the unchanged TOAST columns it left out.
     private func render(
-        _ tuple: PgOutputMessage.TupleData, of relation: PgOutputMessage.Relation, keyColumnsOnly: Bool
+        _ tuple: PgOutputMessage.TupleData,
+        of relation: PgOutputMessage.Relation,
+        keyColumnsOnly: Bool
     ) throws(PgOutputDecodingError) -> (row: Row, key: Row, unchangedToast: [String]) {
         guard tuple.values.count == relation.columns.count else {
             throw PgOutputDecodingError(
                 .columnCountMismatch(
-                    relation: "\(relation.schema).\(relation.name)", expected: relation.columns.count,
-                    actual: tuple.values.count))
+                    relation: "\(relation.schema).\(relation.name)",
+                    expected: relation.columns.count,
+                    actual: tuple.values.count
+                )
+            )
         }
         var row = Row()
         row.columns.reserveCapacity(tuple.values.count)
@@ -417,14 +455,18 @@ public struct ChangeAssembler: Sendable {
     }
 
     private func appendJSON(
-        of bytes: ByteBuffer, format: ValueFormat, column: PgOutputMessage.Relation.Column,
-        relation: PgOutputMessage.Relation, to json: inout String
+        of bytes: ByteBuffer,
+        format: ValueFormat,
+        column: PgOutputMessage.Relation.Column,
+        relation: PgOutputMessage.Relation,
+        to json: inout String
     ) throws(PgOutputDecodingError) {
         do throws(ValueDecodingError) {
             try self.renderer.appendJSON(of: bytes, format: format, typeOID: column.typeOID, to: &json)
         } catch {
             throw PgOutputDecodingError(
-                .invalidColumnValue(relation: "\(relation.schema).\(relation.name)", column: column.name, error))
+                .invalidColumnValue(relation: "\(relation.schema).\(relation.name)", column: column.name, error)
+            )
         }
     }
 

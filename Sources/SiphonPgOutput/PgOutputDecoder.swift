@@ -43,7 +43,8 @@ public struct PgOutputDecoder: Sendable {
         return message
     }
 
-    private func decodeBody(type: UInt8, from buffer: inout ByteBuffer) throws(PgOutputDecodingError) -> PgOutputMessage {
+    private func decodeBody(type: UInt8, from buffer: inout ByteBuffer) throws(PgOutputDecodingError) -> PgOutputMessage
+    {
         let inStream = self.isInsideStreamBlock
         switch type {
         case UInt8(ascii: "I"): return .insert(try .decode(from: &buffer, inStream: inStream))
@@ -83,7 +84,10 @@ public struct PgOutputDecoder: Sendable {
 
     private func requireStreaming(_ type: UInt8) throws(PgOutputDecodingError) {
         guard self.protocolVersion >= 2 else {
-            throw .unexpected(type, "streaming messages need protocol version 2, the stream uses \(self.protocolVersion)")
+            throw .unexpected(
+                type,
+                "streaming messages need protocol version 2, the stream uses \(self.protocolVersion)"
+            )
         }
     }
 

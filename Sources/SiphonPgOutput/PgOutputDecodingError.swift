@@ -46,13 +46,19 @@ public struct PgOutputDecodingError: Error, Sendable, CustomStringConvertible {
     }
 
     static func invalidValue(
-        _ field: StaticString, _ value: some BinaryInteger, file: String = #fileID, line: Int = #line
+        _ field: StaticString,
+        _ value: some BinaryInteger,
+        file: String = #fileID,
+        line: Int = #line
     ) -> Self {
         Self(.invalidValue(field: field.description, value: Int64(truncatingIfNeeded: value)), file: file, line: line)
     }
 
     static func unexpected(
-        _ type: UInt8, _ explanation: String, file: String = #fileID, line: Int = #line
+        _ type: UInt8,
+        _ explanation: String,
+        file: String = #fileID,
+        line: Int = #line
     ) -> Self {
         Self(messageType: type, .unexpectedMessage(explanation), file: file, line: line)
     }

@@ -10,6 +10,9 @@ import SiphonWire
 /// A replication connection (`replication=database`) to PostgreSQL: replication commands, simple queries, and the
 /// copy-both stream of `START_REPLICATION`. The only type in Siphon that opens replication sockets.
 ///
+/// With `replication: false` it is an ordinary SQL session (no `REPLICATION` privilege needed), which Siphon uses
+/// for setup, checks and catalog lookups through the simple query protocol.
+///
 /// Use it inside `withConnection`; the connection closes when the closure returns or throws. It is used by one task
 /// at a time (not `Sendable`): commands run one after another, as the protocol requires.
 public final class ReplicationConnection {
@@ -53,6 +56,7 @@ public final class ReplicationConnection {
     /// Connects, authenticates, runs `body`, and closes the connection.
     public static func withConnection<Result>(
         settings: ConnectionSettings,
+        replication: Bool = true,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (ReplicationConnection) async throws -> Result
@@ -68,7 +72,7 @@ public final class ReplicationConnection {
         return try await asyncChannel.executeThenClose { inbound, _ in
             var iterator = inbound.makeAsyncIterator()
             let (parameters, processID) = try await Self.startUp(
-                channel: channel, inbound: &iterator, settings: settings, logger: logger)
+                channel: channel, inbound: &iterator, settings: settings, replication: replication, logger: logger)
             let connection = ReplicationConnection(
                 channel: channel, inbound: iterator, settings: settings, parameters: parameters, processID: processID,
                 logger: logger)
@@ -167,6 +171,9 @@ public final class ReplicationConnection {
             throw SiphonError(.connectionFailed, "lost the connection to \(self.settings)", underlying: error)
         }
     }
+
+    /// Whether messages from the last socket read are still waiting; `false` means the next message needs a read.
+    var hasBufferedMessages: Bool { self.bufferedIndex < self.buffered.count }
 
     /// The next message from the server; a closed connection is an error (we never expect the server to hang up).
     func nextMessage() async throws -> BackendMessage {
@@ -293,15 +300,15 @@ public final class ReplicationConnection {
         channel: any Channel,
         inbound: inout NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
         settings: ConnectionSettings,
+        replication: Bool,
         logger: Logger
     ) async throws -> ([String: String], Int32) {
         var machine = StartupStateMachine(user: settings.user, password: settings.password, tlsMode: .disable)
         var encoder = FrontendEncoder(allocator: channel.allocator)
         encoder.startup(
-            parameters: [
-                ("user", settings.user), ("database", settings.database), ("replication", "database"),
-                ("application_name", settings.applicationName),
-            ] + Self.sessionParameters)
+            parameters: [("user", settings.user), ("database", settings.database)]
+                + (replication ? [("replication", "database")] : [])
+                + [("application_name", settings.applicationName)] + Self.sessionParameters)
         _ = machine.connected()
         do {
             try await channel.writeAndFlush(encoder.flushBuffer())

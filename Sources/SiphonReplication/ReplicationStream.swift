@@ -131,10 +131,13 @@ public final class ReplicationStream {
     /// The position acknowledged so far.
     public var acknowledged: LSN { self.reporter.flushedPosition }
 
-    /// Sends a standby status update now and asks the server to reply with a keepalive.
-    public func requestKeepalive() async throws {
-        try await self.reporter.requestReply()
-    }
+    /// Whether more messages from the last socket read are ready; when `false`, the next `next()` may wait.
+    ///
+    /// Consumers flush their batches when this turns `false`, so latency stays low without a timer.
+    public var hasBufferedMessages: Bool { self.connection.hasBufferedMessages }
+
+    /// A handle other tasks may use to wake the stream (e.g. on shutdown).
+    public var wakeHandle: ReplicationWakeHandle { ReplicationWakeHandle(reporter: self.reporter) }
 
     func waitForCopyBoth() async throws {
         var failure: SiphonError?
@@ -186,6 +189,17 @@ public final class ReplicationStream {
     }
 }
 
+/// Lets another task ask the server for a keepalive, so a consumer waiting in `next()` wakes up promptly.
+public struct ReplicationWakeHandle: Sendable {
+    let reporter: StatusReporter
+
+    /// Sends a standby status update asking the server to reply; the reply arrives as a keepalive from `next()`.
+    /// Does not wait for the write, so it can be called from synchronous code such as a signal handler.
+    public func requestKeepalive() {
+        self.reporter.requestReply()
+    }
+}
+
 /// Owns the stream's state machine and sends status updates; shared by the consumer and the status timer.
 final class StatusReporter: Sendable {
     private let machine: Mutex<ReplicationStreamStateMachine>
@@ -219,9 +233,12 @@ final class StatusReporter: Sendable {
         try await self.run(self.machine.withLock { $0.statusIntervalElapsed() })
     }
 
-    func requestReply() async throws {
+    func requestReply() {
         let (received, flushed) = self.machine.withLock { ($0.received, $0.flushed) }
-        try await self.run(.sendStandbyStatus(received: received, flushed: flushed, replyRequested: true))
+        var encoder = FrontendEncoder(allocator: self.channel.allocator)
+        encoder.standbyStatusUpdate(
+            written: received, flushed: flushed, applied: flushed, clock: Self.postgresClock(), replyRequested: true)
+        self.channel.writeAndFlush(encoder.flushBuffer(), promise: nil)
     }
 
     func stop() async throws {

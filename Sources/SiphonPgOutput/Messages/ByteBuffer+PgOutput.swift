@@ -8,7 +8,8 @@ import SiphonCore
 extension ByteBuffer {
     /// `Int8`/`Int16`/`Int32`/`Int64` (and `Byte1`), big-endian.
     mutating func readPgInteger<Value: FixedWidthInteger>(
-        _ field: StaticString, as: Value.Type = Value.self
+        _ field: StaticString,
+        as: Value.Type = Value.self
     ) throws(PgOutputDecodingError) -> Value {
         guard let value = self.readInteger(as: Value.self) else { throw .truncated(field) }
         return value

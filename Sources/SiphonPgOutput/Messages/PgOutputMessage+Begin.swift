@@ -21,7 +21,8 @@ extension PgOutputMessage {
             Self(
                 finalLSN: try buffer.readPgLSN("final LSN"),
                 commitTime: try buffer.readPgTimestamp("commit timestamp"),
-                xid: try buffer.readPgInteger("xid"))
+                xid: try buffer.readPgInteger("xid")
+            )
         }
     }
 }

@@ -26,7 +26,8 @@ extension PgOutputMessage {
                 flags: try buffer.readPgInteger("flags"),
                 commitLSN: try buffer.readPgLSN("commit LSN"),
                 endLSN: try buffer.readPgLSN("end LSN"),
-                commitTime: try buffer.readPgTimestamp("commit timestamp"))
+                commitTime: try buffer.readPgTimestamp("commit timestamp")
+            )
         }
     }
 }

@@ -34,7 +34,8 @@ extension PgOutputMessage {
                 isTransactional: flags == 1,
                 lsn: try buffer.readPgLSN("message LSN"),
                 prefix: try buffer.readPgString("prefix"),
-                content: try buffer.readPgLengthPrefixedSlice("content"))
+                content: try buffer.readPgLengthPrefixedSlice("content")
+            )
         }
     }
 }

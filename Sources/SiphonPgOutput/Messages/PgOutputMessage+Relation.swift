@@ -48,7 +48,11 @@ extension PgOutputMessage {
         public var columns: [Column]
 
         public init(
-            xid: UInt32? = nil, oid: UInt32, namespace: String, name: String, replicaIdentity: ReplicaIdentity,
+            xid: UInt32? = nil,
+            oid: UInt32,
+            namespace: String,
+            name: String,
+            replicaIdentity: ReplicaIdentity,
             columns: [Column]
         ) {
             self.xid = xid
@@ -82,11 +86,18 @@ extension PgOutputMessage {
                         flags: try buffer.readPgInteger("column flags"),
                         name: try buffer.readPgString("column name"),
                         typeOID: try buffer.readPgInteger("column type OID"),
-                        typeModifier: try buffer.readPgInteger("column type modifier")))
+                        typeModifier: try buffer.readPgInteger("column type modifier")
+                    )
+                )
             }
             return Self(
-                xid: xid, oid: oid, namespace: namespace, name: name, replicaIdentity: replicaIdentity,
-                columns: columns)
+                xid: xid,
+                oid: oid,
+                namespace: namespace,
+                name: name,
+                replicaIdentity: replicaIdentity,
+                columns: columns
+            )
         }
     }
 }

@@ -18,7 +18,10 @@ extension PgOutputMessage {
         public var abortsWholeTransaction: Bool { self.xid == self.subtransactionXID }
 
         static func decode(from buffer: inout ByteBuffer) throws(PgOutputDecodingError) -> Self {
-            Self(xid: try buffer.readPgInteger("xid"), subtransactionXID: try buffer.readPgInteger("subtransaction xid"))
+            Self(
+                xid: try buffer.readPgInteger("xid"),
+                subtransactionXID: try buffer.readPgInteger("subtransaction xid")
+            )
         }
     }
 }

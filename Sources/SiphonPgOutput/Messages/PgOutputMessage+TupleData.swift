@@ -42,21 +42,24 @@ extension PgOutputMessage {
                     values.append(.binary(try Self.readValue(from: &buffer, column: index)))
                 default:
                     throw PgOutputDecodingError(
-                        .invalidValue(field: "kind of tuple column \(index)", value: Int64(kind)))
+                        .invalidValue(field: "kind of tuple column \(index)", value: Int64(kind))
+                    )
                 }
             }
             return Self(values)
         }
 
         private static func readValue(
-            from buffer: inout ByteBuffer, column index: Int
+            from buffer: inout ByteBuffer,
+            column index: Int
         ) throws(PgOutputDecodingError) -> ByteBuffer {
             guard let length = buffer.readInteger(as: Int32.self) else {
                 throw PgOutputDecodingError(.truncated(field: "length of tuple column \(index)"))
             }
             guard length >= 0 else {
                 throw PgOutputDecodingError(
-                    .invalidValue(field: "length of tuple column \(index)", value: Int64(length)))
+                    .invalidValue(field: "length of tuple column \(index)", value: Int64(length))
+                )
             }
             guard let value = buffer.readSlice(length: Int(length)) else {
                 throw PgOutputDecodingError(.truncated(field: "value of tuple column \(index)"))

@@ -27,7 +27,8 @@ extension PgOutputMessage {
                 xid: try buffer.readPgStreamedXID(inStream: inStream),
                 oid: try buffer.readPgInteger("type OID"),
                 namespace: try buffer.readPgString("type namespace"),
-                name: try buffer.readPgString("type name"))
+                name: try buffer.readPgString("type name")
+            )
         }
     }
 }

@@ -77,7 +77,8 @@ public enum PgOutputMessage: Sendable, Hashable {
             case UInt8(ascii: "A"): "Stream Abort"
             default: "unknown"
             }
-        let character = (0x20..<0x7F).contains(type) ? "'\(Character(Unicode.Scalar(type)))'" : "0x\(String(type, radix: 16))"
+        let character =
+            (0x20..<0x7F).contains(type) ? "'\(Character(Unicode.Scalar(type)))'" : "0x\(String(type, radix: 16))"
         return "\(name) (\(character))"
     }
 }

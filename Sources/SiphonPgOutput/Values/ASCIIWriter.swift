@@ -24,6 +24,18 @@ struct ASCIIWriter {
         }
     }
 
+    /// Runs `write` with a writer of `capacity` bytes, then `use` with the bytes it wrote.
+    @inline(__always)
+    static func withText<Result>(
+        capacity: Int, _ write: (inout ASCIIWriter) -> Void, _ use: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var writer = ASCIIWriter(base: buffer.baseAddress!, capacity: capacity)
+            write(&writer)
+            return use(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: writer.count))
+        }
+    }
+
     @inline(__always)
     mutating func write(_ byte: UInt8) {
         precondition(self.count < self.capacity, "ASCIIWriter overflow")

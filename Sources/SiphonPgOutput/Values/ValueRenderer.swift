@@ -22,29 +22,62 @@ public struct ValueDecodingError: Error, Sendable, Hashable, CustomStringConvert
 }
 
 /// Renders column values exactly as PostgreSQL's `to_jsonb()` would.
-// STUB: the values helper replaces this with the real implementation.
+///
+/// The output equals `to_jsonb(value)::text` byte for byte in a session with `TimeZone=UTC` and default
+/// `DateStyle`, `IntervalStyle`, `extra_float_digits` and `lc_monetary=C` — the same text the trigger capture
+/// modes get from `to_jsonb(NEW)`. Binary input renders independently of any session setting. Text input must
+/// come from a session with `DateStyle=ISO, IntervalStyle=postgres, TimeZone=UTC, extra_float_digits=1,
+/// bytea_output=hex, lc_monetary=C` (the replication session sets these).
 public struct ValueRenderer: Sendable {
     public var catalog: TypeCatalog
 
     public init(catalog: TypeCatalog = TypeCatalog()) { self.catalog = catalog }
 
     /// Appends the `to_jsonb()` rendering of one non-null column value to `output`.
+    ///
+    /// Types neither built-in nor in `catalog` are never an error: their text becomes a JSON string (their binary
+    /// form, unless it is known to be text, a `"\\x…"` hex string; see `TypeCatalog.supportsBinaryFormat(_:)`).
     public func appendJSON(
         of bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32, to output: inout String
     ) throws(ValueDecodingError) {
-        JSONTextPlaceholder.append(String(buffer: bytes), to: &output)
+        // numeric is the one common type whose decoded value would hold a heap string: write it straight out.
+        if typeOID == 1700, format == .binary {
+            let written = bytes.withUnsafeReadableBytes { bytes -> Bool in
+                guard let numeric = NumericText.Binary(bytes) else { return false }
+                switch numeric.sign {
+                case NumericText.positive, NumericText.negative: NumericText.appendFinite(numeric, to: &output)
+                case NumericText.nan: output.append("\"NaN\"")
+                case NumericText.positiveInfinity: output.append("\"Infinity\"")
+                case NumericText.negativeInfinity: output.append("\"-Infinity\"")
+                default: return false
+                }
+                return true
+            }
+            guard written else { throw ValueDecodingError(typeOID: typeOID, reason: "invalid binary numeric") }
+            return
+        }
+        try self.decode(bytes, format: format, typeOID: typeOID).appendJSON(to: &output)
     }
-}
 
-/// Types the renderer knows beyond the built-ins: enums, domains, composites, ranges, arrays of them.
-// STUB: the values helper replaces this with the real implementation.
-public struct TypeCatalog: Sendable {
-    public init() {}
+    /// The `to_jsonb()` rendering of one non-null column value.
+    public func json(of bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32) throws(ValueDecodingError) -> String {
+        var output = ""
+        try self.appendJSON(of: bytes, format: format, typeOID: typeOID, to: &output)
+        return output
+    }
 
-    /// Whether `oid` must be looked up in the server's catalog before values of it can be rendered.
-    public func needsLookup(_ oid: UInt32) -> Bool { false }
-}
-
-private enum JSONTextPlaceholder {
-    static func append(_ text: String, to output: inout String) { output += "\"" + text + "\"" }
+    /// Decodes one non-null column value into a typed value.
+    public func decode(
+        _ bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32
+    ) throws(ValueDecodingError) -> PostgresValue {
+        let type = self.catalog.valueType(for: typeOID)
+        switch format {
+        case .binary:
+            return try PostgresValue.decodeBinary(bytes, as: type)
+        case .text:
+            return try bytes.withUnsafeReadableBytes { (bytes) throws(ValueDecodingError) -> PostgresValue in
+                try PostgresValue.decodeText(bytes, as: type)
+            }
+        }
+    }
 }

@@ -1,0 +1,50 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import SiphonCore
+import SiphonReplication
+
+/// Parks changes that a sink kept refusing in `siphon.dead_letters`, with the error, for a person to look at.
+struct DeadLetterStore {
+    let settings: ConnectionSettings
+    let logger: Logger
+
+    static let createTableSQL = """
+        CREATE SCHEMA IF NOT EXISTS siphon;
+        CREATE TABLE IF NOT EXISTS siphon.dead_letters (
+            id bigserial PRIMARY KEY,
+            change_id text NOT NULL,
+            sink text NOT NULL,
+            schema_name text NOT NULL,
+            table_name text NOT NULL,
+            operation text NOT NULL,
+            change jsonb NOT NULL,
+            error text NOT NULL,
+            attempts int NOT NULL,
+            parked_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (change_id, sink)
+        )
+        """
+
+    func park(_ change: Change, sink: String, error: any Error, attempts: Int) async throws {
+        var json = ""
+        ChangeEnvelope.append(change, format: .siphon, to: &json)
+        let insert = """
+            INSERT INTO siphon.dead_letters (change_id, sink, schema_name, table_name, operation, change, error, attempts)
+            VALUES (\(SQLLiteral.quote(change.id.description)), \(SQLLiteral.quote(sink)),
+                    \(SQLLiteral.quote(change.schema)), \(SQLLiteral.quote(change.table)),
+                    \(SQLLiteral.quote(change.operation.rawValue)), \(SQLLiteral.quote(json))::jsonb,
+                    \(SQLLiteral.quote("\(error)")), \(attempts))
+            ON CONFLICT (change_id, sink) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,
+                parked_at = now()
+            """
+        try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
+            connection in
+            try await connection.simpleQuery(Self.createTableSQL)
+            try await connection.simpleQuery(insert)
+        }
+        self.logger.error(
+            "Change parked as a dead letter",
+            metadata: ["change.id": "\(change.id)", "sink.name": "\(sink)", "error": "\(error)"])
+    }
+}

@@ -1,0 +1,275 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import NIOCore
+import SiphonCore
+import SiphonPgOutput
+import SiphonReplication
+import SiphonWire
+import ServiceLifecycle
+import Synchronization
+
+/// Streams changes from a replication slot to sinks and confirms to PostgreSQL only what every sink made durable.
+///
+/// `run()` reads until it is cancelled or `stop()` is called, reconnecting with backoff when the connection or the
+/// server goes away. Stopping is clean: the batch in hand is delivered and acknowledged before the stream ends, so a
+/// restart repeats nothing.
+public final class Pipeline: Service, Sendable {
+    public let configuration: PipelineConfiguration
+    private let sinks: [any ChangeSink]
+    private let logger: Logger
+    private let state = Mutex(SharedState())
+
+    private struct SharedState {
+        var stopRequested = false
+        var wakeHandle: ReplicationWakeHandle?
+        var statistics = PipelineStatistics()
+    }
+
+    public init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
+        self.configuration = configuration
+        self.sinks = sinks
+        self.logger = logger
+    }
+
+    /// Counters for status output and metrics.
+    public var statistics: PipelineStatistics { self.state.withLock { $0.statistics } }
+
+    /// Asks `run()` to finish: deliver and acknowledge what it holds, end the stream, return.
+    public func stop() {
+        let handle = self.state.withLock { state -> ReplicationWakeHandle? in
+            state.stopRequested = true
+            return state.wakeHandle
+        }
+        // The consumer may be waiting for data; a keepalive reply wakes it so it sees the request at once.
+        handle?.requestKeepalive()
+    }
+
+    private var stopRequested: Bool { self.state.withLock { $0.stopRequested } }
+
+    /// Runs until stopped, cancelled or (inside a `ServiceGroup`) shut down gracefully. Errors that reconnecting
+    /// cannot fix (bad credentials, a missing slot, changes lost, a sink that keeps failing under the `stop` policy)
+    /// end it with that error.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.runUntilStopped()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        var attempt = 0
+        while !self.stopRequested && !Task.isCancelled {
+            do {
+                try await self.runSession { attempt = 0 }
+                if self.stopRequested { break }
+                self.logger.notice("The server ended the replication stream; reconnecting")
+            } catch let error as SiphonError where Self.isRetryable(error) && !self.stopRequested {
+                let delay = self.configuration.reconnectBackoff.delay(attempt: attempt)
+                attempt += 1
+                self.state.withLock { $0.statistics.reconnects += 1 }
+                self.logger.warning(
+                    "Replication interrupted; reconnecting",
+                    metadata: ["error": "\(error)", "retry.in": "\(delay)", "siphon.slot": "\(self.configuration.slot)"])
+                try await Task.sleep(for: delay)
+            }
+        }
+        for sink in self.sinks { try await sink.close() }
+    }
+
+    /// Connection trouble is worth retrying; configuration, authentication and lost data are not.
+    static func isRetryable(_ error: SiphonError) -> Bool {
+        switch error.code {
+        case .connectionFailed: return true
+        case .slotUnavailable: return error.serverError?.sqlState == "55006"  // active elsewhere: wait for it
+        case .serverError:
+            // Shutdown, crash recovery, too many connections: the server comes back.
+            let state = error.serverError?.sqlState ?? ""
+            return state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300"
+        default: return false
+        }
+    }
+
+    /// One connection's worth of streaming. `connected` is called once streaming started.
+    private func runSession(connected: () -> Void) async throws {
+        let configuration = self.configuration
+        try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
+            connection in
+            let slot = try await SlotInspector.inspect(connection: connection, slot: configuration.slot)
+            let catalog = TypeResolver(settings: configuration.connection, logger: self.logger)
+            let preloaded = try await catalog.preload(connection: connection, publications: configuration.publications)
+            var binary = configuration.binary
+            if binary && !preloaded.binarySafe {
+                // The JSON must be the same in both formats; these types only render right from text.
+                self.logger.notice(
+                    "Using the text format: some column types have no known binary layout",
+                    metadata: ["types": "\(preloaded.textOnlyTypes)"])
+                binary = false
+            }
+            let renderer = preloaded.renderer
+            let options = PgOutputOptions(
+                publications: configuration.publications, binary: binary, messages: true,
+                protocolVersion: configuration.protocolVersion)
+            try await connection.streamChanges(
+                slot: configuration.slot, from: .zero, options: options, statusInterval: configuration.statusInterval
+            ) { stream in
+                self.state.withLock { $0.wakeHandle = stream.wakeHandle }
+                defer { self.state.withLock { $0.wakeHandle = nil } }
+                connected()
+                self.logger.info(
+                    "Streaming changes",
+                    metadata: [
+                        "siphon.slot": "\(configuration.slot)", "pg.lsn": "\(slot.confirmedFlush)",
+                        "protocol": "\(stream.protocolVersion)",
+                    ])
+                var session = StreamSession(
+                    pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: slot.confirmedFlush)
+                try await session.run()
+            }
+        }
+    }
+
+    fileprivate func record(_ update: (inout PipelineStatistics) -> Void) {
+        self.state.withLock { update(&$0.statistics) }
+    }
+
+    fileprivate var sinkList: [any ChangeSink] { self.sinks }
+    fileprivate var log: Logger { self.logger }
+    fileprivate var shouldStop: Bool { self.stopRequested }
+}
+
+/// What the pipeline has done so far.
+public struct PipelineStatistics: Sendable, Hashable {
+    public var changesDelivered = 0
+    public var changesFiltered = 0
+    public var transactions = 0
+    public var batches = 0
+    public var reconnects = 0
+    public var deadLetters = 0
+    public var confirmedLSN = LSN.zero
+    public var lastCommitTime: PostgresTimestamp?
+}
+
+/// The decode → filter → deliver → acknowledge loop over one replication stream.
+private struct StreamSession {
+    let pipeline: Pipeline
+    let stream: ReplicationStream
+    var decoder: PgOutputDecoder
+    var assembler: ChangeAssembler
+    var catalog: TypeResolver
+    var tracker: AckTracker
+    var batch: [Change] = []
+    var events: [AssembledEvent] = []
+    var delivery: Delivery
+
+    init(pipeline: Pipeline, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver, confirmed: LSN) {
+        self.pipeline = pipeline
+        self.stream = stream
+        self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
+        self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer)
+        self.catalog = catalog
+        self.tracker = AckTracker(confirmed: confirmed)
+        self.batch.reserveCapacity(pipeline.configuration.maxBatchSize)
+        self.delivery = Delivery(
+            sinks: pipeline.sinkList, policy: pipeline.configuration.delivery, settings: pipeline.configuration.connection,
+            logger: pipeline.log)
+    }
+
+    mutating func run() async throws {
+        let maxBatchSize = self.pipeline.configuration.maxBatchSize
+        while !self.pipeline.shouldStop, let message = try await self.stream.next() {
+            switch message {
+            case .xLogData(let data):
+                try await self.consume(data)
+                // Deliver when the batch is full, or at a transaction boundary when nothing more is waiting: low
+                // latency when changes trickle in, large batches when a backlog drains.
+                if self.batch.count >= maxBatchSize
+                    || (!self.tracker.inTransaction && !self.stream.hasBufferedMessages)
+                {
+                    try await self.flush()
+                }
+            case .primaryKeepalive(let walEnd, _, _):
+                try await self.flush()
+                if let lsn = self.tracker.idlePositionReported(
+                    walEnd, openStreamedTransactions: self.assembler.bufferedChangeCount > 0)
+                {
+                    try await self.acknowledge(lsn)
+                }
+            }
+        }
+        try await self.flush()
+    }
+
+    private mutating func consume(_ data: ReplicationMessage.XLogData) async throws {
+        var payload = data.payload
+        let message: PgOutputMessage
+        do {
+            message = try self.decoder.decode(&payload)
+        } catch {
+            throw SiphonError(
+                .decodingFailed,
+                "cannot decode pgoutput message: \(error); bytes: \(data.payload.hexDump(format: .detailed(maxBytes: 256)))",
+                lsn: data.walStart, underlying: error)
+        }
+        if case .relation(let relation) = message {
+            try await self.catalog.resolve(relation, into: &self.assembler.renderer)
+        }
+        self.events.removeAll(keepingCapacity: true)
+        do {
+            try self.assembler.consume(message, into: &self.events)
+        } catch {
+            throw SiphonError(.decodingFailed, "\(error)", lsn: data.walStart, underlying: error)
+        }
+        for event in self.events {
+            switch event {
+            case .begin:
+                self.tracker.transactionBegan()
+            case .change(let change):
+                if let kept = Optional(change) {
+                    self.batch.append(kept)
+                    self.tracker.changeQueued()
+                    if self.batch.count >= self.pipeline.configuration.maxBatchSize { try await self.flush() }
+                } else {
+                    self.pipeline.record { $0.changesFiltered += 1 }
+                }
+            case .commit(_, _, let endLSN, let commitTime):
+                self.tracker.transactionCommitted(endLSN: endLSN)
+                self.pipeline.record {
+                    $0.transactions += 1
+                    $0.lastCommitTime = commitTime
+                }
+            case .message(let transactional, _, _, let lsn):
+                // Heartbeats (and other non-transactional messages) mark a position with nothing before it pending.
+                if !transactional, let confirmable = self.tracker.idlePositionReported(
+                    lsn, openStreamedTransactions: self.assembler.bufferedChangeCount > 0)
+                {
+                    try await self.flush()
+                    try await self.acknowledge(confirmable)
+                }
+            }
+        }
+    }
+
+    /// Delivers the batch to every sink, then confirms what became confirmable.
+    private mutating func flush() async throws {
+        if !self.batch.isEmpty {
+            let delivered = try await self.delivery.deliver(self.batch)
+            let count = self.batch.count
+            self.pipeline.record {
+                $0.changesDelivered += count
+                $0.batches += 1
+                $0.deadLetters += delivered.deadLettered
+            }
+            self.batch.removeAll(keepingCapacity: true)
+        }
+        if let lsn = self.tracker.queuedChangesDelivered() {
+            try await self.acknowledge(lsn)
+        }
+    }
+
+    private func acknowledge(_ lsn: LSN) async throws {
+        try await self.stream.acknowledge(upTo: lsn)
+        self.pipeline.record { $0.confirmedLSN = lsn }
+    }
+}

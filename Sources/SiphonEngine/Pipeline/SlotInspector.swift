@@ -1,0 +1,66 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+import SiphonReplication
+import SiphonWire
+
+/// Checks the slot before streaming, so a missing or invalidated slot is an error that says what was lost —
+/// never a silent restart from wherever the server happens to be.
+enum SlotInspector {
+    struct SlotState {
+        var confirmedFlush: LSN
+        var activePID: String?
+    }
+
+    static func inspect(connection: ReplicationConnection, slot: String) async throws -> SlotState {
+        let result = try await connection.simpleQuery(
+            """
+            SELECT slot_type, plugin, database, active_pid, confirmed_flush_lsn, wal_status, current_database()
+            FROM pg_replication_slots WHERE slot_name = \(SQLLiteral.quote(slot))
+            """)
+        guard let row = result.rows.first else {
+            throw SiphonError(
+                .slotUnavailable,
+                "replication slot \"\(slot)\" does not exist. If Siphon read from it before, it was dropped and the "
+                    + "changes made since then are lost: re-snapshot the tables downstream, then create the slot again "
+                    + "with `siphon setup --slot \(slot)`. If this is a new pipeline, run `siphon setup` first.")
+        }
+        let (type, plugin, database, activePID, confirmed, walStatus, currentDatabase) =
+            (row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+        guard type == "logical", plugin == "pgoutput" else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "replication slot \"\(slot)\" is a \(type ?? "?") slot with plugin \(plugin ?? "none"); Siphon needs a "
+                    + "logical slot with the pgoutput plugin (siphon setup creates one)")
+        }
+        guard database == currentDatabase else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "replication slot \"\(slot)\" belongs to database \"\(database ?? "?")\", but the URL names "
+                    + "\"\(currentDatabase ?? "?")\"; connect to the slot's database")
+        }
+        if walStatus == "lost" {
+            throw SiphonError(
+                .changesLost,
+                "replication slot \"\(slot)\" was invalidated (wal_status = lost): the server removed WAL it still "
+                    + "needed, so changes were lost. Re-snapshot the tables downstream, drop the slot and create it "
+                    + "again (siphon teardown, siphon setup); consider raising max_slot_wal_keep_size.")
+        }
+        guard let confirmedText = confirmed, let confirmedFlush = LSN(confirmedText) else {
+            throw SiphonError(.slotUnavailable, "replication slot \"\(slot)\" has no confirmed position yet")
+        }
+        return SlotState(confirmedFlush: confirmedFlush, activePID: activePID)
+    }
+}
+
+/// SQL string literals for the simple query protocol, where there are no bind parameters.
+enum SQLLiteral {
+    /// `'text'` with quotes doubled; `E''` form when backslashes appear, so `standard_conforming_strings` never matters.
+    static func quote(_ text: String) -> String {
+        let doubled = text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
+        if text.contains("\\") {
+            return "E'" + doubled.split(separator: "\\", omittingEmptySubsequences: false).joined(separator: "\\\\") + "'"
+        }
+        return "'" + doubled + "'"
+    }
+}

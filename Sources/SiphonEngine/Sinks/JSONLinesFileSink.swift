@@ -1,0 +1,287 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Appends changes to a file, one JSON object per line (`--sink jsonl:PATH`).
+///
+/// - `deliver` returns after the lines are written and fsynced: one `write` and one `fsync` per call, however many
+///   changes it carries (batching is the pipeline's job).
+/// - Opening repairs a crash: a last line without its `\n` is cut off, and the id of the last complete line is
+///   read, so changes the file already holds (same source, `(commitLSN, index)` not above it) are skipped when the
+///   pipeline delivers them again. Repeats never reach the file twice.
+/// - A failed write is cut back off the file, so a retry never leaves half a line behind.
+/// - The file is created with mode 0644 (less the umask). Its directory is not created: a missing directory is
+///   more often a volume that is not mounted than one to make.
+///
+/// The system calls block the calling thread for as long as the disk takes; `deliver` is called once per batch.
+public final class JSONLinesFileSink: ChangeSink {
+    public let name: String
+    public let path: String
+    public let format: ChangeFormat
+    public let debezium: DebeziumSource
+    /// Bytes of a torn last line cut off when the file was opened; 0 when the file ended cleanly.
+    public let repairedBytes: Int
+    private let state: Mutex<State>
+
+    private struct State {
+        /// `nil` once closed.
+        var descriptor: Int32?
+        /// The file's length: where the next line starts, and where to cut back to after a failed write.
+        var size: Int64
+        var lastID: Change.ID?
+        /// Set when a failed write could not be cut back; the file must be reopened to repair it.
+        var broken: SiphonError?
+        var buffer = ""
+    }
+
+    /// Opens (or creates) the file at `path`, repairing a torn last line and reading the last change's id.
+    public init(path: String, format: ChangeFormat = .siphon, debezium: DebeziumSource = DebeziumSource()) throws {
+        guard !path.isEmpty else {
+            throw SiphonError(.invalidConfiguration, "the jsonl sink needs a file path, e.g. jsonl:changes.jsonl")
+        }
+        self.name = "jsonl:\(path)"
+        self.path = path
+        self.format = format
+        self.debezium = debezium
+
+        let descriptor = try Self.openOrCreate(path)
+        do {
+            let recovered = try Self.recover(descriptor, path: path)
+            self.repairedBytes = recovered.repairedBytes
+            self.state = Mutex(State(descriptor: descriptor, size: recovered.size, lastID: recovered.lastID))
+        } catch {
+            try? FileDescriptorIO.closeFile(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        self.state.withLock { state in
+            if let descriptor = state.descriptor { try? FileDescriptorIO.closeFile(descriptor) }
+        }
+    }
+
+    /// The id of the last change in the file: found on open, or written since.
+    public var lastID: Change.ID? { self.state.withLock { $0.lastID } }
+
+    public func deliver(_ changes: [Change]) async throws {
+        try self.state.withLock { (state) throws(SiphonError) in
+            guard let descriptor = state.descriptor else {
+                throw SiphonError(.sinkRejected, "the jsonl sink for \(self.path) is closed")
+            }
+            if let broken = state.broken { throw broken }
+
+            state.buffer.removeAll(keepingCapacity: state.buffer.utf8.count <= Self.retainedBufferBytes)
+            var last = state.lastID
+            var count = 0
+            for change in changes {
+                if let last, last.source == change.id.source, change.id <= last { continue }
+                ChangeEnvelope.append(change, format: self.format, debezium: self.debezium, to: &state.buffer)
+                state.buffer.append("\n")
+                last = change.id
+                count += 1
+            }
+            guard count > 0 else { return }
+
+            do throws(SystemCallError) {
+                try FileDescriptorIO.writeAll(descriptor, &state.buffer)
+                try FileDescriptorIO.sync(descriptor)
+            } catch {
+                let failure = self.deliveryFailure(error, changes: count, bytes: state.buffer.utf8.count)
+                // Cut the lines back off, so the retry does not append after half a line.
+                do throws(SystemCallError) {
+                    try FileDescriptorIO.truncate(descriptor, to: state.size)
+                } catch let truncation {
+                    state.broken = SiphonError(
+                        .sinkRejected,
+                        "\(self.path) may end in a partial line after a failed write and could not be cut back "
+                            + "(\(truncation.reason)); reopen the sink to repair it",
+                        underlying: truncation)
+                }
+                throw failure
+            }
+            state.size += Int64(state.buffer.utf8.count)
+            state.lastID = last
+        }
+    }
+
+    public func close() async throws {
+        let descriptor: Int32? = self.state.withLock { state in
+            defer { state.descriptor = nil }
+            return state.descriptor
+        }
+        guard let descriptor else { return }
+        do {
+            try FileDescriptorIO.closeFile(descriptor)
+        } catch {
+            throw SiphonError(.sinkRejected, "closing \(self.path) failed", underlying: error)
+        }
+    }
+
+    /// A batch buffer larger than this is released after use instead of being kept for the next batch.
+    private static let retainedBufferBytes = 4 << 20
+
+    private static func openOrCreate(_ path: String) throws(SiphonError) -> Int32 {
+        do {
+            while true {
+                do {
+                    return try FileDescriptorIO.openFile(path, O_RDWR | O_APPEND)
+                } catch where error.errno == ENOENT {}
+                let created: Int32
+                do {
+                    created = try FileDescriptorIO.openFile(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL, mode: 0o644)
+                } catch where error.errno == EEXIST {
+                    continue  // Someone else created it since: open theirs.
+                }
+                try Self.syncDirectory(of: path, created: created)
+                return created
+            }
+        } catch {
+            throw Self.openFailure(error, path: path)
+        }
+    }
+
+    /// The new directory entry must survive a crash too, or lines fsynced into the file could vanish with it.
+    private static func syncDirectory(of path: String, created: Int32) throws(SystemCallError) {
+        do {
+            let directory = try FileDescriptorIO.openFile(Self.directory(of: path), O_RDONLY | O_DIRECTORY)
+            defer { try? FileDescriptorIO.closeFile(directory) }
+            try FileDescriptorIO.sync(directory)
+        } catch where error.errno == EINVAL || error.errno == EACCES {
+            // Some file systems cannot sync a directory, and a directory may be writable but not readable.
+        } catch {
+            try? FileDescriptorIO.closeFile(created)
+            throw error
+        }
+    }
+
+    private struct Recovered {
+        var size: Int64
+        var lastID: Change.ID?
+        var repairedBytes: Int
+    }
+
+    /// Cuts a torn last line off and reads the id of the last complete one.
+    private static func recover(_ descriptor: Int32, path: String) throws(SiphonError) -> Recovered {
+        func failure(_ error: SystemCallError) -> SiphonError {
+            SiphonError(.sinkRejected, "cannot repair \(path): \(error.reason)", underlying: error)
+        }
+        let status: (size: Int64, isRegularFile: Bool)
+        do throws(SystemCallError) {
+            status = try FileDescriptorIO.status(descriptor)
+        } catch {
+            throw failure(error)
+        }
+        guard status.isRegularFile else {
+            throw SiphonError(
+                .sinkRejected,
+                "\(path) is not a regular file; the jsonl sink appends to files only "
+                    + "(use --sink stdout to write to a pipe or terminal)")
+        }
+        let recovered: Recovered
+        let lastLine: String?
+        do throws(SystemCallError) {
+            let size = try Self.cutTornLine(descriptor, size: status.size)
+            recovered = Recovered(size: size, repairedBytes: Int(status.size - size))
+            lastLine = try Self.lastLine(descriptor, size: size)
+        } catch {
+            throw failure(error)
+        }
+        guard let lastLine else { return recovered }
+        do {
+            var result = recovered
+            result.lastID = try ChangeEnvelope.changeID(inLine: lastLine)
+            return result
+        } catch {
+            throw SiphonError(
+                .sinkRejected,
+                "the last line of \(path) is not a change Siphon wrote (\(error)); the jsonl sink only appends to "
+                    + "its own files: move this one away or choose another path",
+                underlying: error)
+        }
+    }
+
+    /// Cuts the file back to its last `\n` when it does not end with one; returns the size it has then.
+    private static func cutTornLine(_ descriptor: Int32, size: Int64) throws(SystemCallError) -> Int64 {
+        guard size > 0, try FileDescriptorIO.read(descriptor, count: 1, at: size - 1) != [UInt8(ascii: "\n")] else {
+            return size
+        }
+        let keep = try Self.lastNewline(descriptor, before: size).map { $0 + 1 } ?? 0
+        try FileDescriptorIO.truncate(descriptor, to: keep)
+        try FileDescriptorIO.sync(descriptor)
+        return keep
+    }
+
+    /// The last line (without its `\n`) of a file that ends with `\n`; `nil` when the file is empty.
+    private static func lastLine(_ descriptor: Int32, size: Int64) throws(SystemCallError) -> String? {
+        guard size > 0 else { return nil }
+        let start = try Self.lastNewline(descriptor, before: size - 1).map { $0 + 1 } ?? 0
+        let bytes = try FileDescriptorIO.read(descriptor, count: Int(size - 1 - start), at: start)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The offset of the last `\n` before `end`, reading backwards in chunks; `nil` when there is none.
+    private static func lastNewline(_ descriptor: Int32, before end: Int64) throws(SystemCallError) -> Int64? {
+        let chunkSize: Int64 = 64 << 10
+        var chunkEnd = end
+        while chunkEnd > 0 {
+            let chunkStart = max(0, chunkEnd - chunkSize)
+            let chunk = try FileDescriptorIO.read(descriptor, count: Int(chunkEnd - chunkStart), at: chunkStart)
+            if let index = chunk.lastIndex(of: UInt8(ascii: "\n")) { return chunkStart + Int64(index) }
+            chunkEnd = chunkStart
+        }
+        return nil
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func openFailure(_ error: SystemCallError, path: String) -> SiphonError {
+        let message: String
+        switch error.errno {
+        case EISDIR:
+            message = "\(path) is a directory; the jsonl sink needs a file path, e.g. jsonl:\(path)/changes.jsonl"
+        case EACCES, EPERM:
+            message = "permission denied opening \(path) for appending; make the file (or its directory) writable "
+                + "for this user"
+        case ENOENT:
+            message = "directory \(Self.directory(of: path)) does not exist; create it first (Siphon does not "
+                + "create directories, so an unmounted volume is never written to by mistake)"
+        case ENOTDIR:
+            message = "a part of \(path) that should be a directory is a file"
+        case EROFS:
+            message = "\(path) is on a read-only file system"
+        default:
+            message = "cannot open \(path): \(error.reason)"
+        }
+        return SiphonError(.sinkRejected, message, underlying: error)
+    }
+
+    func deliveryFailure(_ error: SystemCallError, changes: Int, bytes: Int) -> SiphonError {
+        let what = "\(changes) change\(changes == 1 ? "" : "s") (\(bytes) bytes)"
+        let message: String
+        switch error.errno {
+        case ENOSPC:
+            message = "no space left on the device holding \(self.path); \(what) not written"
+        case EDQUOT:
+            message = "disk quota exceeded for \(self.path); \(what) not written"
+        case EFBIG:
+            message = "\(self.path) reached the largest file size allowed; \(what) not written"
+        default:
+            let step = error.call == "fsync" ? "fsync" : "write to"
+            message = "cannot \(step) \(self.path): \(error.reason); \(what) not delivered"
+        }
+        return SiphonError(.sinkRejected, message, underlying: error)
+    }
+}
