@@ -118,14 +118,16 @@ struct ResolvedTables: Sendable, Hashable {
         let wantedTable = Array(name.table.lowercased())
         let wantedFull = Array((name.schema + "." + name.table).lowercased())
         let limit = max(2, wantedTable.count / 3)
-        let scored: [(Int, TableName)] = relations.compactMap { relation in
+        let scored: [(score: Int, otherSchema: Int, name: TableName)] = relations.compactMap { relation in
             guard relation.kind == .table || relation.kind == .partitionedTable else { return nil }
             let full = Self.distance(wantedFull, Array((relation.name.schema + "." + relation.name.table).lowercased()))
             let tableOnly = Self.distance(wantedTable, Array(relation.name.table.lowercased())) + 1
             let score = min(full, tableOnly)
-            return score <= limit ? (score, relation.name) : nil
+            guard score <= limit else { return nil }
+            return (score, relation.name.schema == name.schema ? 0 : 1, relation.name)
         }
-        return scored.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(3).map(\.1)
+        return scored.sorted { ($0.score, $0.otherSchema, $0.name) < ($1.score, $1.otherSchema, $1.name) }
+            .prefix(3).map(\.name)
     }
 
     /// Levenshtein distance.

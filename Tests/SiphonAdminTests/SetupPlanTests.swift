@@ -62,6 +62,7 @@ enum Facts {
     @Test func postgres12PublishesPartitionsInsteadOfTheirRoot() throws {
         var server = Facts.server
         server.versionNumber = 120020
+        server.isSuperuser = true
         let relations = [
             Facts.table("public", "m", oid: 5, kind: .partitionedTable),
             Facts.table("public", "m_1", oid: 6, partitionOf: 5),

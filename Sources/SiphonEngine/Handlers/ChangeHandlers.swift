@@ -18,7 +18,7 @@ public struct ChangeHandlers: Sendable {
     typealias Handler = @Sendable (Change) async throws -> Void
 
     private var catchAll: [Handler] = []
-    private var perTable: [(pattern: TableNameMatcher, handler: Handler)] = []
+    private var perTable: [(table: TableName, handler: Handler)] = []
 
     public init() {}
 
@@ -34,10 +34,10 @@ public struct ChangeHandlers: Sendable {
         _ table: String, as model: Model.Type,
         _ handler: @escaping @Sendable (TableChange<Model>) async throws -> Void
     ) throws {
-        let matcher = try TableNameMatcher(table)
+        let name = try TableName(parsing: table)
         self.perTable.append(
             (
-                matcher,
+                name,
                 { change in
                     try await handler(try TableChange<Model>(change))
                 }
@@ -47,7 +47,7 @@ public struct ChangeHandlers: Sendable {
     /// Runs every handler that applies to `change`, in registration order.
     public func handle(_ change: Change) async throws {
         for handler in self.catchAll { try await handler(change) }
-        for (pattern, handler) in self.perTable where pattern.matches(schema: change.schema, table: change.table) {
+        for (table, handler) in self.perTable where table.schema == change.schema && table.table == change.table {
             try await handler(change)
         }
     }
@@ -90,56 +90,5 @@ public enum TableChange<Model: Decodable & Sendable>: Sendable {
         case .truncate:
             self = .truncate
         }
-    }
-}
-
-/// Matches a table name written as SQL writes it (`users`, `public.users`, `"Order Items"`).
-struct TableNameMatcher: Sendable {
-    let schema: String?
-    let table: String
-
-    init(_ text: String) throws {
-        var parts: [String] = []
-        var current = ""
-        var quoted = false
-        var wasQuoted = false
-        var iterator = Array(text).makeIterator()
-        var pending: Character? = iterator.next()
-        while let character = pending {
-            pending = iterator.next()
-            if quoted {
-                if character == "\"" {
-                    if pending == "\"" {
-                        current.append("\"")
-                        pending = iterator.next()
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    current.append(character)
-                }
-            } else if character == "\"" {
-                quoted = true
-                wasQuoted = true
-            } else if character == "." {
-                parts.append(current)
-                current = ""
-                wasQuoted = false
-            } else {
-                current.append(contentsOf: wasQuoted ? String(character) : character.lowercased())
-            }
-        }
-        parts.append(current)
-        guard !quoted, (1...2).contains(parts.count), !parts.contains(where: \.isEmpty) else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "invalid table name '\(text)': write it as SQL does, e.g. users, public.users or sales.\"Order Items\"")
-        }
-        self.schema = parts.count == 2 ? parts[0] : nil
-        self.table = parts[parts.count - 1]
-    }
-
-    func matches(schema: String, table: String) -> Bool {
-        table == self.table && (self.schema ?? "public") == schema
     }
 }

@@ -63,9 +63,22 @@ public final class Pipeline: Service, Sendable {
         while !self.stopRequested && !Task.isCancelled {
             do {
                 try await self.runSession { attempt = 0 }
-                if self.stopRequested { break }
+                if self.stopRequested || self.configuration.temporarySlot { break }
                 self.logger.notice("The server ended the replication stream; reconnecting")
-            } catch let error as SiphonError where Self.isRetryable(error) && !self.stopRequested {
+            } catch let error as SiphonError
+                where Self.isRetryable(error) && !self.stopRequested && !self.configuration.temporarySlot
+            {
+                if error.serverError?.sqlState == "55006" {
+                    // Another process reads the slot: stand by, and take over within a second when it goes away.
+                    if attempt == 0 {
+                        self.logger.notice(
+                            "The slot is in use by another process; waiting as a standby",
+                            metadata: ["siphon.slot": "\(self.configuration.slot)", "error": "\(error)"])
+                    }
+                    attempt = 1
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
                 let delay = self.configuration.reconnectBackoff.delay(attempt: attempt)
                 attempt += 1
                 self.state.withLock { $0.statistics.reconnects += 1 }
@@ -96,7 +109,12 @@ public final class Pipeline: Service, Sendable {
         let configuration = self.configuration
         try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
             connection in
-            let slot = try await SlotInspector.inspect(connection: connection, slot: configuration.slot)
+            let start: LSN
+            if configuration.temporarySlot {
+                start = try await connection.createReplicationSlot(configuration.slot, temporary: true).consistentPoint
+            } else {
+                start = try await SlotInspector.inspect(connection: connection, slot: configuration.slot).confirmedFlush
+            }
             let catalog = TypeResolver(settings: configuration.connection, logger: self.logger)
             let preloaded = try await catalog.preload(connection: connection, publications: configuration.publications)
             var binary = configuration.binary
@@ -120,11 +138,11 @@ public final class Pipeline: Service, Sendable {
                 self.logger.info(
                     "Streaming changes",
                     metadata: [
-                        "siphon.slot": "\(configuration.slot)", "pg.lsn": "\(slot.confirmedFlush)",
+                        "siphon.slot": "\(configuration.slot)", "pg.lsn": "\(start)",
                         "protocol": "\(stream.protocolVersion)",
                     ])
                 var session = StreamSession(
-                    pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: slot.confirmedFlush)
+                    pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: start)
                 try await session.run()
             }
         }
@@ -226,7 +244,7 @@ private struct StreamSession {
             case .begin:
                 self.tracker.transactionBegan()
             case .change(let change):
-                if let kept = Optional(change) {
+                if let kept = self.pipeline.configuration.filter.apply(change) {
                     self.batch.append(kept)
                     self.tracker.changeQueued()
                     if self.batch.count >= self.pipeline.configuration.maxBatchSize { try await self.flush() }

@@ -7,12 +7,17 @@ public struct PipelineConfiguration: Sendable {
     public var connection: ConnectionSettings
     /// The logical replication slot to read (it must exist: `siphon setup` makes it).
     public var slot: String
+    /// Create `slot` as a temporary slot for this session instead (for `siphon tail`): it disappears when the
+    /// connection closes, and a lost connection ends the run instead of reconnecting.
+    public var temporarySlot: Bool
     /// The publications that choose the tables.
     public var publications: [String]
     /// Ask for binary column values (PostgreSQL 14+); the JSON is the same, decoding is cheaper.
     public var binary: Bool
     /// pgoutput protocol version; `nil` picks 2 (streaming large transactions) on PostgreSQL 14+.
     public var protocolVersion: Int?
+    /// Which changes reach the sinks.
+    public var filter: ChangeFilter
     /// Changes delivered to the sinks in one call, at most. A transaction larger than this is delivered in parts.
     public var maxBatchSize: Int
     /// How often to tell the server we are alive, whatever the consumer is doing.
@@ -25,16 +30,19 @@ public struct PipelineConfiguration: Sendable {
     public var heartbeatInterval: Duration?
 
     public init(
-        connection: ConnectionSettings, slot: String, publications: [String], binary: Bool = false,
-        protocolVersion: Int? = nil, maxBatchSize: Int = 1000,
+        connection: ConnectionSettings, slot: String, temporarySlot: Bool = false, publications: [String],
+        binary: Bool = false,
+        protocolVersion: Int? = nil, filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
         statusInterval: Duration = .seconds(10), reconnectBackoff: Backoff = Backoff(),
         delivery: DeliveryPolicy = DeliveryPolicy(), heartbeatInterval: Duration? = .seconds(30)
     ) {
         self.connection = connection
         self.slot = slot
+        self.temporarySlot = temporarySlot
         self.publications = publications
         self.binary = binary
         self.protocolVersion = protocolVersion
+        self.filter = filter
         self.maxBatchSize = maxBatchSize
         self.statusInterval = statusInterval
         self.reconnectBackoff = reconnectBackoff

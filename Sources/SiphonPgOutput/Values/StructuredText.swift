@@ -70,7 +70,9 @@ enum StructuredText {
     private static func parseLevel(
         _ scanner: inout TextScanner, depth: Int, delimiter: UInt8, dimensions: inout [Int], items: inout [Item]
     ) -> Bool {
-        guard depth < 7, scanner.consume(UInt8(ascii: "{")) else { return false }
+        guard depth < 7, dimensions.count >= depth, scanner.consume(UInt8(ascii: "{")) else { return false }
+        // A dimension's length is known once its first sub-array closes; -1 until then.
+        if dimensions.count == depth { dimensions.append(-1) }
         var count = 0
         if !scanner.consume(UInt8(ascii: "}")) {
             repeat {
@@ -85,12 +87,10 @@ enum StructuredText {
             } while scanner.consume(delimiter)
             guard scanner.consume(UInt8(ascii: "}")) else { return false }
         }
-        if dimensions.count == depth {
-            dimensions.append(count)
-        } else if dimensions.count > depth {
-            guard dimensions[depth] == count else { return false }
+        if dimensions[depth] == -1 {
+            dimensions[depth] = count
         } else {
-            return false
+            guard dimensions[depth] == count else { return false }
         }
         return true
     }

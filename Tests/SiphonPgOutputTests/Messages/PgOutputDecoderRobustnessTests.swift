@@ -26,8 +26,9 @@ import Testing
                 for length in 0..<message.readableBytes {
                     var prefix = message.getSlice(at: message.readerIndex, length: length)!
                     var copy = decoder
-                    #expect(throws: PgOutputDecodingError.self, "\(fixture.name): \(message.hexDump(format: .plain))") {
-                        try copy.decode(&prefix)
+                    if let decoded = try? copy.decode(&prefix) {
+                        let hex = message.hexDump(format: .plain)
+                        Issue.record("\(fixture.name): the first \(length) bytes of \(hex) decoded to \(decoded)")
                     }
                     prefixes += 1
                 }

@@ -75,8 +75,19 @@ enum RenderingHarness {
         }
     }
 
+    /// A failed statement, with the server's message (PostgresNIO hides it from `description`).
+    struct StatementFailed: Error, CustomStringConvertible {
+        var sql: String
+        var detail: String
+        var description: String { "\(self.sql)\n\(self.detail)" }
+    }
+
     static func execute(_ sql: String, on connection: PostgresConnection) async throws {
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            throw StatementFailed(sql: sql, detail: String(reflecting: error))
+        }
     }
 
     private static func run(

@@ -1,0 +1,114 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SiphonCore
+import SiphonEngine
+import UnixSignals
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stream changes from a replication slot to sinks, acknowledging only what was delivered.",
+        discussion: """
+            Settings come from --config FILE (YAML), then SIPHON_* environment variables, then flags; later ones win.
+            SIGTERM or SIGINT stop it cleanly: the changes in hand are delivered and acknowledged first, so a restart
+            repeats nothing. A second `siphon run` on the same slot waits as a standby and takes over when the first
+            one stops.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "YAML file with settings (url, slot, publication, tables, sinks, format, binary, batch_size, max_attempts, on_poison).")
+    var config: String?
+
+    @Option(help: "Replication slot to read (create it with `siphon setup`).")
+    var slot: String?
+
+    @Option(name: .customLong("publication"), help: "Publication that chooses the tables (repeatable).")
+    var publications: [String] = []
+
+    @Option(
+        name: .customLong("table"),
+        help: "Only deliver changes of this table, written as SQL does: schema.table, \"Quoted Name\", wildcards * (repeatable).")
+    var tables: [String] = []
+
+    @Option(name: .customLong("sink"), help: "Where changes go: stdout, jsonl:PATH (repeatable; default stdout).")
+    var sinks: [String] = []
+
+    @Option(help: "JSON envelope: siphon or debezium.")
+    var format: String?
+
+    @Flag(help: "Ask the server for binary column values (same JSON, cheaper decoding; PostgreSQL 14+).")
+    var binary = false
+
+    @Option(help: "Changes per delivery, at most.")
+    var batchSize: Int?
+
+    @Option(help: "Tries per delivery before the poison policy applies.")
+    var maxAttempts: Int?
+
+    @Option(help: "What to do with a change a sink keeps refusing: stop, or dead-letter (park it in siphon.dead_letters).")
+    var onPoison: String?
+
+    func resolvedConfiguration(environment: [String: String]) throws -> RunConfiguration {
+        var configuration = RunConfiguration()
+        if let config { try configuration.apply(file: config) }
+        try configuration.apply(environment: environment)
+        if let url = self.connection.url { configuration.url = url }
+        if let slot { configuration.slot = slot }
+        if !self.publications.isEmpty { configuration.publications = self.publications }
+        if !self.tables.isEmpty { configuration.tables = self.tables }
+        if !self.sinks.isEmpty { configuration.sinks = self.sinks }
+        if let format { configuration.format = try RunConfiguration.parseFormat(format, place: "--format") }
+        if self.binary { configuration.binary = true }
+        if let batchSize {
+            guard batchSize > 0 else { throw SiphonError(.invalidConfiguration, "--batch-size must be positive") }
+            configuration.batchSize = batchSize
+        }
+        if let maxAttempts {
+            guard maxAttempts > 0 else { throw SiphonError(.invalidConfiguration, "--max-attempts must be positive") }
+            configuration.maxAttempts = maxAttempts
+        }
+        if let onPoison { configuration.onPoison = try RunConfiguration.parsePoison(onPoison, place: "--on-poison") }
+        return try configuration.validated()
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration = try self.resolvedConfiguration(environment: environment)
+        var settings = try ConnectionSettings(url: configuration.url, environment: environment)
+        settings.applicationName = "siphon run"
+        let logger = self.connection.makeLogger()
+        let patterns = try configuration.tables.map { try TablePattern(parsing: $0) }
+        let specifications = try (configuration.sinks.isEmpty ? ["stdout"] : configuration.sinks).map {
+            try SinkSpecification(parsing: $0)
+        }
+        let debezium = DebeziumSource(database: settings.database)
+        let sinks = try specifications.map { try $0.makeSink(format: configuration.format, debezium: debezium) }
+        let pipeline = Pipeline(
+            configuration: PipelineConfiguration(
+                connection: settings, slot: configuration.slot!, publications: configuration.publications,
+                binary: configuration.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
+                delivery: DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)),
+            sinks: sinks, logger: logger)
+        logger.notice(
+            "siphon run starting",
+            metadata: [
+                "pg.url": "\(settings)", "siphon.slot": "\(configuration.slot!)",
+                "sinks": "\(specifications.map(\.description))",
+            ])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: pipeline)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let statistics = pipeline.statistics
+        logger.notice(
+            "siphon run stopped",
+            metadata: [
+                "changes": "\(statistics.changesDelivered)", "transactions": "\(statistics.transactions)",
+                "pg.lsn": "\(statistics.confirmedLSN)",
+            ])
+    }
+}

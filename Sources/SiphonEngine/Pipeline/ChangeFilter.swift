@@ -1,0 +1,43 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+
+/// Chooses which changes reach the sinks and which columns they carry.
+///
+/// Filtered-out changes are still acknowledged: the slot advances past them.
+public struct ChangeFilter: Sendable {
+    /// Tables to keep; empty keeps every table the publication sends.
+    public var tables: [TablePattern]
+    /// Operations to keep; empty keeps all.
+    public var operations: Set<Change.Operation>
+    /// Columns to keep in `new`/`old`, per table pattern; the key is always kept. Empty keeps all.
+    public var columns: [String]
+    /// A row-level predicate; `nil` keeps every row.
+    public var predicate: (@Sendable (Change) -> Bool)?
+
+    public init(
+        tables: [TablePattern] = [], operations: Set<Change.Operation> = [], columns: [String] = [],
+        predicate: (@Sendable (Change) -> Bool)? = nil
+    ) {
+        self.tables = tables
+        self.operations = operations
+        self.columns = columns
+        self.predicate = predicate
+    }
+
+    /// The change as the sinks should see it, or `nil` when it is filtered out.
+    public func apply(_ change: Change) -> Change? {
+        if !self.operations.isEmpty, !self.operations.contains(change.operation) { return nil }
+        if !self.tables.isEmpty, !self.tables.contains(where: { $0.matches(schema: change.schema, table: change.table) }) {
+            return nil
+        }
+        if let predicate = self.predicate, !predicate(change) { return nil }
+        guard !self.columns.isEmpty else { return change }
+        var projected = change
+        let keep = Set(self.columns).union(change.key.names)
+        projected.new = change.new.map { Row($0.columns.filter { keep.contains($0.name) }) }
+        projected.old = change.old.map { Row($0.columns.filter { keep.contains($0.name) }) }
+        projected.unchangedToast = change.unchangedToast.filter { keep.contains($0) }
+        return projected
+    }
+}
