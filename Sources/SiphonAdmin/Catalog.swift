@@ -163,7 +163,8 @@ extension AdminSession {
                    (SELECT unit FROM pg_settings WHERE name = 'max_wal_size') AS max_wal_size_unit,
                    pg_is_in_recovery() AS in_recovery
             FROM pg_roles r WHERE r.rolname = current_user
-            """)
+            """
+        )
         guard let row = rows.first else {
             throw SiphonError(.protocolViolation, "the connected role is missing from pg_roles")
         }
@@ -185,7 +186,8 @@ extension AdminSession {
                 size < 0 ? nil : size * Self.unitBytes(try row.optionalString("keep_size_unit"))
             },
             maxWALSize: try row.int("max_wal_size") * Self.unitBytes(try row.optionalString("max_wal_size_unit")),
-            isInRecovery: try row.bool("in_recovery"))
+            isInRecovery: try row.bool("in_recovery")
+        )
     }
 
     /// `pg_settings.unit` as a byte multiplier (`8kB`, `MB`, …).
@@ -220,7 +222,8 @@ extension AdminSession {
             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
             ORDER BY n.nspname, c.relname
-            """)
+            """
+        )
         return try rows.map { row in
             let kindCode = try row.string("relkind")
             guard let kind = CatalogRelation.Kind(rawValue: kindCode) else {
@@ -232,14 +235,17 @@ extension AdminSession {
                 kind: kind,
                 isUnlogged: try row.string("relpersistence") == "u",
                 replicaIdentity: try ReplicaIdentity(
-                    code: try row.string("relreplident"), index: try row.optionalString("identity_index")),
+                    code: try row.string("relreplident"),
+                    index: try row.optionalString("identity_index")
+                ),
                 hasPrimaryKey: try row.bool("has_primary_key"),
                 isPartition: try row.bool("relispartition"),
                 partitionRoot: try row.optionalInt("partition_root"),
                 canSelect: try row.bool("can_select"),
                 isOwned: try row.bool("is_owned"),
                 toastableColumns: try row.optionalString("toastable_columns")?
-                    .split(separator: ", ").map(String.init) ?? [])
+                    .split(separator: ", ").map(String.init) ?? []
+            )
         }
     }
 
@@ -254,7 +260,8 @@ extension AdminSession {
                        s.restart_lsn)::bigint AS retained_bytes,
                    (SELECT a.application_name FROM pg_stat_activity a WHERE a.pid = s.active_pid) AS holder
             FROM pg_replication_slots s WHERE s.slot_name = \(SQLQuoting.literal(name))
-            """)
+            """
+        )
         guard let row = rows.first else { return nil }
         return SlotFacts(
             name: try row.string("slot_name"),
@@ -266,7 +273,8 @@ extension AdminSession {
             activePID: try row.optionalInt("active_pid"),
             holderApplication: try row.optionalString("holder"),
             walStatus: try row.optionalString("wal_status"),
-            retainedBytes: try row.optionalInt("retained_bytes"))
+            retainedBytes: try row.optionalInt("retained_bytes")
+        )
     }
 
     func publication(named name: String, serverVersion: Int) async throws -> PublicationFacts? {
@@ -275,18 +283,19 @@ extension AdminSession {
             """
             SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate
             FROM pg_publication WHERE pubname = \(literal)
-            """)
+            """
+        )
         guard let row = rows.first else { return nil }
         let schemaTables =
             serverVersion >= 150000
             ? """
-              UNION
-              SELECT n.nspname, c.relname
-              FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid
-              JOIN pg_class c ON c.relnamespace = pn.pnnspid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-              JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE p.pubname = \(literal)
-              """
+            UNION
+            SELECT n.nspname, c.relname
+            FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid
+            JOIN pg_class c ON c.relnamespace = pn.pnnspid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE p.pubname = \(literal)
+            """
             : ""
         let tables = try await self.rows(
             """
@@ -295,7 +304,8 @@ extension AdminSession {
             JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE p.pubname = \(literal)
             \(schemaTables)
-            """)
+            """
+        )
         return PublicationFacts(
             name: name,
             allTables: try row.bool("puballtables"),
@@ -303,7 +313,8 @@ extension AdminSession {
             operations: [
                 "insert": try row.bool("pubinsert"), "update": try row.bool("pubupdate"),
                 "delete": try row.bool("pubdelete"), "truncate": try row.bool("pubtruncate"),
-            ])
+            ]
+        )
     }
 
     func bookkeeping(schema: String) async throws -> BookkeepingFacts {
@@ -313,18 +324,28 @@ extension AdminSession {
                    EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
                            AND c.relname = \(SQLQuoting.literal(SiphonAdmin.objectsTableName))) AS has_table
             FROM pg_namespace n WHERE n.nspname = \(SQLQuoting.literal(schema))
-            """)
+            """
+        )
         guard let row = rows.first else {
             return BookkeepingFacts(
-                schema: schema, schemaExists: false, canCreateInSchema: false, tableExists: false, records: [])
+                schema: schema,
+                schemaExists: false,
+                canCreateInSchema: false,
+                tableExists: false,
+                records: []
+            )
         }
         var facts = BookkeepingFacts(
-            schema: schema, schemaExists: true, canCreateInSchema: try row.bool("can_create"),
-            tableExists: try row.bool("has_table"), records: [])
+            schema: schema,
+            schemaExists: true,
+            canCreateInSchema: try row.bool("can_create"),
+            tableExists: try row.bool("has_table"),
+            records: []
+        )
         if facts.tableExists {
             facts.records = try await self.rows(
                 """
-                SELECT id, kind, schema_name, name, previous_replica_identity, previous_identity_index
+                SELECT kind, schema_name, name, previous_replica_identity, previous_identity_index
                 FROM \(facts.objectsTable) ORDER BY id
                 """
             ).map { try ObjectRecord(row: $0) }

@@ -29,8 +29,11 @@ struct DoctorChecks {
         if let tables {
             checks += tables.problems.map {
                 Check(
-                    name: "tables", status: .error, message: $0,
-                    fix: "correct the configured table list (see the message), or create the table")
+                    name: "tables",
+                    status: .error,
+                    message: $0,
+                    fix: "correct the configured table list (see the message), or create the table"
+                )
             }
             checks += self.tableSelect(tables)
         }
@@ -48,9 +51,11 @@ struct DoctorChecks {
     private func serverVersion() -> Check {
         guard self.server.versionNumber >= 120000 else {
             return Check(
-                name: "server_version", status: .error,
+                name: "server_version",
+                status: .error,
                 message: "PostgreSQL \(self.server.version) is older than 12, the oldest version Siphon supports",
-                fix: "upgrade PostgreSQL to version 12 or later")
+                fix: "upgrade PostgreSQL to version 12 or later"
+            )
         }
         return Check(name: "server_version", status: .ok, message: "PostgreSQL \(self.server.version)")
     }
@@ -58,9 +63,11 @@ struct DoctorChecks {
     private func walLevel() -> Check {
         guard self.server.walLevel == "logical" else {
             return Check(
-                name: "wal_level", status: .error,
+                name: "wal_level",
+                status: .error,
                 message: "wal_level is '\(self.server.walLevel)', but logical replication needs 'logical'",
-                fix: "ALTER SYSTEM SET wal_level = logical; -- then restart PostgreSQL")
+                fix: "ALTER SYSTEM SET wal_level = logical; -- then restart PostgreSQL"
+            )
         }
         return Check(name: "wal_level", status: .ok, message: "wal_level is logical")
     }
@@ -68,20 +75,37 @@ struct DoctorChecks {
     private func replicationSlots() -> Check {
         let needed = self.options.slot != nil && self.facts.slot == nil ? 1 : 0
         return Self.headroom(
-            name: "replication_slots", setting: "max_replication_slots", noun: "replication slots",
-            used: self.server.usedReplicationSlots, maximum: self.server.maxReplicationSlots, needed: needed,
-            remedy: "or drop unused slots: SELECT pg_drop_replication_slot('<name>');")
+            name: "replication_slots",
+            setting: "max_replication_slots",
+            noun: "replication slots",
+            used: self.server.usedReplicationSlots,
+            maximum: self.server.maxReplicationSlots,
+            needed: needed,
+            remedy: "or drop unused slots: SELECT pg_drop_replication_slot('<name>');"
+        )
     }
 
     private func walSenders() -> Check {
         let needed = self.facts.slot?.isActive == true ? 0 : 1
         return Self.headroom(
-            name: "wal_senders", setting: "max_wal_senders", noun: "WAL senders", used: self.server.usedWALSenders,
-            maximum: self.server.maxWALSenders, needed: needed, remedy: nil)
+            name: "wal_senders",
+            setting: "max_wal_senders",
+            noun: "WAL senders",
+            used: self.server.usedWALSenders,
+            maximum: self.server.maxWALSenders,
+            needed: needed,
+            remedy: nil
+        )
     }
 
     private static func headroom(
-        name: String, setting: String, noun: String, used: Int, maximum: Int, needed: Int, remedy: String?
+        name: String,
+        setting: String,
+        noun: String,
+        used: Int,
+        maximum: Int,
+        needed: Int,
+        remedy: String?
     ) -> Check {
         let fix =
             "ALTER SYSTEM SET \(setting) = \(max(maximum + 4, used + needed + 4)); -- then restart PostgreSQL"
@@ -89,15 +113,20 @@ struct DoctorChecks {
         let free = maximum - used
         if free < needed {
             return Check(
-                name: name, status: .error,
-                message: "\(used) of \(maximum) \(noun) are in use (\(setting)); Siphon needs \(needed) more", fix: fix)
+                name: name,
+                status: .error,
+                message: "\(used) of \(maximum) \(noun) are in use (\(setting)); Siphon needs \(needed) more",
+                fix: fix
+            )
         }
         if free == needed {
             return Check(
-                name: name, status: .warning,
+                name: name,
+                status: .warning,
                 message: "\(used) of \(maximum) \(noun) are in use (\(setting))"
                     + (needed > 0 ? "; Siphon takes the last one" : "") + ", so none is left to spare",
-                fix: fix)
+                fix: fix
+            )
         }
         return Check(name: name, status: .ok, message: "\(used) of \(maximum) \(noun) in use (\(setting))")
     }
@@ -110,9 +139,11 @@ struct DoctorChecks {
             return Check(name: "role_replication", status: .ok, message: "role \(self.role) has REPLICATION")
         }
         return Check(
-            name: "role_replication", status: .error,
+            name: "role_replication",
+            status: .error,
             message: "role \(self.role) has neither REPLICATION nor superuser, so it cannot stream changes",
-            fix: "ALTER ROLE \(self.role) REPLICATION;")
+            fix: "ALTER ROLE \(self.role) REPLICATION;"
+        )
     }
 
     // MARK: Tables
@@ -129,8 +160,11 @@ struct DoctorChecks {
             return nil
         }
         return ResolvedTables(
-            selection, relations: self.facts.relations, serverVersion: self.server.versionNumber,
-            bookkeepingSchema: self.options.schema)
+            selection,
+            relations: self.facts.relations,
+            serverVersion: self.server.versionNumber,
+            bookkeepingSchema: self.options.schema
+        )
     }
 
     private func tableSelect(_ tables: ResolvedTables) -> [Check] {
@@ -138,15 +172,20 @@ struct DoctorChecks {
         guard !unreadable.isEmpty else {
             return [
                 Check(
-                    name: "table_select", status: .ok,
-                    message: "role \(self.role) can read all \(tables.published.count) tables")
+                    name: "table_select",
+                    status: .ok,
+                    message: "role \(self.role) can read all \(tables.published.count) tables"
+                )
             ]
         }
         return unreadable.map {
             Check(
-                name: "table_select", subject: $0.name.description, status: .error,
+                name: "table_select",
+                subject: $0.name.description,
+                status: .error,
                 message: "role \(self.role) cannot SELECT from \($0.name), so it cannot snapshot it",
-                fix: "GRANT SELECT ON \($0.name) TO \(self.role);")
+                fix: "GRANT SELECT ON \($0.name) TO \(self.role);"
+            )
         }
     }
 
@@ -155,17 +194,22 @@ struct DoctorChecks {
         guard !problems.isEmpty else {
             return [
                 Check(
-                    name: "primary_key", status: .ok,
+                    name: "primary_key",
+                    status: .ok,
                     message: "all \(tables.identityTargets.count) tables have a primary key or a usable replica "
-                        + "identity")
+                        + "identity"
+                )
             ]
         }
         return problems.map { table, problem in
             Check(
-                name: "primary_key", subject: table.name.description, status: .error,
+                name: "primary_key",
+                subject: table.name.description,
+                status: .error,
                 message: "table \(table.name) \(problem), so UPDATE and DELETE on it cannot be replicated (and once "
                     + "it is published, PostgreSQL rejects them)",
-                fix: table.identityFixes.joined(separator: "\nor: "))
+                fix: table.identityFixes.joined(separator: "\nor: ")
+            )
         }
     }
 
@@ -174,18 +218,24 @@ struct DoctorChecks {
         guard !affected.isEmpty else {
             return [
                 Check(
-                    name: "toast_identity", status: .ok,
-                    message: "no table without REPLICA IDENTITY FULL has TOAST-able columns")
+                    name: "toast_identity",
+                    status: .ok,
+                    message: "no table without REPLICA IDENTITY FULL has TOAST-able columns"
+                )
             ]
         }
         return affected.map { table in
             let columns = table.toastableColumns.joined(separator: ", ")
             return Check(
-                name: "toast_identity", subject: table.name.description, status: .warning,
-                message: "table \(table.name) has TOAST-able \(table.toastableColumns.count == 1 ? "column" : "columns") "
+                name: "toast_identity",
+                subject: table.name.description,
+                status: .warning,
+                message:
+                    "table \(table.name) has TOAST-able \(table.toastableColumns.count == 1 ? "column" : "columns") "
                     + "\(columns) without REPLICA IDENTITY FULL: old values of unchanged large columns will not be "
                     + "in UPDATE/DELETE",
-                fix: "ALTER TABLE \(table.name) REPLICA IDENTITY FULL;")
+                fix: "ALTER TABLE \(table.name) REPLICA IDENTITY FULL;"
+            )
         }
     }
 
@@ -196,8 +246,12 @@ struct DoctorChecks {
         guard let slot = self.facts.slot else {
             return [
                 Check(
-                    name: "slot", subject: name, status: .error, message: "replication slot \(name) does not exist",
-                    fix: "siphon setup, or: SELECT pg_create_logical_replication_slot(\(literal), 'pgoutput');")
+                    name: "slot",
+                    subject: name,
+                    status: .error,
+                    message: "replication slot \(name) does not exist",
+                    fix: "siphon setup, or: SELECT pg_create_logical_replication_slot(\(literal), 'pgoutput');"
+                )
             ]
         }
         let recreate =
@@ -206,26 +260,36 @@ struct DoctorChecks {
         guard slot.isLogical else {
             return [
                 Check(
-                    name: "slot", subject: name, status: .error,
-                    message: "replication slot \(name) is a physical slot, not a logical one", fix: recreate)
+                    name: "slot",
+                    subject: name,
+                    status: .error,
+                    message: "replication slot \(name) is a physical slot, not a logical one",
+                    fix: recreate
+                )
             ]
         }
         guard slot.plugin == "pgoutput" else {
             return [
                 Check(
-                    name: "slot", subject: name, status: .error,
+                    name: "slot",
+                    subject: name,
+                    status: .error,
                     message: "replication slot \(name) uses the plugin '\(slot.plugin ?? "")', not pgoutput",
-                    fix: recreate)
+                    fix: recreate
+                )
             ]
         }
         guard slot.database == self.server.database else {
             return [
                 Check(
-                    name: "slot", subject: name, status: .error,
+                    name: "slot",
+                    subject: name,
+                    status: .error,
                     message: "replication slot \(name) belongs to database \(slot.database ?? "?"), not "
                         + "\(self.server.database)",
                     fix: "connect to database \(slot.database ?? "?"), or create a slot here: "
-                        + "SELECT pg_create_logical_replication_slot('<new name>', 'pgoutput');")
+                        + "SELECT pg_create_logical_replication_slot('<new name>', 'pgoutput');"
+                )
             ]
         }
         var checks: [Check] = []
@@ -233,14 +297,22 @@ struct DoctorChecks {
             let application = slot.holderApplication.flatMap { $0.isEmpty ? nil : " (application '\($0)')" } ?? ""
             checks.append(
                 Check(
-                    name: "slot", subject: name, status: .ok,
+                    name: "slot",
+                    subject: name,
+                    status: .ok,
                     message: "replication slot \(name) (pgoutput) is active, read by PID "
-                        + "\(slot.activePID.map(String.init) ?? "?")\(application)"))
+                        + "\(slot.activePID.map(String.init) ?? "?")\(application)"
+                )
+            )
         } else {
             checks.append(
                 Check(
-                    name: "slot", subject: name, status: .ok,
-                    message: "replication slot \(name) (pgoutput) exists and is not in use"))
+                    name: "slot",
+                    subject: name,
+                    status: .ok,
+                    message: "replication slot \(name) (pgoutput) exists and is not in use"
+                )
+            )
         }
         if let status = slot.walStatus {
             checks.append(self.walStatus(status, slot: name, literal: literal))
@@ -255,32 +327,47 @@ struct DoctorChecks {
         switch status {
         case "reserved":
             return Check(
-                name: "slot_wal_status", subject: slot, status: .ok,
-                message: "the WAL slot \(slot) needs is reserved (wal_status reserved)")
+                name: "slot_wal_status",
+                subject: slot,
+                status: .ok,
+                message: "the WAL slot \(slot) needs is reserved (wal_status reserved)"
+            )
         case "extended":
             return Check(
-                name: "slot_wal_status", subject: slot, status: .warning,
+                name: "slot_wal_status",
+                subject: slot,
+                status: .warning,
                 message: "slot \(slot) holds more WAL than max_wal_size (wal_status extended); it is kept only "
                     + "because of max_slot_wal_keep_size or wal_keep_size",
-                fix: "start siphon run so the slot catches up")
+                fix: "start siphon run so the slot catches up"
+            )
         case "unreserved":
             return Check(
-                name: "slot_wal_status", subject: slot, status: .warning,
+                name: "slot_wal_status",
+                subject: slot,
+                status: .warning,
                 message: "slot \(slot) holds more WAL than max_slot_wal_keep_size allows (wal_status unreserved): "
                     + "the next checkpoint removes WAL it needs, and its changes will be lost",
                 fix: "start siphon run now so the slot catches up, or raise the limit: "
-                    + "ALTER SYSTEM SET max_slot_wal_keep_size = '<size>'; SELECT pg_reload_conf();")
+                    + "ALTER SYSTEM SET max_slot_wal_keep_size = '<size>'; SELECT pg_reload_conf();"
+            )
         case "lost":
             return Check(
-                name: "slot_wal_status", subject: slot, status: .error,
+                name: "slot_wal_status",
+                subject: slot,
+                status: .error,
                 message: "the WAL slot \(slot) needed was removed (wal_status lost): changes were lost, and the "
                     + "tables must be snapshotted again",
                 fix: "SELECT pg_drop_replication_slot(\(literal)); then run siphon setup again and re-snapshot the "
-                    + "tables")
+                    + "tables"
+            )
         default:
             return Check(
-                name: "slot_wal_status", subject: slot, status: .warning,
-                message: "slot \(slot) has the unknown wal_status '\(status)'")
+                name: "slot_wal_status",
+                subject: slot,
+                status: .warning,
+                message: "slot \(slot) has the unknown wal_status '\(status)'"
+            )
         }
     }
 
@@ -289,28 +376,40 @@ struct DoctorChecks {
         guard let limit = self.server.maxSlotWALKeepSize else {
             if retained > self.server.maxWALSize {
                 return Check(
-                    name: "slot_retained_wal", subject: slot, status: .warning,
+                    name: "slot_retained_wal",
+                    subject: slot,
+                    status: .warning,
                     message: held + ", more than max_wal_size (\(Self.bytes(self.server.maxWALSize))), and "
                         + "max_slot_wal_keep_size is unlimited, so a stopped reader can fill the disk",
                     fix: "start siphon run so the slot catches up, and cap it: "
-                        + "ALTER SYSTEM SET max_slot_wal_keep_size = '<size>'; SELECT pg_reload_conf();")
+                        + "ALTER SYSTEM SET max_slot_wal_keep_size = '<size>'; SELECT pg_reload_conf();"
+                )
             }
             return Check(
-                name: "slot_retained_wal", subject: slot, status: .ok,
-                message: held + " (max_slot_wal_keep_size is unlimited)")
+                name: "slot_retained_wal",
+                subject: slot,
+                status: .ok,
+                message: held + " (max_slot_wal_keep_size is unlimited)"
+            )
         }
         if retained * 100 >= limit * Self.retainedWALWarningPercent {
             return Check(
-                name: "slot_retained_wal", subject: slot, status: .warning,
+                name: "slot_retained_wal",
+                subject: slot,
+                status: .warning,
                 message: held + ", \(retained * 100 / max(limit, 1))% of max_slot_wal_keep_size "
                     + "(\(Self.bytes(limit))); past it, the slot loses changes",
                 fix: "start siphon run so the slot catches up, or raise the limit: "
                     + "ALTER SYSTEM SET max_slot_wal_keep_size = '\(Self.megabytes(limit * 2))'; "
-                    + "SELECT pg_reload_conf();")
+                    + "SELECT pg_reload_conf();"
+            )
         }
         return Check(
-            name: "slot_retained_wal", subject: slot, status: .ok,
-            message: held + " of at most \(Self.bytes(limit)) (max_slot_wal_keep_size)")
+            name: "slot_retained_wal",
+            subject: slot,
+            status: .ok,
+            message: held + " of at most \(Self.bytes(limit)) (max_slot_wal_keep_size)"
+        )
     }
 
     // MARK: Publication
@@ -327,36 +426,54 @@ struct DoctorChecks {
             }
             return [
                 Check(
-                    name: "publication", subject: name, status: .error,
+                    name: "publication",
+                    subject: name,
+                    status: .error,
                     message: "publication \(quoted) does not exist",
-                    fix: "siphon setup, or: CREATE PUBLICATION \(quoted) \(target);")
+                    fix: "siphon setup, or: CREATE PUBLICATION \(quoted) \(target);"
+                )
             ]
         }
         var checks = [
             Check(
-                name: "publication", subject: name, status: .ok,
+                name: "publication",
+                subject: name,
+                status: .ok,
                 message: "publication \(quoted) exists"
-                    + (publication.allTables ? " (FOR ALL TABLES)" : " (\(publication.tables.count) tables)"))
+                    + (publication.allTables ? " (FOR ALL TABLES)" : " (\(publication.tables.count) tables)")
+            )
         ]
         if let configured = self.options.tables, let resolved = self.selectedTables() {
             let comparison = PublicationComparison(
-                publication, wanted: configured, resolved: resolved, relations: self.facts.relations,
-                serverVersion: self.server.versionNumber)
+                publication,
+                wanted: configured,
+                resolved: resolved,
+                relations: self.facts.relations,
+                serverVersion: self.server.versionNumber
+            )
             checks += self.tableDifferences(comparison, publication: quoted)
         }
         let missing = publication.missingOperations
         if missing.isEmpty {
             checks.append(
                 Check(
-                    name: "publication_operations", subject: name, status: .ok,
-                    message: "publication \(quoted) publishes insert, update, delete and truncate"))
+                    name: "publication_operations",
+                    subject: name,
+                    status: .ok,
+                    message: "publication \(quoted) publishes insert, update, delete and truncate"
+                )
+            )
         } else {
             checks.append(
                 Check(
-                    name: "publication_operations", subject: name, status: .warning,
+                    name: "publication_operations",
+                    subject: name,
+                    status: .warning,
                     message: "publication \(quoted) does not publish \(missing.joined(separator: ", ")), so those "
                         + "changes never arrive",
-                    fix: "ALTER PUBLICATION \(quoted) SET (publish = 'insert, update, delete, truncate');"))
+                    fix: "ALTER PUBLICATION \(quoted) SET (publish = 'insert, update, delete, truncate');"
+                )
+            )
         }
         return checks
     }
@@ -371,32 +488,45 @@ struct DoctorChecks {
                     + (self.selectedTables()?.published.map(\.name.description).joined(separator: ", ") ?? "") + ";"
             checks.append(
                 Check(
-                    name: "publication_tables", status: comparison.missing.isEmpty ? .warning : .error,
-                    message: "publication \(quoted): \(mismatch)", fix: fix))
+                    name: "publication_tables",
+                    status: comparison.missing.isEmpty ? .warning : .error,
+                    message: "publication \(quoted): \(mismatch)",
+                    fix: fix
+                )
+            )
         } else {
             if !comparison.missing.isEmpty {
                 let list = comparison.missing.map(\.description).joined(separator: ", ")
                 checks.append(
                     Check(
-                        name: "publication_tables", status: .error,
+                        name: "publication_tables",
+                        status: .error,
                         message: "publication \(quoted) does not publish the configured tables \(list), so their "
                             + "changes never arrive",
-                        fix: "ALTER PUBLICATION \(quoted) ADD TABLE \(list);"))
+                        fix: "ALTER PUBLICATION \(quoted) ADD TABLE \(list);"
+                    )
+                )
             }
             if !comparison.extra.isEmpty {
                 let list = comparison.extra.map(\.description).joined(separator: ", ")
                 checks.append(
                     Check(
-                        name: "publication_tables", status: .warning,
+                        name: "publication_tables",
+                        status: .warning,
                         message: "publication \(quoted) also publishes \(list), which are not configured",
-                        fix: "ALTER PUBLICATION \(quoted) DROP TABLE \(list);"))
+                        fix: "ALTER PUBLICATION \(quoted) DROP TABLE \(list);"
+                    )
+                )
             }
         }
         if checks.isEmpty {
             checks.append(
                 Check(
-                    name: "publication_tables", status: .ok,
-                    message: "publication \(quoted) publishes exactly the configured tables"))
+                    name: "publication_tables",
+                    status: .ok,
+                    message: "publication \(quoted) publishes exactly the configured tables"
+                )
+            )
         }
         return checks
     }

@@ -49,7 +49,9 @@ public struct DoctorReport: Sendable, Hashable, CustomStringConvertible {
         public var description: String {
             let label = "[\(self.status.rawValue)]".padding(9)
             var text = "\(label) \(self.name): \(self.message)"
-            if let fix { text += "\n          fix: " + fix.split(separator: "\n").joined(separator: "\n               ") }
+            if let fix {
+                text += "\n          fix: " + fix.split(separator: "\n").joined(separator: "\n               ")
+            }
             return text
         }
 
@@ -86,7 +88,8 @@ public struct DoctorReport: Sendable, Hashable, CustomStringConvertible {
         lines.append(
             "\(self.checks.count) checks: \(self.count(.ok)) ok, \(self.count(.warning)) warning(s), "
                 + "\(self.count(.error)) error(s); "
-                + (self.blocksRunning ? "the errors must be fixed before siphon run" : "nothing blocks siphon run"))
+                + (self.blocksRunning ? "the errors must be fixed before siphon run" : "nothing blocks siphon run")
+        )
         return lines.joined(separator: "\n")
     }
 

@@ -4,7 +4,6 @@ import SiphonCore
 
 /// One row of the bookkeeping table: an object Siphon created, and for a replica identity what it replaced.
 struct ObjectRecord: Hashable, Sendable {
-    var id: Int64?
     var kind: SiphonObject.Kind
     /// The schema of a table (`table`, `replicaIdentity`); `nil` for the other kinds.
     var schemaName: String?
@@ -24,7 +23,6 @@ struct ObjectRecord: Hashable, Sendable {
         guard let kind = SiphonObject.Kind(rawValue: kindText) else {
             throw SiphonError(.protocolViolation, "unknown object kind '\(kindText)' in Siphon's bookkeeping table")
         }
-        self.id = try row.int("id")
         self.kind = kind
         self.schemaName = try row.optionalString("schema_name")
         self.name = try row.string("name")
@@ -68,7 +66,7 @@ struct ObjectRecord: Hashable, Sendable {
         return nil
     }
 
-    /// Replaces any record of the same object with this one; returns the new id.
+    /// Replaces any record of the same object with this one.
     func insertSQL(into table: TableName, command: String) -> String {
         let schemaName = self.schemaName.map { "= " + SQLQuoting.literal($0) } ?? "IS NULL"
         return """
@@ -81,7 +79,6 @@ struct ObjectRecord: Hashable, Sendable {
             VALUES (\(SQLQuoting.literal(self.kind.rawValue)), \(SQLQuoting.literal(self.schemaName)),
                     \(SQLQuoting.literal(self.name)), \(SQLQuoting.literal(self.previousIdentityCode)),
                     \(SQLQuoting.literal(self.previousIdentityIndex)), \(SQLQuoting.literal(command)))
-            RETURNING id
             """
     }
 

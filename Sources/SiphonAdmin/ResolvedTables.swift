@@ -16,7 +16,10 @@ struct ResolvedTables: Sendable, Hashable {
     var notes: [String] = []
 
     init(
-        _ selection: TableSelection, relations: [CatalogRelation], serverVersion: Int, bookkeepingSchema: String
+        _ selection: TableSelection,
+        relations: [CatalogRelation],
+        serverVersion: Int,
+        bookkeepingSchema: String
     ) {
         let publishable = relations.filter {
             Self.isPublishable($0, serverVersion: serverVersion) && $0.name.schema != bookkeepingSchema
@@ -29,7 +32,8 @@ struct ResolvedTables: Sendable, Hashable {
             if patterns.isEmpty {
                 self.problems.append(
                     "no tables selected: name tables (e.g. public.orders, or 'public.*' for a whole schema) or "
-                        + "choose all tables")
+                        + "choose all tables"
+                )
             }
             for pattern in patterns {
                 if let name = pattern.exactName {
@@ -46,7 +50,8 @@ struct ResolvedTables: Sendable, Hashable {
                     self.notes.append(
                         "\(pattern) skips unlogged \(skipped.count == 1 ? "table" : "tables") "
                             + skipped.map(\.name.description).joined(separator: ", ")
-                            + " (unlogged tables are not written to the WAL, so they cannot be replicated)")
+                            + " (unlogged tables are not written to the WAL, so they cannot be replicated)"
+                    )
                 }
                 if matches.isEmpty {
                     self.problems.append("\(pattern) matches no table")
@@ -80,7 +85,9 @@ struct ResolvedTables: Sendable, Hashable {
     }
 
     private mutating func exactTable(
-        _ name: TableName, relations: [CatalogRelation], serverVersion: Int
+        _ name: TableName,
+        relations: [CatalogRelation],
+        serverVersion: Int
     ) -> CatalogRelation? {
         guard let relation = relations.first(where: { $0.name == name }) else {
             let matches = Self.closeMatches(for: name, in: relations)
@@ -88,25 +95,29 @@ struct ResolvedTables: Sendable, Hashable {
                 "table \(name) does not exist"
                     + (matches.isEmpty
                         ? " (no table has a similar name)"
-                        : "; close matches: " + matches.map(\.description).joined(separator: ", ")))
+                        : "; close matches: " + matches.map(\.description).joined(separator: ", "))
+            )
             return nil
         }
         switch relation.kind {
         case .table, .partitionedTable: break
         case .view, .materializedView, .foreignTable:
             self.problems.append(
-                "\(name) is a \(relation.kind.noun), not a table; only tables can be published")
+                "\(name) is a \(relation.kind.noun), not a table; only tables can be published"
+            )
             return nil
         }
         if relation.isUnlogged {
             self.problems.append(
                 "table \(name) is UNLOGGED, so its changes never reach the WAL and cannot be replicated; "
-                    + "make it logged: ALTER TABLE \(name) SET LOGGED;")
+                    + "make it logged: ALTER TABLE \(name) SET LOGGED;"
+            )
             return nil
         }
         if relation.kind == .partitionedTable && serverVersion < 130000 {
             self.problems.append(
-                "\(name) is a partitioned table, which PostgreSQL 12 cannot publish; name its partitions instead")
+                "\(name) is a partitioned table, which PostgreSQL 12 cannot publish; name its partitions instead"
+            )
             return nil
         }
         return relation
@@ -178,11 +189,15 @@ struct PublicationComparison: Sendable, Hashable {
     var missingOperations: [String] = []
 
     init(
-        _ publication: PublicationFacts, wanted: TableSelection, resolved: ResolvedTables,
-        relations: [CatalogRelation], serverVersion: Int
+        _ publication: PublicationFacts,
+        wanted: TableSelection,
+        resolved: ResolvedTables,
+        relations: [CatalogRelation],
+        serverVersion: Int
     ) {
         let everything = Set(
-            relations.filter { ResolvedTables.isPublishable($0, serverVersion: serverVersion) }.map(\.name))
+            relations.filter { ResolvedTables.isPublishable($0, serverVersion: serverVersion) }.map(\.name)
+        )
         let wantedNames = Set(resolved.published.map(\.name))
         switch (wanted, publication.allTables) {
         case (.allTables, true):

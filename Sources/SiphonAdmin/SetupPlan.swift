@@ -10,11 +10,21 @@ struct SetupPlan: Sendable {
         case create(String)
         /// It exists; `differences` says how it differs from the configuration (setup does not change it).
         case exists(differences: [String], recorded: Bool)
+
+        var creates: Bool {
+            if case .create = self { return true }
+            return false
+        }
     }
 
     enum SlotStep: Sendable, Hashable {
         case create
         case exists(recorded: Bool)
+
+        var creates: Bool {
+            if case .create = self { return true }
+            return false
+        }
     }
 
     var options: SetupOptions
@@ -32,43 +42,52 @@ struct SetupPlan: Sendable {
 
     /// Whether anything needs a transaction (everything but the slot).
     var changesCatalog: Bool {
-        if case .create = self.publication { return true }
-        return self.createSchema || self.createObjectsTable || !self.identityChanges.isEmpty
+        self.publication.creates || self.createSchema || self.createObjectsTable || !self.identityChanges.isEmpty
     }
 
     init(
-        options: SetupOptions, server: ServerFacts, relations: [CatalogRelation], slot: SlotFacts?,
-        publication: PublicationFacts?, bookkeeping: BookkeepingFacts
+        options: SetupOptions,
+        server: ServerFacts,
+        relations: [CatalogRelation],
+        slot: SlotFacts?,
+        publication: PublicationFacts?,
+        bookkeeping: BookkeepingFacts
     ) throws(SiphonError) {
         self.options = options
-        var problems: [(SiphonError.Code, String)] = []
+        var problems = Problems()
         let role = SQLQuoting.identifier(server.role)
 
         if server.versionNumber < 120000 {
-            problems.append((.serverError, "PostgreSQL \(server.version) is too old; Siphon needs 12 or later"))
+            problems.add(.serverError, "PostgreSQL \(server.version) is too old; Siphon needs 12 or later")
         }
         if server.walLevel != "logical" {
-            problems.append(
-                (
-                    .serverError,
-                    "wal_level is '\(server.walLevel)', but logical replication needs 'logical'; run "
-                        + "ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL"
-                ))
+            problems.add(
+                .serverError,
+                "wal_level is '\(server.walLevel)', but logical replication needs 'logical'; run "
+                    + "ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL"
+            )
         }
         if server.isInRecovery {
-            problems.append((.serverError, "the server is a standby (in recovery); run setup against the primary"))
+            problems.add(.serverError, "the server is a standby (in recovery); run setup against the primary")
         }
 
         self.tables = ResolvedTables(
-            options.tables, relations: relations, serverVersion: server.versionNumber,
-            bookkeepingSchema: options.schema)
-        problems += self.tables.problems.map { (.invalidConfiguration, $0) }
+            options.tables,
+            relations: relations,
+            serverVersion: server.versionNumber,
+            bookkeepingSchema: options.schema
+        )
+        for problem in self.tables.problems { problems.add(.invalidConfiguration, problem) }
 
         // Publication.
         if let publication {
             let comparison = PublicationComparison(
-                publication, wanted: options.tables, resolved: self.tables, relations: relations,
-                serverVersion: server.versionNumber)
+                publication,
+                wanted: options.tables,
+                resolved: self.tables,
+                relations: relations,
+                serverVersion: server.versionNumber
+            )
             let recorded = bookkeeping.records.contains {
                 $0.kind == .publication && $0.name == options.publication
             }
@@ -79,28 +98,27 @@ struct SetupPlan: Sendable {
             case .allTables:
                 target = "FOR ALL TABLES"
                 if !server.isSuperuser {
-                    problems.append(
-                        (
-                            .authenticationFailed,
-                            "publishing all tables (FOR ALL TABLES) needs a superuser, and role \(role) is not one; "
-                                + "name the tables instead (e.g. 'public.*')"
-                        ))
+                    problems.add(
+                        .authenticationFailed,
+                        "publishing all tables (FOR ALL TABLES) needs a superuser, and role \(role) is not one; "
+                            + "name the tables instead (e.g. 'public.*')"
+                    )
                 }
             case .matching:
                 target = "FOR TABLE " + self.tables.published.map(\.name.description).joined(separator: ", ")
                 let notOwned = self.tables.published.filter { !$0.isOwned }
                 if !notOwned.isEmpty {
-                    problems.append(
-                        (
-                            .authenticationFailed,
-                            "role \(role) does not own " + notOwned.map(\.name.description).joined(separator: ", ")
-                                + ", and only a table's owner can add it to a publication; run setup as the owner "
-                                + "or a superuser, or transfer ownership (ALTER TABLE … OWNER TO \(role);)"
-                        ))
+                    problems.add(
+                        .authenticationFailed,
+                        "role \(role) does not own " + notOwned.map(\.name.description).joined(separator: ", ")
+                            + ", and only a table's owner can add it to a publication; run setup as the owner "
+                            + "or a superuser, or transfer ownership (ALTER TABLE … OWNER TO \(role);)"
+                    )
                 }
             }
             self.publication = .create(
-                "CREATE PUBLICATION \(SQLQuoting.identifier(options.publication)) \(target)")
+                "CREATE PUBLICATION \(SQLQuoting.identifier(options.publication)) \(target)"
+            )
         }
 
         // Replica identity.
@@ -108,16 +126,16 @@ struct SetupPlan: Sendable {
         case .default:
             for table in self.tables.identityTargets {
                 guard let problem = table.identityProblem else { continue }
-                let fix = table.hasPrimaryKey && table.replicaIdentity == .nothing
+                let fix =
+                    table.hasPrimaryKey && table.replicaIdentity == .nothing
                     ? "restore it (ALTER TABLE \(table.name) REPLICA IDENTITY DEFAULT;)"
                     : "add a primary key (ALTER TABLE \(table.name) ADD PRIMARY KEY (…);)"
-                problems.append(
-                    (
-                        .invalidConfiguration,
-                        "table \(table.name) \(problem), so UPDATE and DELETE on it cannot be replicated (and once it "
-                            + "is published, PostgreSQL rejects them); \(fix) or run setup with --replica-identity "
-                            + "full"
-                    ))
+                problems.add(
+                    .invalidConfiguration,
+                    "table \(table.name) \(problem), so UPDATE and DELETE on it cannot be replicated (and once it "
+                        + "is published, PostgreSQL rejects them); \(fix) or run setup with --replica-identity "
+                        + "full"
+                )
             }
         case .full:
             for table in self.tables.identityTargets {
@@ -129,98 +147,101 @@ struct SetupPlan: Sendable {
             }
             let notOwned = self.tables.identityTargets.filter { !$0.isOwned && $0.replicaIdentity != .full }
             if !notOwned.isEmpty {
-                problems.append(
-                    (
-                        .authenticationFailed,
-                        "role \(role) does not own " + notOwned.map(\.name.description).joined(separator: ", ")
-                            + ", so it cannot change their replica identity; run setup as the owner or a superuser"
-                    ))
+                problems.add(
+                    .authenticationFailed,
+                    "role \(role) does not own " + notOwned.map(\.name.description).joined(separator: ", ")
+                        + ", so it cannot change their replica identity; run setup as the owner or a superuser"
+                )
             }
         }
 
         // Slot.
         if let slot {
             if !slot.isLogical {
-                problems.append(
-                    (
-                        .slotUnavailable,
-                        "replication slot \(slot.name) exists but is a physical slot; choose another slot name, or "
-                            + "drop it: SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
-                    ))
+                problems.add(
+                    .slotUnavailable,
+                    "replication slot \(slot.name) exists but is a physical slot; choose another slot name, or "
+                        + "drop it: SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
+                )
             } else if slot.plugin != "pgoutput" {
-                problems.append(
-                    (
-                        .slotUnavailable,
-                        "replication slot \(slot.name) exists but uses the plugin '\(slot.plugin ?? "")' instead of "
-                            + "pgoutput; choose another slot name, or drop it: "
-                            + "SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
-                    ))
+                problems.add(
+                    .slotUnavailable,
+                    "replication slot \(slot.name) exists but uses the plugin '\(slot.plugin ?? "")' instead of "
+                        + "pgoutput; choose another slot name, or drop it: "
+                        + "SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
+                )
             } else if slot.database != server.database {
-                problems.append(
-                    (
-                        .slotUnavailable,
-                        "replication slot \(slot.name) belongs to database \(slot.database ?? "?"), not "
-                            + "\(server.database); choose another slot name or connect to that database"
-                    ))
+                problems.add(
+                    .slotUnavailable,
+                    "replication slot \(slot.name) belongs to database \(slot.database ?? "?"), not "
+                        + "\(server.database); choose another slot name or connect to that database"
+                )
             }
             let recorded = bookkeeping.records.contains { $0.kind == .slot && $0.name == slot.name }
             self.slot = .exists(recorded: recorded)
         } else {
             self.slot = .create
             if !server.isSuperuser && !server.hasReplication {
-                problems.append(
-                    (
-                        .authenticationFailed,
-                        "role \(role) has neither REPLICATION nor superuser, which creating a replication slot "
-                            + "needs; as a superuser run: ALTER ROLE \(role) REPLICATION;"
-                    ))
+                problems.add(
+                    .authenticationFailed,
+                    "role \(role) has neither REPLICATION nor superuser, which creating a replication slot "
+                        + "needs; as a superuser run: ALTER ROLE \(role) REPLICATION;"
+                )
             }
             if server.usedReplicationSlots >= server.maxReplicationSlots {
-                problems.append(
-                    (
-                        .serverError,
-                        "all \(server.maxReplicationSlots) replication slots are in use (max_replication_slots); "
-                            + "drop unused ones (SELECT pg_drop_replication_slot('<name>');) or raise it: "
-                            + "ALTER SYSTEM SET max_replication_slots = \(server.maxReplicationSlots + 4); and restart"
-                    ))
+                problems.add(
+                    .serverError,
+                    "all \(server.maxReplicationSlots) replication slots are in use (max_replication_slots); "
+                        + "drop unused ones (SELECT pg_drop_replication_slot('<name>');) or raise it: "
+                        + "ALTER SYSTEM SET max_replication_slots = \(server.maxReplicationSlots + 4); and restart"
+                )
             }
         }
 
         // Bookkeeping: needed as soon as anything gets created.
-        var createsSomething = !self.identityChanges.isEmpty
-        if case .create = self.publication { createsSomething = true }
-        if case .create = self.slot { createsSomething = true }
-        if createsSomething {
+        if self.publication.creates || self.slot.creates || !self.identityChanges.isEmpty {
             self.createSchema = !bookkeeping.schemaExists
             self.createObjectsTable = !bookkeeping.tableExists
         }
-        let createsPublication = { if case .create = self.publication { return true } else { return false } }()
-        if (self.createSchema || createsPublication) && !server.canCreateInDatabase {
-            problems.append(
-                (
-                    .authenticationFailed,
-                    "role \(role) cannot create schemas or publications in database "
-                        + "\(SQLQuoting.identifier(server.database)); as its owner or a superuser run: "
-                        + "GRANT CREATE ON DATABASE \(SQLQuoting.identifier(server.database)) TO \(role);"
-                ))
+        if (self.createSchema || self.publication.creates) && !server.canCreateInDatabase {
+            problems.add(
+                .authenticationFailed,
+                "role \(role) cannot create schemas or publications in database "
+                    + "\(SQLQuoting.identifier(server.database)); as its owner or a superuser run: "
+                    + "GRANT CREATE ON DATABASE \(SQLQuoting.identifier(server.database)) TO \(role);"
+            )
         }
         if bookkeeping.schemaExists && self.createObjectsTable && !bookkeeping.canCreateInSchema {
-            problems.append(
-                (
-                    .authenticationFailed,
-                    "role \(role) cannot create Siphon's bookkeeping table in schema "
-                        + "\(SQLQuoting.identifier(options.schema)); run: GRANT CREATE ON SCHEMA "
-                        + "\(SQLQuoting.identifier(options.schema)) TO \(role);"
-                ))
+            problems.add(
+                .authenticationFailed,
+                "role \(role) cannot create Siphon's bookkeeping table in schema "
+                    + "\(SQLQuoting.identifier(options.schema)); run: GRANT CREATE ON SCHEMA "
+                    + "\(SQLQuoting.identifier(options.schema)) TO \(role);"
+            )
         }
 
-        guard let first = problems.first else { return }
-        if problems.count == 1 {
-            throw SiphonError(first.0, "siphon setup created nothing: \(first.1)")
+        try problems.throwIfAny()
+    }
+}
+
+/// The reasons setup refuses to start, collected so that one error lists them all.
+private struct Problems {
+    private var found: [(code: SiphonError.Code, message: String)] = []
+
+    mutating func add(_ code: SiphonError.Code, _ message: String) {
+        self.found.append((code, message))
+    }
+
+    /// Throws one error naming every problem; its code is the first problem's.
+    func throwIfAny() throws(SiphonError) {
+        guard let first = self.found.first else { return }
+        if self.found.count == 1 {
+            throw SiphonError(first.code, "siphon setup created nothing: \(first.message)")
         }
         throw SiphonError(
-            first.0,
-            "siphon setup created nothing because of \(problems.count) problems:\n"
-                + problems.map { "- " + $0.1 }.joined(separator: "\n"))
+            first.code,
+            "siphon setup created nothing because of \(self.found.count) problems:\n"
+                + self.found.map { "- " + $0.message }.joined(separator: "\n")
+        )
     }
 }

@@ -16,7 +16,9 @@ public struct DoctorOptions: Sendable, Hashable {
     public var schema: String
 
     public init(
-        slot: String? = nil, publication: String? = nil, tables: TableSelection? = nil,
+        slot: String? = nil,
+        publication: String? = nil,
+        tables: TableSelection? = nil,
         schema: String = SiphonAdmin.defaultSchema
     ) {
         self.slot = slot
@@ -30,33 +32,43 @@ extension SiphonAdmin {
     /// Checks every precondition of `siphon run` and says how to fix each one that fails. Never throws: a failed
     /// connection or login is itself a failed check.
     public static func doctor(
-        _ options: DoctorOptions, settings: ConnectionSettings, logger: Logger
+        _ options: DoctorOptions,
+        settings: ConnectionSettings,
+        logger: Logger
     ) async -> DoctorReport {
         do {
             return try await ReplicationConnection.withConnection(
-                settings: settings, replication: false, logger: logger
+                settings: settings,
+                replication: false,
+                logger: logger
             ) { connection in
                 let session = AdminSession(connection: connection, logger: logger)
                 do {
                     let server = try await session.serverFacts()
                     let connected = DoctorReport.Check(
-                        name: "connection", status: .ok,
-                        message: "connected to \(settings) as \(SQLQuoting.identifier(server.role))")
+                        name: "connection",
+                        status: .ok,
+                        message: "connected to \(settings) as \(SQLQuoting.identifier(server.role))"
+                    )
                     let facts = DoctorFacts(
-                        server: server, relations: try await session.relations(),
+                        server: server,
+                        relations: try await session.relations(),
                         slot: try await options.slot.asyncMap {
                             try await session.slot(named: $0, serverVersion: server.versionNumber)
                         } ?? nil,
                         publication: try await options.publication.asyncMap {
                             try await session.publication(named: $0, serverVersion: server.versionNumber)
-                        } ?? nil)
+                        } ?? nil
+                    )
                     return DoctorReport(checks: [connected] + DoctorChecks(options: options, facts: facts).evaluate())
                 } catch {
                     return DoctorReport(checks: [
                         DoctorReport.Check(
-                            name: "connection", status: .error,
+                            name: "connection",
+                            status: .error,
                             message: "connected to \(settings), but reading the catalog failed: \(error)",
-                            fix: "connect as a role that may read pg_catalog and pg_settings")
+                            fix: "connect as a role that may read pg_catalog and pg_settings"
+                        )
                     ])
                 }
             }
@@ -87,8 +99,11 @@ extension SiphonAdmin {
                 + "in postgresql.conf, pg_hba.conf, firewalls)"
         }
         return DoctorReport.Check(
-            name: "connection", status: .error,
-            message: "cannot connect: \(siphonError?.description ?? "\(error)")", fix: fix)
+            name: "connection",
+            status: .error,
+            message: "cannot connect: \(siphonError?.message ?? "\(error)")",
+            fix: fix
+        )
     }
 }
 

@@ -21,8 +21,12 @@ public struct SetupOptions: Sendable, Hashable {
     public var command: String
 
     public init(
-        slot: String, publication: String, tables: TableSelection, replicaIdentity: ReplicaIdentityChoice = .default,
-        schema: String = SiphonAdmin.defaultSchema, command: String = "siphon setup"
+        slot: String,
+        publication: String,
+        tables: TableSelection,
+        replicaIdentity: ReplicaIdentityChoice = .default,
+        schema: String = SiphonAdmin.defaultSchema,
+        command: String = "siphon setup"
     ) {
         self.slot = slot
         self.publication = publication
@@ -48,7 +52,9 @@ public struct SetupReport: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         var lines = self.outcomes.map(\.description)
-        lines.append("tables: " + (self.tables.isEmpty ? "none" : self.tables.map(\.description).joined(separator: ", ")))
+        lines.append(
+            "tables: " + (self.tables.isEmpty ? "none" : self.tables.map(\.description).joined(separator: ", "))
+        )
         lines += self.warnings.map { "warning: " + $0 }
         return lines.joined(separator: "\n")
     }
@@ -73,7 +79,9 @@ extension SiphonAdmin {
     ///
     /// An existing publication is never changed; how it differs from `options` is reported in `warnings`.
     public static func setup(
-        _ options: SetupOptions, settings: ConnectionSettings, logger: Logger
+        _ options: SetupOptions,
+        settings: ConnectionSettings,
+        logger: Logger
     ) async throws -> SetupReport {
         try Self.validateSlotName(options.slot)
         try Self.validateIdentifier(options.publication, as: "publication")
@@ -83,17 +91,24 @@ extension SiphonAdmin {
             let session = AdminSession(connection: connection, logger: logger)
             let server = try await session.serverFacts()
             let plan = try SetupPlan(
-                options: options, server: server, relations: try await session.relations(),
+                options: options,
+                server: server,
+                relations: try await session.relations(),
                 slot: try await session.slot(named: options.slot, serverVersion: server.versionNumber),
                 publication: try await session.publication(
-                    named: options.publication, serverVersion: server.versionNumber),
-                bookkeeping: try await session.bookkeeping(schema: options.schema))
+                    named: options.publication,
+                    serverVersion: server.versionNumber
+                ),
+                bookkeeping: try await session.bookkeeping(schema: options.schema)
+            )
             return try await Self.execute(plan, session: session, server: server)
         }
     }
 
     private static func execute(
-        _ plan: SetupPlan, session: AdminSession, server: ServerFacts
+        _ plan: SetupPlan,
+        session: AdminSession,
+        server: ServerFacts
     ) async throws -> SetupReport {
         let options = plan.options
         let bookkeepingTable = plan.bookkeepingTable
@@ -102,9 +117,7 @@ extension SiphonAdmin {
         var created: [ObjectRecord] = []
 
         func record(_ record: ObjectRecord) async throws -> ObjectRecord {
-            var record = record
-            let rows = try await session.rows(record.insertSQL(into: bookkeepingTable, command: options.command))
-            record.id = try rows.first?.int("id")
+            try await session.execute(record.insertSQL(into: bookkeepingTable, command: options.command))
             return record
         }
 
@@ -126,7 +139,12 @@ extension SiphonAdmin {
                     records.append(
                         try await record(
                             ObjectRecord(
-                                kind: .table, schemaName: bookkeepingTable.schema, name: bookkeepingTable.table)))
+                                kind: .table,
+                                schemaName: bookkeepingTable.schema,
+                                name: bookkeepingTable.table
+                            )
+                        )
+                    )
                 }
                 if case .create(let sql) = plan.publication {
                     try await session.execute(sql)
@@ -137,8 +155,13 @@ extension SiphonAdmin {
                     records.append(
                         try await record(
                             ObjectRecord(
-                                kind: .replicaIdentity, schemaName: change.table.schema, name: change.table.table,
-                                previousIdentity: change.previous)))
+                                kind: .replicaIdentity,
+                                schemaName: change.table.schema,
+                                name: change.table.table,
+                                previousIdentity: change.previous
+                            )
+                        )
+                    )
                 }
                 return records
             }
@@ -149,7 +172,8 @@ extension SiphonAdmin {
             case .publication:
                 detail =
                     options.tables == .allTables
-                    ? "FOR ALL TABLES" : "FOR TABLE " + plan.tables.published.map(\.name.description).joined(separator: ", ")
+                    ? "FOR ALL TABLES"
+                    : "FOR TABLE " + plan.tables.published.map(\.name.description).joined(separator: ", ")
             case .replicaIdentity: detail = "FULL, was \(record.previousIdentity?.description ?? "?")"
             case .schema, .table, .slot: detail = nil
             }
@@ -160,7 +184,10 @@ extension SiphonAdmin {
             outcomes.append(
                 ObjectOutcome(
                     object: SiphonObject(kind: .publication, name: SQLQuoting.identifier(options.publication)),
-                    action: .alreadyExisted, detail: origin))
+                    action: .alreadyExisted,
+                    detail: origin
+                )
+            )
             warnings += differences.map {
                 "publication \(SQLQuoting.identifier(options.publication)) was left unchanged, but \($0)"
             }
@@ -168,29 +195,40 @@ extension SiphonAdmin {
         for table in plan.identityAlreadyFull {
             outcomes.append(
                 ObjectOutcome(
-                    object: SiphonObject(kind: .replicaIdentity, name: table.description), action: .alreadyExisted,
-                    detail: "already FULL"))
+                    object: SiphonObject(kind: .replicaIdentity, name: table.description),
+                    action: .alreadyExisted,
+                    detail: "already FULL"
+                )
+            )
         }
 
         switch plan.slot {
         case .exists(let recorded):
             outcomes.append(
                 ObjectOutcome(
-                    object: SiphonObject(kind: .slot, name: options.slot), action: .alreadyExisted,
-                    detail: recorded ? "created by an earlier siphon setup" : "not created by Siphon; teardown leaves it"))
+                    object: SiphonObject(kind: .slot, name: options.slot),
+                    action: .alreadyExisted,
+                    detail: recorded
+                        ? "created by an earlier siphon setup" : "not created by Siphon; teardown leaves it"
+                )
+            )
         case .create:
             var slotCreated = false
             do {
+                let slot = SQLQuoting.literal(options.slot)
                 let rows = try await session.rows(
-                    "SELECT lsn FROM pg_create_logical_replication_slot(\(SQLQuoting.literal(options.slot)), 'pgoutput')")
+                    "SELECT lsn FROM pg_create_logical_replication_slot(\(slot), 'pgoutput')")
                 slotCreated = true
                 let record = try await record(ObjectRecord(kind: .slot, name: options.slot))
                 created.append(record)
                 let position = try rows.first?.optionalString("lsn")
                 outcomes.append(
                     ObjectOutcome(
-                        object: record.object, action: .created,
-                        detail: "pgoutput" + (position.map { ", changes from \($0)" } ?? "")))
+                        object: record.object,
+                        action: .created,
+                        detail: "pgoutput" + (position.map { ", changes from \($0)" } ?? "")
+                    )
+                )
             } catch {
                 let failure = error
                 var undo = created
@@ -204,16 +242,23 @@ extension SiphonAdmin {
                         "siphon setup failed creating replication slot \(options.slot): \(failure); removing what "
                             + "it had created also failed (\(error)); run siphon teardown to remove the objects "
                             + "recorded in \(bookkeepingTable)",
-                        serverError: (failure as? SiphonError)?.serverError, underlying: failure)
+                        serverError: (failure as? SiphonError)?.serverError,
+                        underlying: failure
+                    )
                 }
                 throw SiphonError(
                     (failure as? SiphonError)?.code ?? .serverError,
                     "siphon setup failed creating replication slot \(options.slot) and removed everything it had "
                         + "created: \(failure)",
-                    serverError: (failure as? SiphonError)?.serverError, underlying: failure)
+                    serverError: (failure as? SiphonError)?.serverError,
+                    underlying: failure
+                )
             }
         }
         return SetupReport(
-            outcomes: outcomes, tables: plan.tables.published.map(\.name), warnings: warnings)
+            outcomes: outcomes,
+            tables: plan.tables.published.map(\.name),
+            warnings: warnings
+        )
     }
 }

@@ -42,7 +42,9 @@ extension SiphonAdmin {
     /// unless `force` is set, which terminates that process first. Objects someone already removed are reported as
     /// `alreadyGone`. A schema that holds objects Siphon did not create is kept (and reported as `kept`).
     public static func teardown(
-        _ options: TeardownOptions, settings: ConnectionSettings, logger: Logger
+        _ options: TeardownOptions,
+        settings: ConnectionSettings,
+        logger: Logger
     ) async throws -> TeardownReport {
         try Self.validateIdentifier(options.schema, as: "schema")
         return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
@@ -69,7 +71,9 @@ struct ObjectRemover {
         var slots: [String: SlotFacts] = [:]
         for record in slotRecords {
             slots[record.name] = try await self.session.slot(
-                named: record.name, serverVersion: self.server.versionNumber)
+                named: record.name,
+                serverVersion: self.server.versionNumber
+            )
         }
         if !force, let busy = slotRecords.compactMap({ slots[$0.name] }).first(where: \.isActive) {
             let holder = busy.activePID.map { "PID \($0)" } ?? "another process"
@@ -77,7 +81,8 @@ struct ObjectRemover {
             throw SiphonError(
                 .slotUnavailable,
                 "replication slot \(busy.name) is in use by \(holder)\(application); nothing was removed. Stop "
-                    + "that process and run teardown again, or use --force to terminate it")
+                    + "that process and run teardown again, or use --force to terminate it"
+            )
         }
         for record in slotRecords {
             guard let slot = slots[record.name] else {
@@ -98,7 +103,9 @@ struct ObjectRemover {
         let rest = records.filter { $0.kind != .slot }
         guard !rest.isEmpty else { return outcomes }
         let relations = try await self.session.relations()
-        let schemaNames = Set(try await self.session.rows("SELECT nspname FROM pg_namespace").map { try $0.string("nspname") })
+        let schemaNames = Set(
+            try await self.session.rows("SELECT nspname FROM pg_namespace").map { try $0.string("nspname") }
+        )
         outcomes += try await self.session.transaction {
             var outcomes: [ObjectOutcome] = []
             for record in Self.unique(rest.filter { $0.kind == .publication }) {
@@ -142,15 +149,18 @@ struct ObjectRemover {
 
     /// Puts back the replica identity setup replaced, unless someone changed it since.
     private func restoreIdentity(
-        _ record: ObjectRecord, relations: [CatalogRelation]
+        _ record: ObjectRecord,
+        relations: [CatalogRelation]
     ) async throws -> ObjectOutcome {
         guard let table = record.table, let relation = relations.first(where: { $0.name == table }) else {
             return ObjectOutcome(object: record.object, action: .alreadyGone)
         }
         guard relation.replicaIdentity == .full else {
             return ObjectOutcome(
-                object: record.object, action: .kept,
-                detail: "it was changed to \(relation.replicaIdentity) after setup, so teardown leaves it")
+                object: record.object,
+                action: .kept,
+                detail: "it was changed to \(relation.replicaIdentity) after setup, so teardown leaves it"
+            )
         }
         var previous = record.previousIdentity ?? .default
         var detail = "back to \(previous)"
@@ -181,7 +191,10 @@ struct ObjectRemover {
             if forgetIfKept { try await self.forget(record) }
             let detail = error.serverError?.detail.map { ": " + $0.replacingNewlines() } ?? ""
             return ObjectOutcome(
-                object: record.object, action: .kept, detail: "it holds objects Siphon did not create\(detail)")
+                object: record.object,
+                action: .kept,
+                detail: "it holds objects Siphon did not create\(detail)"
+            )
         }
     }
 
@@ -195,7 +208,8 @@ struct ObjectRemover {
         }
         throw SiphonError(
             .slotUnavailable,
-            "terminated PID \(pid), but replication slot \(slot) was still in use 10 seconds later; run teardown again")
+            "terminated PID \(pid), but replication slot \(slot) was still in use 10 seconds later; run teardown again"
+        )
     }
 
     /// Deletes every record of this object from the bookkeeping table.
@@ -205,7 +219,8 @@ struct ObjectRemover {
             """
             DELETE FROM \(self.bookkeepingTable) WHERE kind = \(SQLQuoting.literal(record.kind.rawValue))
             AND name = \(SQLQuoting.literal(record.name)) AND schema_name \(schemaName)
-            """)
+            """
+        )
     }
 
     /// One record per object (a re-created object may have left an older record).

@@ -26,7 +26,8 @@ public enum SiphonAdmin {
             throw SiphonError(
                 .invalidConfiguration,
                 "invalid replication slot name '\(name)': PostgreSQL allows only lower-case letters, digits and "
-                    + "underscores, 1 to \(TableName.maximumIdentifierLength) characters")
+                    + "underscores, 1 to \(TableName.maximumIdentifierLength) characters"
+            )
         }
     }
 
@@ -38,7 +39,8 @@ public enum SiphonAdmin {
             throw SiphonError(
                 .invalidConfiguration,
                 "invalid \(noun) name '\(name)': it must be 1 to \(TableName.maximumIdentifierLength) bytes "
-                    + "without NUL characters")
+                    + "without NUL characters"
+            )
         }
     }
 }

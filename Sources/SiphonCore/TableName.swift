@@ -30,7 +30,8 @@ public struct TableName: Hashable, Comparable, Sendable, CustomStringConvertible
         guard let name = pattern.exactName else {
             throw SiphonError(
                 .invalidConfiguration,
-                "invalid table name '\(text)': wildcards (*) are only allowed in table patterns, not in a single name")
+                "invalid table name '\(text)': wildcards (*) are only allowed in table patterns, not in a single name"
+            )
         }
         self = name
     }
@@ -124,7 +125,8 @@ public struct TablePattern: Hashable, Sendable, CustomStringConvertible {
             throw SiphonError(
                 .invalidConfiguration,
                 "invalid table name '\(text)': too many dots; expected table or schema.table (\(parts.count) parts "
-                    + "given; a database name cannot be part of it, and a dot inside a name must be double-quoted)")
+                    + "given; a database name cannot be part of it, and a dot inside a name must be double-quoted)"
+            )
         }
     }
 
@@ -222,7 +224,8 @@ private struct TableNameParser {
                 quoted = true
             } else if scalar == "." {
                 throw self.error(
-                    parts.isEmpty ? "the schema name before the dot is empty" : "there is an empty name between dots")
+                    parts.isEmpty ? "the schema name before the dot is empty" : "there is an empty name between dots"
+                )
             } else {
                 parts.append(try self.unquotedPart())
                 quoted = false
@@ -233,11 +236,13 @@ private struct TableNameParser {
                 if quoted {
                     throw self.error(
                         "unexpected '\(next)' at character \(self.index + 1): a closing double quote must be followed "
-                            + "by a dot or the end of the name")
+                            + "by a dot or the end of the name"
+                    )
                 }
                 throw self.error(
                     "unexpected '\(next)' at character \(self.index + 1): names with spaces, dots or punctuation must "
-                        + "be double-quoted, e.g. public.\"Order Items\"")
+                        + "be double-quoted, e.g. public.\"Order Items\""
+                )
             }
             self.index += 1
             self.skipWhitespace()
@@ -280,7 +285,8 @@ private struct TableNameParser {
                 wildcard = true
             } else if isFollowing && self.index == start {
                 throw self.error(
-                    "an unquoted name cannot start with '\(scalar)' (character \(self.index + 1)); double-quote it")
+                    "an unquoted name cannot start with '\(scalar)' (character \(self.index + 1)); double-quote it"
+                )
             } else if !isLetter && !isFollowing {
                 break
             }
@@ -291,7 +297,8 @@ private struct TableNameParser {
             let found = self.peek().map { "'\($0)'" } ?? "end"
             throw self.error(
                 "unexpected \(found) at character \(self.index + 1): names with spaces or punctuation must be "
-                    + "double-quoted, e.g. public.\"Order Items\"")
+                    + "double-quoted, e.g. public.\"Order Items\""
+            )
         }
         var folded = String.UnicodeScalarView()
         for scalar in name {
@@ -307,7 +314,8 @@ private struct TableNameParser {
         if name.utf8.count > TableName.maximumIdentifierLength {
             throw self.error(
                 "'\(name)' is \(name.utf8.count) bytes long; PostgreSQL names are at most "
-                    + "\(TableName.maximumIdentifierLength) bytes")
+                    + "\(TableName.maximumIdentifierLength) bytes"
+            )
         }
     }
 

@@ -24,7 +24,9 @@ struct AdminFixture {
 
     /// Runs `body` and always removes the slot, publication and schemas afterwards.
     static func with(
-        schema: String? = nil, bookkeeping: String? = nil, publication: String? = nil,
+        schema: String? = nil,
+        bookkeeping: String? = nil,
+        publication: String? = nil,
         _ body: (AdminFixture) async throws -> Void
     ) async throws {
         let fixture = AdminFixture(schema: schema, bookkeeping: bookkeeping, publication: publication)
@@ -43,18 +45,24 @@ struct AdminFixture {
         return try ConnectionSettings(
             url: "postgres://\(user):\(password)@\(TestEnvironment.host()):\(TestEnvironment.port())/"
                 + "\(TestEnvironment.database())?sslmode=disable",
-            environment: [:])
+            environment: [:]
+        )
     }
 
     /// `schema.name` of a table in the test's schema, as SQL writes it.
     func table(_ name: String) -> TableName { TableName(schema: self.schema, name) }
 
     func setupOptions(
-        _ tables: [String], replicaIdentity: ReplicaIdentityChoice = .default
+        _ tables: [String],
+        replicaIdentity: ReplicaIdentityChoice = .default
     ) throws -> SetupOptions {
         SetupOptions(
-            slot: self.slot, publication: self.publication, tables: try TableSelection(parsing: tables),
-            replicaIdentity: replicaIdentity, schema: self.bookkeeping)
+            slot: self.slot,
+            publication: self.publication,
+            tables: try TableSelection(parsing: tables),
+            replicaIdentity: replicaIdentity,
+            schema: self.bookkeeping
+        )
     }
 
     func setup(_ options: SetupOptions) async throws -> SetupReport {
@@ -63,21 +71,31 @@ struct AdminFixture {
 
     func teardown(force: Bool = false) async throws -> TeardownReport {
         try await SiphonAdmin.teardown(
-            TeardownOptions(force: force, schema: self.bookkeeping), settings: try self.settings(), logger: self.logger)
+            TeardownOptions(force: force, schema: self.bookkeeping),
+            settings: try self.settings(),
+            logger: self.logger
+        )
     }
 
     func doctor(tables: [String]? = nil) async throws -> DoctorReport {
         await SiphonAdmin.doctor(
             DoctorOptions(
-                slot: self.slot, publication: self.publication, tables: try tables.map { try TableSelection(parsing: $0) },
-                schema: self.bookkeeping),
-            settings: try self.settings(), logger: self.logger)
+                slot: self.slot,
+                publication: self.publication,
+                tables: try tables.map { try TableSelection(parsing: $0) },
+                schema: self.bookkeeping
+            ),
+            settings: try self.settings(),
+            logger: self.logger
+        )
     }
 
     /// Runs statements one after another on one session.
     func execute(_ statements: String...) async throws {
         try await ReplicationConnection.withConnection(
-            settings: try self.settings(), replication: false, logger: self.logger
+            settings: try self.settings(),
+            replication: false,
+            logger: self.logger
         ) { connection in
             for statement in statements { try await connection.simpleQuery(statement) }
         }
@@ -85,7 +103,9 @@ struct AdminFixture {
 
     func query(_ sql: String) async throws -> [[String?]] {
         try await ReplicationConnection.withConnection(
-            settings: try self.settings(), replication: false, logger: self.logger
+            settings: try self.settings(),
+            replication: false,
+            logger: self.logger
         ) { connection in
             try await connection.simpleQuery(sql).rows
         }
@@ -98,7 +118,8 @@ struct AdminFixture {
             SELECT 'slot ' || slot_name FROM pg_replication_slots WHERE slot_name = \(SQLQuoting.literal(self.slot))
             UNION ALL SELECT 'publication ' || pubname FROM pg_publication
                 WHERE pubname = \(SQLQuoting.literal(self.publication))
-            UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = \(SQLQuoting.literal(self.bookkeeping))
+            UNION ALL SELECT 'schema ' || nspname FROM pg_namespace
+                WHERE nspname = \(SQLQuoting.literal(self.bookkeeping))
             """
         ).map { $0[0] ?? "" }
     }
@@ -121,6 +142,7 @@ struct AdminFixture {
             """,
             "DROP PUBLICATION IF EXISTS \(SQLQuoting.identifier(self.publication))",
             "DROP SCHEMA IF EXISTS \(SQLQuoting.identifier(self.bookkeeping)) CASCADE",
-            "DROP SCHEMA IF EXISTS \(SQLQuoting.identifier(self.schema)) CASCADE")
+            "DROP SCHEMA IF EXISTS \(SQLQuoting.identifier(self.schema)) CASCADE"
+        )
     }
 }

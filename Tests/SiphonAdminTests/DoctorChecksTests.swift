@@ -1,19 +1,30 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-@testable import SiphonAdmin
 import SiphonCore
 import Testing
+
+@testable import SiphonAdmin
 
 @Suite struct DoctorChecksTests {
     func slot(status: String?, retained: Int64?, active: Bool = false) -> SlotFacts {
         SlotFacts(
-            name: "s", plugin: "pgoutput", isLogical: true, database: "shop", isTemporary: false, isActive: active,
-            activePID: active ? 4242 : nil, holderApplication: active ? "siphon" : nil, walStatus: status,
-            retainedBytes: retained)
+            name: "s",
+            plugin: "pgoutput",
+            isLogical: true,
+            database: "shop",
+            isTemporary: false,
+            isActive: active,
+            activePID: active ? 4242 : nil,
+            holderApplication: active ? "siphon" : nil,
+            walStatus: status,
+            retainedBytes: retained
+        )
     }
 
     func checks(
-        slot: SlotFacts?, server: ServerFacts = Facts.server, options: DoctorOptions = DoctorOptions(slot: "s")
+        slot: SlotFacts?,
+        server: ServerFacts = Facts.server,
+        options: DoctorOptions = DoctorOptions(slot: "s")
     ) -> [DoctorReport.Check] {
         DoctorChecks(options: options, facts: DoctorFacts(server: server, relations: [], slot: slot, publication: nil))
             .evaluate()
@@ -22,11 +33,17 @@ import Testing
     @Test func lostSlotIsAnErrorThatCallsForANewSnapshot() {
         let check = self.checks(slot: self.slot(status: "lost", retained: nil)).first { $0.name == "slot_wal_status" }
         #expect(
-            check == DoctorReport.Check(
-                name: "slot_wal_status", subject: "s", status: .error,
-                message: "the WAL slot s needed was removed (wal_status lost): changes were lost, and the tables must "
-                    + "be snapshotted again",
-                fix: "SELECT pg_drop_replication_slot('s'); then run siphon setup again and re-snapshot the tables"))
+            check
+                == DoctorReport.Check(
+                    name: "slot_wal_status",
+                    subject: "s",
+                    status: .error,
+                    message:
+                        "the WAL slot s needed was removed (wal_status lost): changes were lost, and the tables must "
+                        + "be snapshotted again",
+                    fix: "SELECT pg_drop_replication_slot('s'); then run siphon setup again and re-snapshot the tables"
+                )
+        )
     }
 
     @Test func retainedWALIsMeasuredAgainstTheLimit() {
@@ -38,15 +55,20 @@ import Testing
         #expect(
             near?.message
                 == "slot s holds 900.0 MB (943718400 bytes) of WAL, 87% of max_slot_wal_keep_size (1.0 GB (1073741824 "
-                + "bytes)); past it, the slot loses changes")
+                + "bytes)); past it, the slot loses changes"
+        )
         #expect(
             near?.fix
                 == "start siphon run so the slot catches up, or raise the limit: ALTER SYSTEM SET "
-                + "max_slot_wal_keep_size = '2048MB'; SELECT pg_reload_conf();")
+                + "max_slot_wal_keep_size = '2048MB'; SELECT pg_reload_conf();"
+        )
         let fine = self.checks(slot: self.slot(status: "reserved", retained: 56), server: server)
             .first { $0.name == "slot_retained_wal" }
         #expect(fine?.status == .ok)
-        #expect(fine?.message == "slot s holds 56 bytes of WAL of at most 1.0 GB (1073741824 bytes) (max_slot_wal_keep_size)")
+        #expect(
+            fine?.message
+                == "slot s holds 56 bytes of WAL of at most 1.0 GB (1073741824 bytes) (max_slot_wal_keep_size)"
+        )
         let unlimited = self.checks(slot: self.slot(status: "extended", retained: 3 << 30))
         #expect(unlimited.first { $0.name == "slot_retained_wal" }?.status == .warning)
         #expect(unlimited.first { $0.name == "slot_wal_status" }?.status == .warning)
@@ -57,24 +79,31 @@ import Testing
         server.usedReplicationSlots = 9
         let last = self.checks(slot: nil, server: server).first { $0.name == "replication_slots" }
         #expect(
-            last == DoctorReport.Check(
-                name: "replication_slots", status: .warning,
-                message: "9 of 10 replication slots are in use (max_replication_slots); Siphon takes the last one, "
-                    + "so none is left to spare",
-                fix: "ALTER SYSTEM SET max_replication_slots = 14; -- then restart PostgreSQL\n"
-                    + "or drop unused slots: SELECT pg_drop_replication_slot('<name>');"))
+            last
+                == DoctorReport.Check(
+                    name: "replication_slots",
+                    status: .warning,
+                    message: "9 of 10 replication slots are in use (max_replication_slots); Siphon takes the last one, "
+                        + "so none is left to spare",
+                    fix: "ALTER SYSTEM SET max_replication_slots = 14; -- then restart PostgreSQL\n"
+                        + "or drop unused slots: SELECT pg_drop_replication_slot('<name>');"
+                )
+        )
         server.usedReplicationSlots = 10
         #expect(self.checks(slot: nil, server: server).first { $0.name == "replication_slots" }?.status == .error)
         #expect(
             self.checks(slot: self.slot(status: "reserved", retained: 0), server: server)
-                .first { $0.name == "replication_slots" }?.status == .warning)
+                .first { $0.name == "replication_slots" }?.status == .warning
+        )
     }
 
     @Test func roleWithoutReplicationGetsTheGrant() {
         var server = Facts.server
         server.hasReplication = false
         server.role = "App User"
-        let check = self.checks(slot: nil, server: server, options: DoctorOptions()).first { $0.name == "role_replication" }
+        let check = self.checks(slot: nil, server: server, options: DoctorOptions()).first {
+            $0.name == "role_replication"
+        }
         #expect(check?.status == .error)
         #expect(check?.fix == "ALTER ROLE \"App User\" REPLICATION;")
     }
@@ -83,8 +112,12 @@ import Testing
         let report = DoctorReport(checks: [
             DoctorReport.Check(name: "wal_level", status: .ok, message: "wal_level is logical"),
             DoctorReport.Check(
-                name: "toast_identity", subject: "public.\"Docs\"", status: .warning, message: "old values \"missing\"",
-                fix: "ALTER TABLE public.\"Docs\" REPLICA IDENTITY FULL;"),
+                name: "toast_identity",
+                subject: "public.\"Docs\"",
+                status: .warning,
+                message: "old values \"missing\"",
+                fix: "ALTER TABLE public.\"Docs\" REPLICA IDENTITY FULL;"
+            ),
         ])
         #expect(!report.blocksRunning)
         #expect(report.status == .warning)
@@ -94,13 +127,15 @@ import Testing
                 [warning] toast_identity: old values "missing"
                           fix: ALTER TABLE public."Docs" REPLICA IDENTITY FULL;
                 2 checks: 1 ok, 1 warning(s), 0 error(s); nothing blocks siphon run
-                """)
+                """
+        )
         #expect(
             report.json
                 == #"{"blocks_running":false,"status":"warning","summary":{"ok":1,"warning":1,"error":0},"checks":["#
                 + #"{"name":"wal_level","subject":null,"status":"ok","message":"wal_level is logical","fix":null},"#
                 + #"{"name":"toast_identity","subject":"public.\"Docs\"","status":"warning","#
-                + #""message":"old values \"missing\"","fix":"ALTER TABLE public.\"Docs\" REPLICA IDENTITY FULL;"}]}"#)
+                + #""message":"old values \"missing\"","fix":"ALTER TABLE public.\"Docs\" REPLICA IDENTITY FULL;"}]}"#
+        )
     }
 
     @Test func bytesAreReadable() {

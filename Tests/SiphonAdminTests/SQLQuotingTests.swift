@@ -30,7 +30,8 @@ import Testing
                 """
                 SELECT name, quote_ident(name), quote_literal(name)
                 FROM (VALUES \(values.joined(separator: ", "))) AS v(name, ours)
-                """)
+                """
+            )
             #expect(rows.map { $0[0] ?? "" } == all)
             #expect(rows.map { $0[1] ?? "" } == all.map(SQLQuoting.identifier))
             #expect(rows.map { $0[2] ?? "" } == all.map { SQLQuoting.literal($0) })

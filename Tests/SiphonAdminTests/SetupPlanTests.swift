@@ -1,41 +1,83 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-@testable import SiphonAdmin
 import SiphonCore
 import Testing
+
+@testable import SiphonAdmin
 
 /// Facts for planning without a server.
 enum Facts {
     static let server = ServerFacts(
-        versionNumber: 150018, version: "15.18", walLevel: "logical", database: "shop", role: "app",
-        isSuperuser: false, hasReplication: true, canCreateInDatabase: true, maxReplicationSlots: 10,
-        usedReplicationSlots: 2, maxWALSenders: 10, usedWALSenders: 1, maxSlotWALKeepSize: nil,
-        maxWALSize: 1 << 30, isInRecovery: false)
+        versionNumber: 150018,
+        version: "15.18",
+        walLevel: "logical",
+        database: "shop",
+        role: "app",
+        isSuperuser: false,
+        hasReplication: true,
+        canCreateInDatabase: true,
+        maxReplicationSlots: 10,
+        usedReplicationSlots: 2,
+        maxWALSenders: 10,
+        usedWALSenders: 1,
+        maxSlotWALKeepSize: nil,
+        maxWALSize: 1 << 30,
+        isInRecovery: false
+    )
 
     static func table(
-        _ schema: String, _ name: String, oid: Int64, kind: CatalogRelation.Kind = .table, primaryKey: Bool = true,
-        identity: ReplicaIdentity = .default, unlogged: Bool = false, partitionOf root: Int64? = nil,
-        toastable: [String] = [], owned: Bool = true
+        _ schema: String,
+        _ name: String,
+        oid: Int64,
+        kind: CatalogRelation.Kind = .table,
+        primaryKey: Bool = true,
+        identity: ReplicaIdentity = .default,
+        unlogged: Bool = false,
+        partitionOf root: Int64? = nil,
+        toastable: [String] = [],
+        owned: Bool = true
     ) -> CatalogRelation {
         CatalogRelation(
-            oid: oid, name: TableName(schema: schema, name), kind: kind, isUnlogged: unlogged,
-            replicaIdentity: identity, hasPrimaryKey: primaryKey, isPartition: root != nil, partitionRoot: root,
-            canSelect: true, isOwned: owned, toastableColumns: toastable)
+            oid: oid,
+            name: TableName(schema: schema, name),
+            kind: kind,
+            isUnlogged: unlogged,
+            replicaIdentity: identity,
+            hasPrimaryKey: primaryKey,
+            isPartition: root != nil,
+            partitionRoot: root,
+            canSelect: true,
+            isOwned: owned,
+            toastableColumns: toastable
+        )
     }
 
     static let noBookkeeping = BookkeepingFacts(
-        schema: "siphon", schemaExists: false, canCreateInSchema: false, tableExists: false, records: [])
+        schema: "siphon",
+        schemaExists: false,
+        canCreateInSchema: false,
+        tableExists: false,
+        records: []
+    )
 }
 
 @Suite struct SetupPlanTests {
     func plan(
-        _ tables: TableSelection, identity: ReplicaIdentityChoice = .default, server: ServerFacts = Facts.server,
-        relations: [CatalogRelation], slot: SlotFacts? = nil, publication: PublicationFacts? = nil
+        _ tables: TableSelection,
+        identity: ReplicaIdentityChoice = .default,
+        server: ServerFacts = Facts.server,
+        relations: [CatalogRelation],
+        slot: SlotFacts? = nil,
+        publication: PublicationFacts? = nil
     ) throws(SiphonError) -> SetupPlan {
         try SetupPlan(
             options: SetupOptions(slot: "s", publication: "p", tables: tables, replicaIdentity: identity),
-            server: server, relations: relations, slot: slot, publication: publication,
-            bookkeeping: Facts.noBookkeeping)
+            server: server,
+            relations: relations,
+            slot: slot,
+            publication: publication,
+            bookkeeping: Facts.noBookkeeping
+        )
     }
 
     @Test func wildcardsExpandToSortedLoggedTablesAndPartitionedRoots() throws {
@@ -49,13 +91,20 @@ enum Facts {
             Facts.table("public", "order_x", oid: 7),
         ]
         let plan = try self.plan(try TableSelection(parsing: ["sales.order*"]), relations: relations)
-        #expect(plan.tables.published.map(\.name.description) == ["sales.order_items", "sales.order_parts", "sales.orders"])
+        #expect(
+            plan.tables.published.map(\.name.description) == ["sales.order_items", "sales.order_parts", "sales.orders"]
+        )
         #expect(plan.tables.identityTargets.map(\.name.table) == ["order_items", "order_parts_2024", "orders"])
-        #expect(plan.tables.notes == [
-            "sales.order* skips unlogged table sales.order_log (unlogged tables are not written to the WAL, so they "
-                + "cannot be replicated)"
-        ])
-        #expect(plan.publication == .create("CREATE PUBLICATION p FOR TABLE sales.order_items, sales.order_parts, sales.orders"))
+        #expect(
+            plan.tables.notes == [
+                "sales.order* skips unlogged table sales.order_log (unlogged tables are not written to the WAL, so "
+                    + "they cannot be replicated)"
+            ]
+        )
+        #expect(
+            plan.publication
+                == .create("CREATE PUBLICATION p FOR TABLE sales.order_items, sales.order_parts, sales.orders")
+        )
         #expect(plan.createSchema && plan.createObjectsTable && plan.slot == .create)
     }
 
@@ -102,14 +151,24 @@ enum Facts {
                 - all 10 replication slots are in use (max_replication_slots); drop unused ones (SELECT \
                 pg_drop_replication_slot('<name>');) or raise it: ALTER SYSTEM SET max_replication_slots = 14; and \
                 restart
-                """)
+                """
+        )
         #expect(error?.code == .serverError)
     }
 
     @Test func existingSlotWithAnotherPluginIsRefused() {
         let slot = SlotFacts(
-            name: "s", plugin: "wal2json", isLogical: true, database: "shop", isTemporary: false, isActive: false,
-            activePID: nil, holderApplication: nil, walStatus: "reserved", retainedBytes: 0)
+            name: "s",
+            plugin: "wal2json",
+            isLogical: true,
+            database: "shop",
+            isTemporary: false,
+            isActive: false,
+            activePID: nil,
+            holderApplication: nil,
+            walStatus: "reserved",
+            retainedBytes: 0
+        )
         let error = #expect(throws: SiphonError.self) {
             try self.plan(.allTables, relations: [], slot: slot)
         }
@@ -118,20 +177,36 @@ enum Facts {
                 == "siphon setup created nothing because of 2 problems:\n- publishing all tables (FOR ALL TABLES) "
                 + "needs a superuser, and role app is not one; name the tables instead (e.g. 'public.*')\n"
                 + "- replication slot s exists but uses the plugin 'wal2json' instead of pgoutput; choose another "
-                + "slot name, or drop it: SELECT pg_drop_replication_slot('s');")
+                + "slot name, or drop it: SELECT pg_drop_replication_slot('s');"
+        )
         #expect(error?.code == .authenticationFailed)
     }
 
     @Test func nothingToCreateNeedsNoBookkeeping() throws {
         let slot = SlotFacts(
-            name: "s", plugin: "pgoutput", isLogical: true, database: "shop", isTemporary: false, isActive: false,
-            activePID: nil, holderApplication: nil, walStatus: "reserved", retainedBytes: 0)
+            name: "s",
+            plugin: "pgoutput",
+            isLogical: true,
+            database: "shop",
+            isTemporary: false,
+            isActive: false,
+            activePID: nil,
+            holderApplication: nil,
+            walStatus: "reserved",
+            retainedBytes: 0
+        )
         let publication = PublicationFacts(
-            name: "p", allTables: false, tables: [TableName("t")],
-            operations: ["insert": true, "update": true, "delete": true, "truncate": true])
+            name: "p",
+            allTables: false,
+            tables: [TableName("t")],
+            operations: ["insert": true, "update": true, "delete": true, "truncate": true]
+        )
         let plan = try self.plan(
-            try TableSelection(parsing: ["t"]), relations: [Facts.table("public", "t", oid: 1)], slot: slot,
-            publication: publication)
+            try TableSelection(parsing: ["t"]),
+            relations: [Facts.table("public", "t", oid: 1)],
+            slot: slot,
+            publication: publication
+        )
         #expect(!plan.changesCatalog)
         #expect(!plan.createSchema)
         #expect(plan.publication == .exists(differences: [], recorded: false))
@@ -143,7 +218,8 @@ enum Facts {
         #expect(
             error?.message
                 == "invalid replication slot name 'Orders-CDC': PostgreSQL allows only lower-case letters, digits and "
-                + "underscores, 1 to 63 characters")
+                + "underscores, 1 to 63 characters"
+        )
     }
 
     @Test func closeMatchesRankTyposAndOtherSchemas() {
@@ -153,7 +229,8 @@ enum Facts {
         ]
         #expect(
             ResolvedTables.closeMatches(for: TableName("ordrs"), in: relations).map(\.description)
-                == ["public.\"Orders\"", "public.orders", "sales.orders"])
+                == ["public.\"Orders\"", "public.orders", "sales.orders"]
+        )
         #expect(ResolvedTables.closeMatches(for: TableName("invoices"), in: relations).isEmpty)
     }
 }

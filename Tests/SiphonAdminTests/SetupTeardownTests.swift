@@ -14,10 +14,12 @@ import Testing
             let s = SQLQuoting.identifier(db.schema)
             try await db.execute(
                 "CREATE TABLE \(s).orders (id int PRIMARY KEY, qty int)",
-                "CREATE TABLE \(s).events (id int, payload text)")
+                "CREATE TABLE \(s).events (id int, payload text)"
+            )
 
             let report = try await db.setup(
-                try db.setupOptions(["\(db.schema).orders", "\(db.schema).events"], replicaIdentity: .full))
+                try db.setupOptions(["\(db.schema).orders", "\(db.schema).events"], replicaIdentity: .full)
+            )
             #expect(
                 report.outcomes.map { "\($0.action.rawValue) \($0.object)" } == [
                     "created schema \(db.bookkeeping)",
@@ -26,21 +28,25 @@ import Testing
                     "created replica identity of \(db.schema).events",
                     "created replica identity of \(db.schema).orders",
                     "created replication slot \(db.slot)",
-                ])
+                ]
+            )
             #expect(report.tables == [db.table("events"), db.table("orders")])
             #expect(report.warnings.isEmpty)
             #expect(try await db.leftovers().count == 3)
             #expect(try await db.replicaIdentity("orders") == "f")
             #expect(try await db.replicaIdentity("events") == "f")
             let published = try await db.query(
-                "SELECT tablename FROM pg_publication_tables WHERE pubname = '\(db.publication)' ORDER BY 1")
+                "SELECT tablename FROM pg_publication_tables WHERE pubname = '\(db.publication)' ORDER BY 1"
+            )
             #expect(published == [["events"], ["orders"]])
             let slot = try await db.query(
-                "SELECT plugin, slot_type FROM pg_replication_slots WHERE slot_name = '\(db.slot)'")
+                "SELECT plugin, slot_type FROM pg_replication_slots WHERE slot_name = '\(db.slot)'"
+            )
             #expect(slot == [["pgoutput", "logical"]])
             let recorded = try await db.query(
                 "SELECT kind, schema_name, name, previous_replica_identity, created_by "
-                    + "FROM \(SQLQuoting.identifier(db.bookkeeping)).objects ORDER BY id")
+                    + "FROM \(SQLQuoting.identifier(db.bookkeeping)).objects ORDER BY id"
+            )
             #expect(
                 recorded == [
                     ["schema", nil, db.bookkeeping, nil, "siphon setup"],
@@ -49,7 +55,8 @@ import Testing
                     ["replica_identity", db.schema, "events", "d", "siphon setup"],
                     ["replica_identity", db.schema, "orders", "d", "siphon setup"],
                     ["slot", nil, db.slot, nil, "siphon setup"],
-                ])
+                ]
+            )
 
             let teardown = try await db.teardown()
             #expect(
@@ -60,14 +67,17 @@ import Testing
                     "restored replica identity of \(db.schema).orders",
                     "removed table \(db.bookkeeping).objects",
                     "removed schema \(db.bookkeeping)",
-                ])
+                ]
+            )
             #expect(try await db.leftovers() == [])
             #expect(try await db.replicaIdentity("orders") == "d")
             #expect(try await db.replicaIdentity("events") == "d")
 
             let again = try await db.teardown()
             #expect(again.outcomes.isEmpty)
-            #expect(again.description == "nothing to remove: Siphon's bookkeeping table records no objects in this database")
+            #expect(
+                again.description == "nothing to remove: Siphon's bookkeeping table records no objects in this database"
+            )
         }
     }
 
@@ -83,7 +93,8 @@ import Testing
                 second.outcomes.map { "\($0.action.rawValue) \($0.object)" } == [
                     "already_existed publication \(db.publication)",
                     "already_existed replication slot \(db.slot)",
-                ])
+                ]
+            )
             #expect(second.outcomes.allSatisfy { $0.detail == "created by an earlier siphon setup" })
             #expect(second.warnings.isEmpty)
             let records = try await db.query("SELECT count(*) FROM \(SQLQuoting.identifier(db.bookkeeping)).objects")
@@ -96,7 +107,8 @@ import Testing
             #expect(
                 third.warnings == [
                     "publication \(db.publication) was left unchanged, but it does not publish \(db.schema).later"
-                ])
+                ]
+            )
             _ = try await db.teardown()
             #expect(try await db.leftovers() == [])
         }
@@ -115,7 +127,8 @@ import Testing
             #expect(
                 error?.message
                     == "siphon setup created nothing: table \(db.schema).\(typo) does not exist; close matches: "
-                    + "\(db.schema).\(table)")
+                    + "\(db.schema).\(table)"
+            )
             #expect(try await db.leftovers() == [])
         }
     }
@@ -130,7 +143,8 @@ import Testing
             #expect(
                 error?.message
                     == "siphon setup created nothing: table \(db.schema).\(table.lowercased()) does not exist; close "
-                    + "matches: \(db.schema).\"\(table)\"")
+                    + "matches: \(db.schema).\"\(table)\""
+            )
         }
     }
 
@@ -138,7 +152,9 @@ import Testing
         try await AdminFixture.with { db in
             let s = SQLQuoting.identifier(db.schema)
             try await db.execute(
-                "CREATE TABLE \(s).orders (id int PRIMARY KEY)", "CREATE TABLE \(s).events (id int, payload text)")
+                "CREATE TABLE \(s).orders (id int PRIMARY KEY)",
+                "CREATE TABLE \(s).events (id int, payload text)"
+            )
             let error = await #expect(throws: SiphonError.self) {
                 try await db.setup(try db.setupOptions(["\(db.schema).*"]))
             }
@@ -148,7 +164,8 @@ import Testing
                     == "siphon setup created nothing: table \(db.schema).events has no primary key (and REPLICA "
                     + "IDENTITY DEFAULT), so UPDATE and DELETE on it cannot be replicated (and once it is published, "
                     + "PostgreSQL rejects them); add a primary key (ALTER TABLE \(db.schema).events ADD PRIMARY KEY "
-                    + "(…);) or run setup with --replica-identity full")
+                    + "(…);) or run setup with --replica-identity full"
+            )
             #expect(try await db.leftovers() == [])
             #expect(try await db.replicaIdentity("events") == "d")
         }
@@ -158,13 +175,16 @@ import Testing
         try await AdminFixture.with { db in
             let s = SQLQuoting.identifier(db.schema)
             try await db.execute(
-                "CREATE TABLE \(s).events (id int)", "CREATE VIEW \(s).totals AS SELECT 1 AS n",
-                "CREATE UNLOGGED TABLE \(s).scratch (id int PRIMARY KEY)")
+                "CREATE TABLE \(s).events (id int)",
+                "CREATE VIEW \(s).totals AS SELECT 1 AS n",
+                "CREATE UNLOGGED TABLE \(s).scratch (id int PRIMARY KEY)"
+            )
             let error = await #expect(throws: SiphonError.self) {
                 try await db.setup(
                     try db.setupOptions([
                         "\(db.schema).events", "\(db.schema).totals", "\(db.schema).scratch", "\(db.schema).nope_*",
-                    ]))
+                    ])
+                )
             }
             #expect(
                 error?.message
@@ -178,7 +198,8 @@ import Testing
                     DELETE on it cannot be replicated (and once it is published, PostgreSQL rejects them); add a \
                     primary key (ALTER TABLE \(db.schema).events ADD PRIMARY KEY (…);) or run setup with \
                     --replica-identity full
-                    """)
+                    """
+            )
             #expect(try await db.leftovers() == [])
         }
     }
@@ -188,8 +209,10 @@ import Testing
             try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY)")
             let error = await #expect(throws: SiphonError.self) {
                 try await SiphonAdmin.setup(
-                    try db.setupOptions(["\(db.schema).orders"]), settings: try db.settings(user: "siphon_norepl"),
-                    logger: db.logger)
+                    try db.setupOptions(["\(db.schema).orders"]),
+                    settings: try db.settings(user: "siphon_norepl"),
+                    logger: db.logger
+                )
             }
             let database = try TestEnvironment.database()
             #expect(
@@ -203,7 +226,8 @@ import Testing
                     needs; as a superuser run: ALTER ROLE siphon_norepl REPLICATION;
                     - role siphon_norepl cannot create schemas or publications in database \(database); as its owner \
                     or a superuser run: GRANT CREATE ON DATABASE \(database) TO siphon_norepl;
-                    """)
+                    """
+            )
             #expect(try await db.leftovers() == [])
         }
     }
@@ -218,7 +242,8 @@ import Testing
             try await db.execute(
                 "CREATE TABLE \(s).\"Order Items\" (\"Id\" int PRIMARY KEY, \"select\" int)",
                 "CREATE TABLE \(s).\"select\" (id int)",
-                "CREATE TABLE \(s).\"it's\" (id int PRIMARY KEY)")
+                "CREATE TABLE \(s).\"it's\" (id int PRIMARY KEY)"
+            )
             let patterns = [
                 db.table("Order Items").description, db.table("select").description, db.table("it's").description,
             ]
@@ -235,7 +260,8 @@ import Testing
                 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('\(db.slot)', NULL, NULL,
                     'proto_version', '1',
                     'publication_names', \(SQLQuoting.literal(SQLQuoting.identifier(db.publication))))
-                """)
+                """
+            )
             #expect(changes == [["4"]])
 
             let doctor = try await db.doctor(tables: patterns)
@@ -256,19 +282,23 @@ import Testing
                 "CREATE UNIQUE INDEX accounts_email ON \(s).accounts (email)",
                 "ALTER TABLE \(s).accounts REPLICA IDENTITY USING INDEX accounts_email",
                 "CREATE TABLE \(s).plain (id int PRIMARY KEY)",
-                "ALTER TABLE \(s).plain REPLICA IDENTITY FULL")
+                "ALTER TABLE \(s).plain REPLICA IDENTITY FULL"
+            )
             let report = try await db.setup(
-                try db.setupOptions(["\(db.schema).*"], replicaIdentity: .full))
+                try db.setupOptions(["\(db.schema).*"], replicaIdentity: .full)
+            )
             #expect(
                 report.outcomes.filter { $0.object.kind == .replicaIdentity }.map(\.description) == [
                     "created: replica identity of \(db.schema).accounts (FULL, was USING INDEX accounts_email)",
                     "already existed: replica identity of \(db.schema).plain (already FULL)",
-                ])
+                ]
+            )
             let teardown = try await db.teardown()
             #expect(
                 teardown.outcomes.filter { $0.object.kind == .replicaIdentity }.map(\.description) == [
                     "restored: replica identity of \(db.schema).accounts (back to USING INDEX accounts_email)"
-                ])
+                ]
+            )
             #expect(try await db.replicaIdentity("accounts") == "i")
             #expect(try await db.replicaIdentity("plain") == "f")
         }
@@ -278,12 +308,15 @@ import Testing
         try await AdminFixture.with { db in
             let s = SQLQuoting.identifier(db.schema)
             try await db.execute(
-                "CREATE TABLE \(s).orders (id int PRIMARY KEY)", "CREATE TABLE \(s).other (id int PRIMARY KEY)",
-                "CREATE PUBLICATION \(db.publication) FOR TABLE \(s).other WITH (publish = 'insert')")
+                "CREATE TABLE \(s).orders (id int PRIMARY KEY)",
+                "CREATE TABLE \(s).other (id int PRIMARY KEY)",
+                "CREATE PUBLICATION \(db.publication) FOR TABLE \(s).other WITH (publish = 'insert')"
+            )
             let report = try await db.setup(try db.setupOptions(["\(db.schema).orders"]))
-            let position: String = try await db.query(
-                "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '\(db.slot)'"
-            ).first?.first.flatMap { $0 } ?? "?"
+            let position: String =
+                try await db.query(
+                    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '\(db.slot)'"
+                ).first?.first.flatMap { $0 } ?? "?"
             let expected: [String] = [
                 "created: schema \(db.bookkeeping)",
                 "created: table \(db.bookkeeping).objects",
@@ -297,7 +330,8 @@ import Testing
                     "publication \(db.publication) was left unchanged, but it also publishes \(db.schema).other",
                     "publication \(db.publication) was left unchanged, but it does not publish update, delete, "
                         + "truncate",
-                ])
+                ]
+            )
             _ = try await db.teardown()
             #expect(try await db.leftovers() == ["publication \(db.publication)"])
         }
@@ -312,7 +346,8 @@ import Testing
                 connection in
                 do {
                     try await connection.streamChanges(
-                        slot: db.slot, options: PgOutputOptions(publications: [db.publication])
+                        slot: db.slot,
+                        options: PgOutputOptions(publications: [db.publication])
                     ) { _ in
                         let refusal = await #expect(throws: SiphonError.self) { try await db.teardown() }
                         #expect(refusal?.code == .slotUnavailable)
@@ -320,13 +355,16 @@ import Testing
                             refusal?.message
                                 == "replication slot \(db.slot) is in use by PID \(connection.processID) (application "
                                 + "'siphon'); nothing was removed. Stop that process and run teardown again, or use "
-                                + "--force to terminate it")
+                                + "--force to terminate it"
+                        )
                         #expect(try await db.leftovers().count == 3)
 
                         let forced = try await db.teardown(force: true)
-                        #expect(forced.outcomes.first?.description
-                            == "removed: replication slot \(db.slot) (terminated PID \(connection.processID), which "
-                            + "was reading it)")
+                        #expect(
+                            forced.outcomes.first?.description
+                                == "removed: replication slot \(db.slot) (terminated PID "
+                                + "\(connection.processID), which was reading it)"
+                        )
                         #expect(try await db.leftovers() == [])
                     }
                     return "stream ended normally"
@@ -345,18 +383,23 @@ import Testing
             try await db.execute(
                 "CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY, note text)",
                 "CREATE ROLE \(role) LOGIN SUPERUSER PASSWORD \(SQLQuoting.literal(password))",
-                "ALTER ROLE \(role) SET statement_timeout = '500ms'")
+                "ALTER ROLE \(role) SET statement_timeout = '500ms'"
+            )
             do {
                 // Creating a slot waits for every transaction that has an xid; this one never ends in time.
                 let error = try await ReplicationConnection.withConnection(
-                    settings: try db.settings(), replication: false, logger: db.logger
+                    settings: try db.settings(),
+                    replication: false,
+                    logger: db.logger
                 ) { blocker in
                     try await blocker.simpleQuery("BEGIN")
                     try await blocker.simpleQuery("SELECT txid_current()")
                     let error = await #expect(throws: SiphonError.self) {
                         try await SiphonAdmin.setup(
                             try db.setupOptions(["\(db.schema).orders"], replicaIdentity: .full),
-                            settings: try db.settings(user: role), logger: db.logger)
+                            settings: try db.settings(user: role),
+                            logger: db.logger
+                        )
                     }
                     try await blocker.simpleQuery("ROLLBACK")
                     return error
@@ -365,7 +408,9 @@ import Testing
                 #expect(
                     error?.message.hasPrefix(
                         "siphon setup failed creating replication slot \(db.slot) and removed everything it had "
-                            + "created: server error 57014: canceling statement due to statement timeout") == true)
+                            + "created: server error 57014: canceling statement due to statement timeout"
+                    ) == true
+                )
                 #expect(try await db.leftovers() == [])
                 #expect(try await db.replicaIdentity("orders") == "d")
             } catch {

@@ -41,7 +41,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("public.\"Order Items", "invalid table name 'public.\"Order Items': the double quote at character 8 is never closed"),
+        (
+            "public.\"Order Items",
+            "invalid table name 'public.\"Order Items': the double quote at character 8 is never closed"
+        ),
         ("\"x\"\"", "invalid table name '\"x\"\"': the double quote at character 1 is never closed"),
         ("public.", "invalid table name 'public.': the name after the last dot is empty"),
         (".orders", "invalid table name '.orders': the schema name before the dot is empty"),
@@ -73,7 +76,10 @@ import Testing
             "invalid table name 'public.-x': unexpected '-' at character 8: names with spaces or punctuation must be "
                 + "double-quoted, e.g. public.\"Order Items\""
         ),
-        ("2023_orders", "invalid table name '2023_orders': an unquoted name cannot start with '2' (character 1); double-quote it"),
+        (
+            "2023_orders",
+            "invalid table name '2023_orders': an unquoted name cannot start with '2' (character 1); double-quote it"
+        ),
         (
             "public.*",
             "invalid table name 'public.*': wildcards (*) are only allowed in table patterns, not in a single name"
@@ -88,7 +94,10 @@ import Testing
     @Test func namesLongerThanPostgreSQLAllowsAreRefused() throws {
         let long = String(repeating: "a", count: 64)
         let error = #expect(throws: SiphonError.self) { try TableName(parsing: long) }
-        #expect(error?.message == "invalid table name '\(long)': '\(long)' is 64 bytes long; PostgreSQL names are at most 63 bytes")
+        #expect(
+            error?.message
+                == "invalid table name '\(long)': '\(long)' is 64 bytes long; PostgreSQL names are at most 63 bytes"
+        )
         #expect(try TableName(parsing: String(repeating: "a", count: 63)).table.count == 63)
     }
 

@@ -72,7 +72,7 @@ struct Demo: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: pipeline),
+                    .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -101,7 +101,7 @@ struct Run: AsyncParsableCommand {
             ])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let statistics = pipeline.statistics
         logger.notice(

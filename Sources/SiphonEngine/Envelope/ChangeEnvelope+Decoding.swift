@@ -68,7 +68,8 @@ extension ChangeEnvelope {
                 let start = scanner.position
                 let text = try scanner.readString()
                 guard let value = Change.Operation(rawValue: text) else {
-                    throw scanner.failure("unknown op \"\(text)\" (expected insert, update, delete or truncate)", at: start)
+                    throw scanner.failure(
+                        "unknown op \"\(text)\" (expected insert, update, delete or truncate)", at: start)
                 }
                 operation = value
             case "schema":

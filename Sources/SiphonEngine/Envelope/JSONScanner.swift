@@ -161,8 +161,10 @@ struct JSONScanner {
                 try self.skipString()
                 scalar = true
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-                guard let word = ["true", "false", "null"].first(where: { self.bytes[self.position...].starts(with: $0.utf8) })
-                else { throw self.failure("expected a value") }
+                let rest = self.bytes[self.position...]
+                guard let word = ["true", "false", "null"].first(where: { rest.starts(with: $0.utf8) }) else {
+                    throw self.failure("expected a value")
+                }
                 self.position += word.utf8.count
                 scalar = true
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):

@@ -5,7 +5,7 @@ import SiphonCore
 import SiphonReplication
 
 /// Parks changes that a sink kept refusing in `siphon.dead_letters`, with the error, for a person to look at.
-struct DeadLetterStore {
+struct DeadLetterStore: Sendable {
     let settings: ConnectionSettings
     let logger: Logger
 

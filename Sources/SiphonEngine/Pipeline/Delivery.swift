@@ -4,25 +4,27 @@ import Logging
 import SiphonCore
 
 /// Hands a batch to every sink, retrying with backoff; a change that keeps failing stops the pipeline or is parked
-/// as a dead letter, by policy. Never dropped silently.
-struct Delivery {
+/// as a dead letter, by policy. Never dropped silently. Every capture mode delivers through it.
+public struct Delivery: Sendable {
     let sinks: [any ChangeSink]
     let policy: DeliveryPolicy
     let deadLetters: DeadLetterStore
     let logger: Logger
 
-    struct Outcome {
-        var deadLettered = 0
+    public struct Outcome: Sendable {
+        /// Changes parked in `siphon.dead_letters` instead of delivered.
+        public var deadLettered = 0
     }
 
-    init(sinks: [any ChangeSink], policy: DeliveryPolicy, settings: ConnectionSettings, logger: Logger) {
+    public init(sinks: [any ChangeSink], policy: DeliveryPolicy, settings: ConnectionSettings, logger: Logger) {
         self.sinks = sinks
         self.policy = policy
         self.deadLetters = DeadLetterStore(settings: settings, logger: logger)
         self.logger = logger
     }
 
-    func deliver(_ changes: [Change]) async throws -> Outcome {
+    /// Returns once every sink made `changes` durable (or parked the ones it refused, by policy).
+    public func deliver(_ changes: [Change]) async throws -> Outcome {
         var outcome = Outcome()
         for sink in self.sinks {
             do {

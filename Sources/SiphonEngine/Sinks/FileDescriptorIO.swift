@@ -54,6 +54,13 @@ enum FileDescriptorIO {
         if close(descriptor) != 0 { throw SystemCallError("close", errno: errno) }
     }
 
+    /// Takes `flock`'s exclusive lock on the file without waiting; it holds until the descriptor is closed.
+    static func lockExclusively(_ descriptor: Int32) throws(SystemCallError) {
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            if errno != EINTR { throw SystemCallError("flock", errno: errno) }
+        }
+    }
+
     /// Cuts the file to `size` bytes.
     static func truncate(_ descriptor: Int32, to size: Int64) throws(SystemCallError) {
         while ftruncate(descriptor, off_t(size)) != 0 {

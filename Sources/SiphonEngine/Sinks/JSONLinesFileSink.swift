@@ -19,6 +19,8 @@ import Synchronization
 ///   read, so changes the file already holds (same source, `(commitLSN, index)` not above it) are skipped when the
 ///   pipeline delivers them again. Repeats never reach the file twice.
 /// - A failed write is cut back off the file, so a retry never leaves half a line behind.
+/// - The file is locked (`flock`) while the sink has it open: a second sink on it, in this process or another, is
+///   refused.
 /// - The file is created with mode 0644 (less the umask). Its directory is not created: a missing directory is
 ///   more often a volume that is not mounted than one to make.
 ///
@@ -55,6 +57,7 @@ public final class JSONLinesFileSink: ChangeSink {
 
         let descriptor = try Self.openOrCreate(path)
         do {
+            try Self.lock(descriptor, path: path)
             let recovered = try Self.recover(descriptor, path: path)
             self.repairedBytes = recovered.repairedBytes
             self.state = Mutex(State(descriptor: descriptor, size: recovered.size, lastID: recovered.lastID))
@@ -147,6 +150,21 @@ public final class JSONLinesFileSink: ChangeSink {
             }
         } catch {
             throw Self.openFailure(error, path: path)
+        }
+    }
+
+    /// Two writers would interleave their lines and defeat each other's repeat checks, so one file has one sink.
+    private static func lock(_ descriptor: Int32, path: String) throws(SiphonError) {
+        do {
+            try FileDescriptorIO.lockExclusively(descriptor)
+        } catch where error.errno == EWOULDBLOCK {
+            throw SiphonError(
+                .sinkRejected,
+                "\(path) is already being written by another jsonl sink (another siphon process?); two writers would "
+                    + "mix their lines",
+                underlying: error)
+        } catch {
+            throw SiphonError(.sinkRejected, "cannot lock \(path): \(error.reason)", underlying: error)
         }
     }
 

@@ -17,8 +17,8 @@ import Testing
         let line = """
             { "commit_time" : "2026-11-21T23:00:00.123456Z", "future_field": {"x": [1, 2, {"y": null}]},
               "id": "orders_cdc/0/16B37A0/5", "op": "insert", "schema": "public", "table": "users",
-              "new": { "price": 1.50, "big": 12345678901234567890123, "tiny": 1E-400, "doc": {"b": 1, "a": [true, false]},
-                       "text": "caf\\u00e9 \\ud83d\\ude00 \\/ \\"" },
+              "new": { "price": 1.50, "big": 12345678901234567890123, "tiny": 1E-400,
+                       "doc": {"b": 1, "a": [true, false]}, "text": "caf\\u00e9 \\ud83d\\ude00 \\/ \\"" },
               "key": {"price": 1.50} }
             """
         let change = try ChangeEnvelope.decode(line: line)
@@ -44,8 +44,8 @@ import Testing
 
     @Test func truncateWithoutOptionsReadsAsNeither() throws {
         let change = try ChangeEnvelope.decode(
-            line: #"{"id":"s/0/1/0","op":"truncate","schema":"public","table":"t","commit_time":"2000-01-01T00:00:00Z"}"#
-        )
+            line: #"{"id":"s/0/1/0","op":"truncate","schema":"public","table":"t","#
+                + #""commit_time":"2000-01-01T00:00:00Z"}"#)
         #expect(change.truncateOptions == Change.TruncateOptions(cascade: false, restartIdentity: false))
     }
 
@@ -53,7 +53,10 @@ import Testing
         ("", "expected '{' at byte 0"),
         ("[]", "expected '{' at byte 0"),
         (#"{"id":"s/0/1/0"}"#, #"missing "op" at byte 16"#),
-        (#"{"id":"s/0/1/0","op":"upsert"}"#, #"unknown op "upsert" (expected insert, update, delete or truncate) at byte 21"#),
+        (
+            #"{"id":"s/0/1/0","op":"upsert"}"#,
+            #"unknown op "upsert" (expected insert, update, delete or truncate) at byte 21"#
+        ),
         (#"{"id":"s/0/1"}"#, #"malformed id "s/0/1" (expected <source>/<commit LSN>/<index>) at byte 6"#),
         (#"{"id":"s/0/1/-1"}"#, #"malformed id "s/0/1/-1" (expected <source>/<commit LSN>/<index>) at byte 6"#),
         (#"{"xid":-1}"#, "expected an integer between 0 and 4294967295 at byte 7"),
@@ -65,7 +68,8 @@ import Testing
         (#"{"schema":"\ud83d"}"#, #"unpaired surrogate in \u escape at byte 11"#),
         (#"{"commit_time":"2026-02-30T00:00:00Z"}"#, #"malformed commit_time "2026-02-30T00:00:00Z" at byte 15"#),
         (
-            #"{"id":"s/0/1/0","op":"delete","schema":"p","table":"t","commit_time":"2000-01-01T00:00:00Z","lsn":"0/2"}"#,
+            #"{"id":"s/0/1/0","op":"delete","schema":"p","table":"t","commit_time":"2000-01-01T00:00:00Z","#
+                + #""lsn":"0/2"}"#,
             "lsn 0/2 differs from the commit LSN in the id s/0/1/0 at byte 98"
         ),
         (#"{"op":"insert"} x"#, "unexpected text after the object at byte 16"),
@@ -95,7 +99,9 @@ import Testing
     }
 
     @Test func changeIDsParseFromTheRightSoSourcesMayHoldSlashes() {
-        #expect(Change.ID(parsing: "a/b/16/B374D848/12") == Change.ID(source: "a/b", commitLSN: LSN("16/B374D848")!, index: 12))
+        #expect(
+            Change.ID(parsing: "a/b/16/B374D848/12")
+                == Change.ID(source: "a/b", commitLSN: LSN("16/B374D848")!, index: 12))
         #expect(Change.ID(parsing: "/0/1/0") == nil)
         #expect(Change.ID(parsing: "s/0/1/+1") == nil)
         #expect(Change.ID(parsing: "s/0/x/1") == nil)

@@ -59,7 +59,8 @@ import Testing
                 == #"{"id":"outbox \"main\"\\eu/0/16B37A0/7","op":"update","schema":"weird\"schema","#
                 + #""table":"tåble\t☕","xid":null,"lsn":"0/16B37A0","commit_time":"1969-12-31T23:59:59.999999Z","#
                 + #""origin":"pg_16384","new":{"say \"hi\"":"Zoë ☕ 😀 \"q\" \\ / \n","line\nbreak":null,"#
-                + #""😀":-1.5e-7},"old":{"say \"hi\"":"x"},"key":{"say \"hi\"":"x"},"unchanged_toast":["big \"one\""]}"#)
+                + #""😀":-1.5e-7},"old":{"say \"hi\"":"x"},"key":{"say \"hi\"":"x"},"#
+                + #""unchanged_toast":["big \"one\""]}"#)
     }
 
     @Test func rowsAreWhatRowRendersItself() {
@@ -80,7 +81,8 @@ import Testing
     @Test func commitTimesRenderAsPostgresTimestampDescribesThem() {
         let samples: [Int64] = [
             0, 1, -1, 999_999, 1_000_000, -1_000_000, 1_795_302_000_123_456, 946_684_800_000_000,
-            951_782_400_000_000, 253_402_300_799_999_999, 253_402_300_800_000_000, -62_135_596_800_000_000, 4_102_444_799_999_999,
+            951_782_400_000_000, 253_402_300_799_999_999, 253_402_300_800_000_000, -62_135_596_800_000_000,
+            4_102_444_799_999_999,
         ]
         for micros in samples {
             let time = PostgresTimestamp(unixMicroseconds: micros)

@@ -92,8 +92,9 @@ import Testing
         try await withSinkTestDirectory { directory in
             let path = directory + "/changes.jsonl"
             let shop = DebeziumSource(database: "shop")
-            try await JSONLinesFileSink(path: path, format: .debezium, debezium: shop).deliver(
-                Array(self.changes[0..<2]))
+            let first = try JSONLinesFileSink(path: path, format: .debezium, debezium: shop)
+            try await first.deliver(Array(self.changes[0..<2]))
+            try await first.close()
             let reopened = try JSONLinesFileSink(path: path, format: .debezium, debezium: shop)
             #expect(reopened.lastID == self.changes[1].id)
             try await reopened.deliver(self.changes)
@@ -101,6 +102,20 @@ import Testing
                 try sinkTestFileText(path)
                     == self.changes.map { ChangeEnvelope.render($0, format: .debezium, debezium: shop) + "\n" }
                     .joined())
+        }
+    }
+
+    @Test func aFileAnotherSinkHasOpenIsRefused() async throws {
+        try await withSinkTestDirectory { directory in
+            let path = directory + "/changes.jsonl"
+            let first = try JSONLinesFileSink(path: path)
+            let error = try #require(throws: SiphonError.self) { try JSONLinesFileSink(path: path) }
+            #expect(
+                error.message
+                    == "\(path) is already being written by another jsonl sink (another siphon process?); two "
+                    + "writers would mix their lines")
+            try await first.close()
+            _ = try JSONLinesFileSink(path: path)
         }
     }
 
@@ -179,8 +194,8 @@ import Testing
             #expect(diskFull.code == .sinkRejected)
             #expect(
                 diskFull.message
-                    == "no space left on the device holding \(directory)/changes.jsonl; 3 changes (1200 bytes) not written"
-            )
+                    == "no space left on the device holding \(directory)/changes.jsonl; 3 changes (1200 bytes) "
+                    + "not written")
             let fsync = sink.deliveryFailure(SystemCallError("fsync", errno: EIO), changes: 1, bytes: 10)
             #expect(
                 fsync.message

@@ -7,7 +7,9 @@ import Testing
 @Suite struct SinkSpecificationTests {
     @Test func parsesEachForm() throws {
         #expect(try SinkSpecification(parsing: "stdout") == .standardOutput)
-        #expect(try SinkSpecification(parsing: "jsonl:/var/lib/siphon/out.jsonl") == .jsonLinesFile(path: "/var/lib/siphon/out.jsonl"))
+        #expect(
+            try SinkSpecification(parsing: "jsonl:/var/lib/siphon/out.jsonl")
+                == .jsonLinesFile(path: "/var/lib/siphon/out.jsonl"))
         #expect(try SinkSpecification(parsing: "jsonl:out:2026.jsonl") == .jsonLinesFile(path: "out:2026.jsonl"))
     }
 
