@@ -77,6 +77,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SiphonTrigger",
+            dependencies: [
+                "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Siphon",
             dependencies: ["SiphonCore", "SiphonWire", "SiphonPgOutput", "SiphonReplication", "SiphonEngine", "SiphonAdmin"],
             swiftSettings: swiftSettings
@@ -108,6 +117,15 @@ let package = Package(
             dependencies: [
                 "SiphonEngine", "SiphonCore", "SiphonPgOutput", "SiphonReplication", "SiphonTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SiphonTriggerTests",
+            dependencies: [
+                "SiphonTrigger", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

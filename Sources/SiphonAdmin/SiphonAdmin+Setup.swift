@@ -217,7 +217,8 @@ extension SiphonAdmin {
             do {
                 let slot = SQLQuoting.literal(options.slot)
                 let rows = try await session.rows(
-                    "SELECT lsn FROM pg_create_logical_replication_slot(\(slot), 'pgoutput')")
+                    "SELECT lsn FROM pg_create_logical_replication_slot(\(slot), 'pgoutput')"
+                )
                 slotCreated = true
                 let record = try await record(ObjectRecord(kind: .slot, name: options.slot))
                 created.append(record)

@@ -40,7 +40,7 @@ extension SiphonAdmin {
     ///
     /// A slot that a process is reading is not removed: the error names the PID, and nothing at all is removed,
     /// unless `force` is set, which terminates that process first. Objects someone already removed are reported as
-    /// `alreadyGone`. A schema that holds objects Siphon did not create is kept (and reported as `kept`).
+    /// `alreadyGone`. A schema that holds objects setup did not record is kept (and reported as `kept`).
     public static func teardown(
         _ options: TeardownOptions,
         settings: ConnectionSettings,
@@ -180,7 +180,7 @@ struct ObjectRemover {
         return ObjectOutcome(object: record.object, action: .restored, detail: detail)
     }
 
-    /// Drops a schema Siphon created, or keeps it when someone put other objects into it.
+    /// Drops a schema setup created, or keeps it when it holds objects setup did not record (say, dead letters).
     private func dropSchema(_ record: ObjectRecord, forgetIfKept: Bool) async throws -> ObjectOutcome {
         try await self.session.execute("SAVEPOINT siphon_drop_schema")
         do {
@@ -193,7 +193,7 @@ struct ObjectRemover {
             return ObjectOutcome(
                 object: record.object,
                 action: .kept,
-                detail: "it holds objects Siphon did not create\(detail)"
+                detail: "it holds objects siphon setup did not record\(detail)"
             )
         }
     }

@@ -125,7 +125,7 @@ public struct ObjectOutcome: Hashable, Sendable, CustomStringConvertible {
         case restored
         /// It was recorded, but it was already gone; teardown only forgot the record.
         case alreadyGone = "already_gone"
-        /// It was recorded, but teardown left it because removing it would touch what Siphon did not create.
+        /// It was recorded, but teardown left it because removing it would touch what setup did not record.
         case kept
     }
 

@@ -337,6 +337,27 @@ import Testing
         }
     }
 
+    @Test func schemaHoldingUnrecordedObjectsIsKept() async throws {
+        try await AdminFixture.with { db in
+            try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY)")
+            _ = try await db.setup(try db.setupOptions(["\(db.schema).orders"]))
+            try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.bookkeeping)).dead_letters (id int)")
+            let teardown = try await db.teardown()
+            #expect(
+                teardown.outcomes.map(\.description).suffix(2) == [
+                    "removed: table \(db.bookkeeping).objects",
+                    "kept: schema \(db.bookkeeping) (it holds objects siphon setup did not record: table "
+                        + "\(db.bookkeeping).dead_letters depends on schema \(db.bookkeeping))",
+                ]
+            )
+            #expect(try await db.leftovers() == ["schema \(db.bookkeeping)"])
+            let tables = try await db.query(
+                "SELECT relname FROM pg_class WHERE relnamespace = '\(db.bookkeeping)'::regnamespace AND relkind = 'r'"
+            )
+            #expect(tables == [["dead_letters"]])
+        }
+    }
+
     @Test func activeSlotIsOnlyRemovedWithForce() async throws {
         try await AdminFixture.with { db in
             try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY)")

@@ -11,9 +11,11 @@ public enum SinkSpecification: Sendable, Hashable, CustomStringConvertible {
     case standardOutput
     /// One JSON line per change appended to the file at `path`, fsynced, repeats dropped.
     case jsonLinesFile(path: String)
+    /// Discards changes (and so acknowledges them): for benchmarks and for draining a slot on purpose.
+    case discard
 
     /// The forms `--sink` accepts, for help texts and error messages.
-    public static let forms = ["stdout", "jsonl:PATH"]
+    public static let forms = ["stdout", "jsonl:PATH", "null"]
 
     /// Parses a `--sink` value. Throws `SiphonError` (`.invalidConfiguration`) naming the valid forms.
     public init(parsing text: String) throws {
@@ -37,6 +39,9 @@ public enum SinkSpecification: Sendable, Hashable, CustomStringConvertible {
                 throw Self.invalid("the jsonl sink needs a file path: --sink jsonl:/var/lib/siphon/changes.jsonl")
             }
             self = .jsonLinesFile(path: String(argument))
+        case "null":
+            guard argument == nil else { throw Self.invalid("the null sink takes no argument: write --sink null") }
+            self = .discard
         case "" where argument == nil:
             throw Self.invalid("--sink needs a value; valid sinks: \(Self.forms.joined(separator: ", "))")
         default:
@@ -49,6 +54,7 @@ public enum SinkSpecification: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .standardOutput: "stdout"
         case .jsonLinesFile(let path): "jsonl:\(path)"
+        case .discard: "null"
         }
     }
 
@@ -57,6 +63,7 @@ public enum SinkSpecification: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .standardOutput: StandardOutputSink(format: format, debezium: debezium)
         case .jsonLinesFile(let path): try JSONLinesFileSink(path: path, format: format, debezium: debezium)
+        case .discard: DiscardingSink()
         }
     }
 
