@@ -139,6 +139,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SiphonCLITests",
+            dependencies: [
+                "SiphonCLI", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SiphonCoreTests",
             dependencies: ["SiphonCore"],
             swiftSettings: swiftSettings

@@ -6,6 +6,7 @@ import SiphonCore
 public struct DoctorReport: Sendable, Hashable, CustomStringConvertible {
     /// One checked precondition.
     public struct Check: Sendable, Hashable, CustomStringConvertible {
+        /// How a check came out.
         public enum Status: String, Sendable, Hashable, Comparable, CaseIterable {
             /// The precondition holds.
             case ok

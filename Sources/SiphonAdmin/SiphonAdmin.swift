@@ -77,6 +77,7 @@ public enum ReplicaIdentityChoice: String, Sendable, Hashable, CaseIterable {
 
 /// An object Siphon creates in PostgreSQL.
 public struct SiphonObject: Hashable, Sendable, CustomStringConvertible {
+    /// The kinds of object setup creates and records.
     public enum Kind: String, Hashable, Sendable, CaseIterable {
         /// The bookkeeping schema.
         case schema
@@ -100,6 +101,7 @@ public struct SiphonObject: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What sort of object it is.
     public var kind: Kind
     /// The name as SQL writes it: `siphon`, `siphon.objects`, `orders_pub`, `public."Order Items"`, `orders_slot`.
     public var name: String
@@ -114,6 +116,7 @@ public struct SiphonObject: Hashable, Sendable, CustomStringConvertible {
 
 /// What setup or teardown did to one object.
 public struct ObjectOutcome: Hashable, Sendable, CustomStringConvertible {
+    /// What setup or teardown did.
     public enum Action: String, Hashable, Sendable, CaseIterable {
         /// Setup created it (and recorded it, so teardown removes it).
         case created
@@ -129,7 +132,9 @@ public struct ObjectOutcome: Hashable, Sendable, CustomStringConvertible {
         case kept
     }
 
+    /// The object concerned.
     public var object: SiphonObject
+    /// What happened to it.
     public var action: Action
     /// Why, or what else a person should know (differences of an existing publication, a terminated PID, …).
     public var detail: String?

@@ -41,6 +41,7 @@ public struct TableName: Hashable, Comparable, Sendable, CustomStringConvertible
         Self.quoteIdentifier(self.schema) + "." + Self.quoteIdentifier(self.table)
     }
 
+    /// Orders by schema, then table, as stored.
     public static func < (lhs: TableName, rhs: TableName) -> Bool {
         (lhs.schema, lhs.table) < (rhs.schema, rhs.table)
     }
@@ -100,7 +101,9 @@ public struct TablePattern: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What the schema must be.
     public var schema: Part
+    /// What the table must be.
     public var table: Part
 
     public init(schema: Part, table: Part) {

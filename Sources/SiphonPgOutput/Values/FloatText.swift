@@ -1,7 +1,5 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonCore
-
 /// `float4` / `float8` text as `float4out` / `float8out` write it with `extra_float_digits > 0`: the digits
 /// `ShortestDecimal` picks, in fixed notation when the decimal exponent is in `-4..<15` (`-4..<6` for `float4`)
 /// and as `1.5e-10` / `1e+300` otherwise (src/common/d2s.c and f2s.c, `to_chars`).
@@ -23,7 +21,7 @@ enum FloatText {
     /// 300 zeros, `-0` becomes `0`), or a string for `NaN` and `±Infinity`.
     static func appendJSON(_ value: Double, to output: inout String) {
         if value.isNaN || value.isInfinite {
-            JSONText.appendString(value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity", to: &output)
+            output.append(value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
             return
         }
         ASCIIWriter.withText(capacity: capacity, { write(value, to: &$0) }) { text in
@@ -34,7 +32,7 @@ enum FloatText {
     /// Appends what `to_jsonb` makes of a `float4`.
     static func appendJSON(_ value: Float, to output: inout String) {
         if value.isNaN || value.isInfinite {
-            JSONText.appendString(value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity", to: &output)
+            output.append(value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
             return
         }
         ASCIIWriter.withText(capacity: capacity, { write(value, to: &$0) }) { text in

@@ -50,7 +50,7 @@ enum JSONNormalizer {
                 return self.array(to: &output)
             case UInt8(ascii: "\""):
                 guard let string = self.string() else { return false }
-                JSONText.appendString(string, to: &output)
+                appendJSONString(string, to: &output)
                 return true
             case UInt8(ascii: "t"):
                 output.append("true")
@@ -103,7 +103,7 @@ enum JSONNormalizer {
             for index in jsonKeyOrder(keys) {
                 if let previous, keys[previous] == keys[index] { continue }
                 if previous != nil { output.append(", ") }
-                JSONText.appendString(keys[index], to: &output)
+                appendJSONString(keys[index], to: &output)
                 output.append(": ")
                 output.append(values[index])
                 previous = index

@@ -30,7 +30,7 @@ extension PostgresValue {
         case .float8(let value):
             FloatText.appendJSON(value, to: &output)
         case .text(let text), .enumLabel(let text), .xml(let text), .tsquery(let text), .other(let text):
-            JSONText.appendString(text, to: &output)
+            appendJSONString(text, to: &output)
         case .json(let text):
             var normalized = ""
             var contiguous = text
@@ -66,7 +66,7 @@ extension PostgresValue {
             output.append("{")
             for (position, index) in jsonKeyOrder(fields.map(\.name)).enumerated() {
                 if position > 0 { output.append(", ") }
-                JSONText.appendString(fields[index].name, to: &output)
+                appendJSONString(fields[index].name, to: &output)
                 output.append(": ")
                 fields[index].value.appendJSON(to: &output)
             }
@@ -77,10 +77,10 @@ extension PostgresValue {
             for index in jsonKeyOrder(pairs.map(\.key)) {
                 if let previous, pairs[previous].key == pairs[index].key { continue }
                 if previous != nil { output.append(", ") }
-                JSONText.appendString(pairs[index].key, to: &output)
+                appendJSONString(pairs[index].key, to: &output)
                 output.append(": ")
                 if let value = pairs[index].value {
-                    JSONText.appendString(value, to: &output)
+                    appendJSONString(value, to: &output)
                 } else {
                     output.append("null")
                 }
@@ -90,7 +90,7 @@ extension PostgresValue {
         case .bytea, .tsvector, .range, .multirange, .unknownBinary:
             var text = ""
             self.appendText(to: &text)
-            JSONText.appendString(text, to: &output)
+            appendJSONString(text, to: &output)
         }
     }
 

@@ -40,21 +40,13 @@ public struct ValueRenderer: Sendable {
     public func appendJSON(
         of bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32, to output: inout String
     ) throws(ValueDecodingError) {
-        // numeric is the one common type whose decoded value would hold a heap string: write it straight out.
-        if typeOID == 1700, format == .binary {
-            let written = bytes.withUnsafeReadableBytes { bytes -> Bool in
-                guard let numeric = NumericText.Binary(bytes) else { return false }
-                switch numeric.sign {
-                case NumericText.positive, NumericText.negative: NumericText.appendFinite(numeric, to: &output)
-                case NumericText.nan: output.append("\"NaN\"")
-                case NumericText.positiveInfinity: output.append("\"Infinity\"")
-                case NumericText.negativeInfinity: output.append("\"-Infinity\"")
-                default: return false
-                }
-                return true
-            }
-            guard written else { throw ValueDecodingError(typeOID: typeOID, reason: "invalid binary numeric") }
-            return
+        let outcome = bytes.withUnsafeReadableBytes { bytes in
+            FastPath.appendJSON(bytes, format: format, typeOID: typeOID, to: &output)
+        }
+        switch outcome {
+        case .rendered: return
+        case .invalid: throw ValueDecodingError(typeOID: typeOID, reason: "invalid \(format) value")
+        case .notHandled: break
         }
         try self.decode(bytes, format: format, typeOID: typeOID).appendJSON(to: &output)
     }

@@ -1,0 +1,183 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+
+/// Straight-to-output rendering of the most common built-in types, skipping `PostgresValue`.
+///
+/// Every path here writes the same text `PostgresValue.appendJSON` would (the database tests check both); it only
+/// saves the intermediate value, its heap strings and a `ByteBuffer` copy per column.
+enum FastPath {
+    enum Outcome {
+        case rendered
+        case invalid
+        /// No fast path for this type (or this particular value): take the general one.
+        case notHandled
+    }
+
+    static func appendJSON(
+        _ bytes: UnsafeRawBufferPointer, format: ValueFormat, typeOID: UInt32, to output: inout String
+    ) -> Outcome {
+        switch format {
+        case .binary: appendBinary(bytes, typeOID: typeOID, to: &output)
+        case .text: appendText(bytes, typeOID: typeOID, to: &output)
+        }
+    }
+
+    @inline(__always)
+    private static func bigEndian<Integer: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, as _: Integer.Type) -> Integer {
+        Integer(bigEndian: bytes.loadUnaligned(as: Integer.self))
+    }
+
+    private static func appendBinary(_ bytes: UnsafeRawBufferPointer, typeOID: UInt32, to output: inout String) -> Outcome {
+        switch typeOID {
+        case 16:
+            guard bytes.count == 1 else { return .invalid }
+            output.append(bytes[0] != 0 ? "true" : "false")
+        case 21:
+            guard bytes.count == 2 else { return .invalid }
+            appendDecimal(Int64(bigEndian(bytes, as: Int16.self)), to: &output)
+        case 23:
+            guard bytes.count == 4 else { return .invalid }
+            appendDecimal(Int64(bigEndian(bytes, as: Int32.self)), to: &output)
+        case 20:
+            guard bytes.count == 8 else { return .invalid }
+            appendDecimal(bigEndian(bytes, as: Int64.self), to: &output)
+        case 25, 1043, 1042, 19:
+            appendJSONString(bytes, to: &output)
+        case 1114, 1184:
+            guard bytes.count == 8 else { return .invalid }
+            let raw = bigEndian(bytes, as: Int64.self)
+            ASCIIWriter.append(capacity: 48, to: &output) { writer in
+                writer.write(UInt8(ascii: "\""))
+                DateTimeText.writeTimestamp(raw, withZone: typeOID == 1184, xsd: true, to: &writer)
+                writer.write(UInt8(ascii: "\""))
+            }
+        case 1082:
+            guard bytes.count == 4 else { return .invalid }
+            let days = bigEndian(bytes, as: Int32.self)
+            ASCIIWriter.append(capacity: 24, to: &output) { writer in
+                writer.write(UInt8(ascii: "\""))
+                DateTimeText.writeDate(days, to: &writer)
+                writer.write(UInt8(ascii: "\""))
+            }
+        case 1700:
+            guard let numeric = NumericText.Binary(bytes) else { return .invalid }
+            switch numeric.sign {
+            case NumericText.positive, NumericText.negative: NumericText.appendFinite(numeric, to: &output)
+            case NumericText.nan: output.append("\"NaN\"")
+            case NumericText.positiveInfinity: output.append("\"Infinity\"")
+            case NumericText.negativeInfinity: output.append("\"-Infinity\"")
+            default: return .invalid
+            }
+        case 701:
+            guard bytes.count == 8 else { return .invalid }
+            FloatText.appendJSON(Double(bitPattern: bigEndian(bytes, as: UInt64.self)), to: &output)
+        case 700:
+            guard bytes.count == 4 else { return .invalid }
+            FloatText.appendJSON(Float(bitPattern: bigEndian(bytes, as: UInt32.self)), to: &output)
+        case 2950:
+            guard bytes.count == 16 else { return .invalid }
+            ASCIIWriter.append(capacity: 38, to: &output) { writer in
+                writer.write(UInt8(ascii: "\""))
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 { writer.write(UInt8(ascii: "-")) }
+                    writer.writeHex(bytes[index])
+                }
+                writer.write(UInt8(ascii: "\""))
+            }
+        default:
+            return .notHandled
+        }
+        return .rendered
+    }
+
+    private static func appendText(_ bytes: UnsafeRawBufferPointer, typeOID: UInt32, to output: inout String) -> Outcome {
+        switch typeOID {
+        case 16:
+            guard bytes.count == 1, bytes[0] == UInt8(ascii: "t") || bytes[0] == UInt8(ascii: "f") else {
+                return .invalid
+            }
+            output.append(bytes[0] == UInt8(ascii: "t") ? "true" : "false")
+        case 21, 23, 20:
+            // int2out / int4out / int8out text is already the JSON number.
+            guard isIntegerText(bytes) else { return .notHandled }
+            appendUTF8(bytes, to: &output)
+        case 25, 1043, 1042, 19:
+            appendJSONString(bytes, to: &output)
+        case 1114, 1184:
+            guard let raw = DateTimeText.parseTimestamp(bytes, withZone: typeOID == 1184) else { return .invalid }
+            ASCIIWriter.append(capacity: 48, to: &output) { writer in
+                writer.write(UInt8(ascii: "\""))
+                DateTimeText.writeTimestamp(raw, withZone: typeOID == 1184, xsd: true, to: &writer)
+                writer.write(UInt8(ascii: "\""))
+            }
+        case 1082:
+            // date_out in ISO style is already to_jsonb's form.
+            guard DateTimeText.parseDate(bytes) != nil else { return .invalid }
+            output.append("\"")
+            appendUTF8(bytes, to: &output)
+            output.append("\"")
+        case 1700:
+            if NumericText.isFiniteText(bytes) {
+                appendUTF8(bytes, to: &output)
+            } else if bytesEqual(bytes, "NaN") || bytesEqual(bytes, "Infinity") || bytesEqual(bytes, "-Infinity") {
+                output.append("\"")
+                appendUTF8(bytes, to: &output)
+                output.append("\"")
+            } else {
+                return .invalid
+            }
+        default:
+            return .notHandled
+        }
+        return .rendered
+    }
+
+    /// `-?[0-9]{1,19}` (longer or malformed text goes the general way, which range-checks it).
+    private static func isIntegerText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = bytes.first == UInt8(ascii: "-") ? 1 : 0
+        let digits = bytes.count - index
+        guard digits >= 1, digits <= 18 else { return false }
+        while index < bytes.count {
+            guard NumericText.isDigit(bytes[index]) else { return false }
+            index += 1
+        }
+        return true
+    }
+}
+
+/// Appends UTF-8 text as a JSON string escaped as PostgreSQL's `escape_json` does.
+///
+/// Text without a character to escape (the common case) is copied in one step; anything else goes through
+/// `JSONText.appendString`.
+func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout String) {
+    if needsJSONEscape(bytes) {
+        JSONText.appendString(String(decoding: bytes, as: UTF8.self), to: &output)
+        return
+    }
+    output.append(
+        String(unsafeUninitializedCapacity: bytes.count + 2) { buffer in
+            buffer[0] = UInt8(ascii: "\"")
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[1...]).copyMemory(from: bytes)
+            buffer[bytes.count + 1] = UInt8(ascii: "\"")
+            return bytes.count + 2
+        })
+}
+
+/// Appends a string as a JSON string (see `appendJSONString(_:to:)` for bytes).
+func appendJSONString(_ text: String, to output: inout String) {
+    var text = text
+    let plain = text.withUTF8 { !needsJSONEscape(UnsafeRawBufferPointer($0)) }
+    if plain {
+        output.append("\"")
+        output.append(text)
+        output.append("\"")
+    } else {
+        JSONText.appendString(text, to: &output)
+    }
+}
+
+@inline(__always)
+private func needsJSONEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+}

@@ -1,0 +1,358 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+
+/// Builds the SQL of trigger capture from resolved tables. Pure: no I/O, the same input gives the same text, so
+/// migrations can be reviewed and diffed.
+enum TriggerSQL {
+    /// Session settings pinned for the trigger functions (their `SET` clauses), so `to_jsonb()` renders values the
+    /// way logical mode does whatever the writing session uses: the same settings `ReplicationConnection` sends at
+    /// startup. `search_path` keeps the `SECURITY DEFINER` function from resolving anything in a user's schema.
+    static let functionSettings: [(name: String, value: String)] = [
+        ("search_path", "pg_catalog, pg_temp"), ("timezone", "'UTC'"), ("datestyle", "'ISO'"),
+        ("intervalstyle", "'postgres'"), ("extra_float_digits", "1"), ("bytea_output", "'hex'"),
+    ]
+
+    /// The operations in the order triggers are created and dropped.
+    static let operationOrder: [Change.Operation] = [.insert, .update, .delete, .truncate]
+
+    /// The complete migration for `specification` over `tables`.
+    static func migration(
+        _ specification: CaptureSpecification, tables: [CapturedTable], triggersOnly: Bool = false
+    ) -> (up: String, down: String) {
+        var up: [String] = []
+        var down: [String] = []
+        switch specification.target {
+        case .outbox(let name):
+            let names = OutboxNames(schema: specification.schema, name: name)
+            if !triggersOnly {
+                up += Self.outboxObjects(names, groups: specification.groups)
+                up.append(Self.outboxFunction(names, wakeUpReaders: specification.wakeUpReaders))
+            }
+            for table in tables {
+                up += Self.createTriggers(
+                    for: table, function: names.function, triggerName: names.trigger,
+                    arguments: Self.arguments(for: table, captureOwnWrites: specification.captureOwnWrites))
+                down += Self.dropTriggers(on: table.name, triggerName: names.trigger)
+            }
+            if !triggersOnly {
+                // CASCADE also drops triggers on tables that were captured once but are no longer listed.
+                down.append("DROP FUNCTION IF EXISTS \(names.function)() CASCADE")
+                down.append("DROP TABLE IF EXISTS \(names.cursorsTable)")
+                down.append("DROP TABLE IF EXISTS \(names.table)")
+                down.append(Self.dropSchemaIfEmpty(specification.schema))
+            }
+        case .notify(let channel):
+            let names = NotifyNames(schema: specification.schema, channel: channel)
+            if !triggersOnly {
+                up.append("CREATE SCHEMA IF NOT EXISTS \(SQLText.identifier(specification.schema))")
+                up.append(Self.notifyFunction(names))
+            }
+            for table in tables {
+                up += Self.createTriggers(
+                    for: table, function: names.function, triggerName: names.trigger,
+                    arguments: [channel] + Self.arguments(for: table, captureOwnWrites: specification.captureOwnWrites))
+                down += Self.dropTriggers(on: table.name, triggerName: names.trigger)
+            }
+            if !triggersOnly {
+                down.append(Self.dropChannelTriggers(names))
+                down.append(Self.dropNotifyFunctionIfUnused(names))
+                down.append(Self.dropSchemaIfEmpty(specification.schema))
+            }
+        }
+        return (Self.script(up), Self.script(down))
+    }
+
+    static func script(_ statements: [String]) -> String {
+        statements.map { $0 + ";\n" }.joined()
+    }
+
+    // MARK: Outbox
+
+    static func outboxObjects(_ names: OutboxNames, groups: [ConsumerGroup]) -> [String] {
+        var statements = [
+            "CREATE SCHEMA IF NOT EXISTS \(SQLText.identifier(names.schema))",
+            """
+            CREATE TABLE IF NOT EXISTS \(names.table) (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                xid bigint NOT NULL DEFAULT txid_current(),
+                changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                changed_by text NOT NULL DEFAULT session_user,
+                op text NOT NULL,
+                schema_name text NOT NULL,
+                table_name text NOT NULL,
+                key jsonb NOT NULL,
+                old jsonb,
+                new jsonb,
+                origin text
+            )
+            """,
+            // BRIN: xids grow with insertion order, so a block-range index finds a transaction's rows for almost no
+            // cost to writers.
+            "CREATE INDEX IF NOT EXISTS \(SQLText.identifier(names.xidIndexName)) ON \(names.table) USING brin (xid)",
+            "COMMENT ON TABLE \(names.table) IS "
+                + SQLText.literal(
+                    "Row changes captured by Siphon's triggers, written in the changing transaction. Readers deliver "
+                        + "them and delete them (or keep them for the retention period)."),
+            """
+            CREATE TABLE IF NOT EXISTS \(names.cursorsTable) (
+                group_name text NOT NULL,
+                partition integer NOT NULL,
+                partitions integer NOT NULL,
+                delivered txid_snapshot NOT NULL DEFAULT '1:1:',
+                window_snapshot txid_snapshot,
+                window_lsn pg_lsn NOT NULL DEFAULT '0/0',
+                last_id bigint NOT NULL DEFAULT 0,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (group_name, partition)
+            )
+            """,
+            "COMMENT ON TABLE \(names.cursorsTable) IS "
+                + SQLText.literal(
+                    "How far each consumer group of the outbox has delivered: every change of a transaction visible "
+                        + "in `delivered`, and in the open window every change up to `last_id`."),
+        ]
+        for group in groups {
+            statements.append(Self.registerGroup(group, names: names))
+        }
+        return statements
+    }
+
+    /// Adds a group's partitions to the cursors table unless the group exists.
+    static func registerGroup(_ group: ConsumerGroup, names: OutboxNames) -> String {
+        "INSERT INTO \(names.cursorsTable) (group_name, partition, partitions) SELECT \(SQLText.literal(group.name)), "
+            + "p, \(group.partitions) FROM generate_series(0, \(group.partitions - 1)) AS p ON CONFLICT DO NOTHING"
+    }
+
+    /// The one trigger function of an outbox. Arguments: old-row mode (`key` or `full`), `skip` or `keep` for
+    /// Siphon's own writes, then the key columns (none: the whole row is the key).
+    static func outboxFunction(_ names: OutboxNames, wakeUpReaders: Bool) -> String {
+        let wake =
+            wakeUpReaders
+            ? """
+
+                -- Constant payload: PostgreSQL folds identical notifications, so a transaction sends one.
+                PERFORM pg_notify(\(SQLText.literal(names.wakeChannel)), '');
+            """ : ""
+        let body = """
+
+            DECLARE
+                v_origin text := current_setting('siphon.origin', true);
+                v_new jsonb;
+                v_old jsonb;
+                v_key jsonb;
+                v_key_changed boolean := false;
+                v_index integer;
+            BEGIN
+                IF v_origin = 'siphon' AND TG_ARGV[1] = 'skip' THEN
+                    RETURN NULL;
+                END IF;
+                IF TG_OP = 'TRUNCATE' THEN
+                    v_key := '{}';
+                ELSE
+            \(Self.rowCapture(firstKeyArgument: 2, modeArgument: 0))
+                END IF;
+                INSERT INTO \(names.table) (op, schema_name, table_name, key, old, new, origin)
+                VALUES (lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME, v_key, v_old, v_new, nullif(v_origin, ''));\(wake)
+                RETURN NULL;
+            END
+
+            """
+        return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql SECURITY DEFINER\n"
+            + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
+            + "AS " + SQLText.dollarQuoted(body)
+    }
+
+    /// Fills `v_new`, `v_old` and `v_key` for a row trigger, the way logical replication fills `new`, `old` and
+    /// `key`: `old` holds the key columns (deletes, and updates that changed the key) or, in `full` mode, the row.
+    static func rowCapture(firstKeyArgument: Int, modeArgument: Int) -> String {
+        """
+                    IF TG_OP <> 'DELETE' THEN
+                        v_new := to_jsonb(NEW);
+                    END IF;
+                    IF TG_OP <> 'INSERT' THEN
+                        v_old := to_jsonb(OLD);
+                    END IF;
+                    IF TG_NARGS = \(firstKeyArgument) THEN
+                        v_key := coalesce(v_old, v_new);
+                    ELSE
+                        v_key := '{}';
+                        FOR v_index IN \(firstKeyArgument) .. TG_NARGS - 1 LOOP
+                            v_key := v_key || jsonb_build_object(TG_ARGV[v_index], coalesce(v_old, v_new) -> TG_ARGV[v_index]);
+                            IF TG_OP = 'UPDATE' AND (v_old -> TG_ARGV[v_index]) IS DISTINCT FROM (v_new -> TG_ARGV[v_index]) THEN
+                                v_key_changed := true;
+                            END IF;
+                        END LOOP;
+                    END IF;
+                    IF TG_ARGV[\(modeArgument)] = 'key' THEN
+                        IF TG_OP = 'DELETE' OR v_key_changed THEN
+                            v_old := v_key;
+                        ELSE
+                            v_old := NULL;
+                        END IF;
+                    END IF;
+        """
+    }
+
+    // MARK: Notify
+
+    /// The trigger function shared by every notify channel. Arguments: the channel, old-row mode, `skip` or `keep`,
+    /// then the key columns.
+    static func notifyFunction(_ names: NotifyNames) -> String {
+        let body = """
+
+            DECLARE
+                v_origin text := current_setting('siphon.origin', true);
+                v_new jsonb;
+                v_old jsonb;
+                v_key jsonb;
+                v_key_changed boolean := false;
+                v_index integer;
+                v_payload text;
+            BEGIN
+                IF v_origin = 'siphon' AND TG_ARGV[2] = 'skip' THEN
+                    RETURN NULL;
+                END IF;
+                IF TG_OP = 'TRUNCATE' THEN
+                    v_key := '{}';
+                ELSE
+            \(Self.rowCapture(firstKeyArgument: 3, modeArgument: 1))
+                END IF;
+                v_payload := jsonb_build_object('op', lower(TG_OP), 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
+                    'key', v_key, 'old', v_old, 'new', v_new)::text;
+                -- pg_notify refuses payloads of 8000 bytes or more, which would fail the user's statement: send the key
+                -- and let the listener fetch the row.
+                IF octet_length(v_payload) >= 8000 THEN
+                    v_payload := jsonb_build_object('op', lower(TG_OP), 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
+                        'key', v_key, 'truncated', true)::text;
+                    IF octet_length(v_payload) >= 8000 THEN
+                        RAISE WARNING 'siphon: no notification on channel % for a change of %.%: even its key is larger than the 8000-byte limit',
+                            TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME;
+                        RETURN NULL;
+                    END IF;
+                END IF;
+                PERFORM pg_notify(TG_ARGV[0], v_payload);
+                RETURN NULL;
+            END
+
+            """
+        return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql\n"
+            + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
+            + "AS " + SQLText.dollarQuoted(body)
+    }
+
+    static func dropChannelTriggers(_ names: NotifyNames) -> String {
+        let triggerNames = Self.operationOrder.map { SQLText.literal(names.trigger($0)) }.joined(separator: ", ")
+        let body = """
+
+            DECLARE
+                v_trigger record;
+            BEGIN
+                FOR v_trigger IN
+                    SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
+                    WHERE t.tgfoid = to_regprocedure(\(SQLText.literal(names.function + "()")))
+                        AND t.tgname IN (\(triggerNames))
+                LOOP
+                    EXECUTE format('DROP TRIGGER %I ON %s', v_trigger.tgname, v_trigger.relation);
+                END LOOP;
+            END
+
+            """
+        return "DO " + SQLText.dollarQuoted(body)
+    }
+
+    static func dropNotifyFunctionIfUnused(_ names: NotifyNames) -> String {
+        let function = SQLText.literal(names.function + "()")
+        let body = """
+
+            BEGIN
+                IF to_regprocedure(\(function)) IS NOT NULL
+                    AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgfoid = to_regprocedure(\(function))) THEN
+                    DROP FUNCTION \(names.function)();
+                END IF;
+            END
+
+            """
+        return "DO " + SQLText.dollarQuoted(body)
+    }
+
+    // MARK: Triggers
+
+    /// Trigger arguments after the function's fixed ones: old-row mode, own-writes choice, key columns.
+    static func arguments(for table: CapturedTable, captureOwnWrites: Bool) -> [String] {
+        [table.oldRowIsFull ? "full" : "key", captureOwnWrites ? "keep" : "skip"] + table.key
+    }
+
+    static func createTriggers(
+        for table: CapturedTable, function: String, triggerName: (Change.Operation) -> String, arguments: [String]
+    ) -> [String] {
+        var statements: [String] = []
+        let argumentList = arguments.map { SQLText.literal($0) }.joined(separator: ", ")
+        let comment = SQLText.literal(Self.triggerComment(for: table))
+        for operation in Self.operationOrder {
+            let name = SQLText.identifier(triggerName(operation))
+            statements.append("DROP TRIGGER IF EXISTS \(name) ON \(table.name)")
+            guard table.capture.operations.contains(operation) else { continue }
+            var conditions: [String] = []
+            if operation == .update && !table.capture.columns.isEmpty {
+                conditions.append(
+                    "("
+                        + table.capture.columns.map {
+                            "OLD.\(SQLText.identifier($0)) IS DISTINCT FROM NEW.\(SQLText.identifier($0))"
+                        }.joined(separator: " OR ") + ")")
+            }
+            if operation != .truncate, let condition = table.capture.condition {
+                conditions.append("(\(condition.trimmingWhitespace))")
+            }
+            let when = conditions.isEmpty ? "" : "\n    WHEN (\(conditions.joined(separator: " AND ")))"
+            let level = operation == .truncate ? "STATEMENT" : "ROW"
+            statements.append(
+                "CREATE TRIGGER \(name) AFTER \(operation.rawValue.uppercased()) ON \(table.name)\n"
+                    + "    FOR EACH \(level)\(when)\n    EXECUTE FUNCTION \(function)(\(argumentList))")
+            statements.append("COMMENT ON TRIGGER \(name) ON \(table.name) IS \(comment)")
+        }
+        return statements
+    }
+
+    static func dropTriggers(on table: TableName, triggerName: (Change.Operation) -> String) -> [String] {
+        Self.operationOrder.map { "DROP TRIGGER IF EXISTS \(SQLText.identifier(triggerName($0))) ON \(table)" }
+    }
+
+    /// Records what a trigger was generated for, so `doctor` can tell when the table changed since.
+    static func triggerComment(for table: CapturedTable) -> String {
+        var text = "siphon "
+        text += "{\"columns\":[" + table.columns.map { JSONText.string($0) }.joined(separator: ",") + "]"
+        text += ",\"key\":[" + table.key.map { JSONText.string($0) }.joined(separator: ",") + "]}"
+        return text
+    }
+
+    /// The columns and key a trigger comment recorded, or `nil` when the comment is not Siphon's.
+    static func parseTriggerComment(_ comment: String) -> (columns: [String], key: [String])? {
+        guard comment.hasPrefix("siphon "),
+            let members = try? JSONObjectText.members(of: comment.dropFirst("siphon ".count))
+        else { return nil }
+        func names(_ member: String) -> [String]? {
+            guard let value = members.first(where: { $0.name == member })?.value,
+                let elements = try? JSONObjectText.elements(of: value)
+            else { return nil }
+            let strings = elements.compactMap { try? JSONObjectText.string(fromLiteral: $0) }
+            return strings.count == elements.count ? strings : nil
+        }
+        guard let columns = names("columns"), let key = names("key") else { return nil }
+        return (columns, key)
+    }
+
+    static func dropSchemaIfEmpty(_ schema: String) -> String {
+        let body = """
+
+            BEGIN
+                DROP SCHEMA IF EXISTS \(SQLText.identifier(schema));
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                -- Other objects (Siphon's bookkeeping, or yours) still live in it: keep it.
+                NULL;
+            END
+
+            """
+        return "DO " + SQLText.dollarQuoted(body)
+    }
+}

@@ -1,0 +1,176 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import SiphonCore
+import SiphonEngine
+import SiphonTestSupport
+import Testing
+
+/// `siphon run` as a user runs it, killed and restarted, with a jsonl sink; the file is the truth.
+@Suite struct RunDurabilityTests {
+    struct Pipeline {
+        let url: String
+        let table: String
+        let publication: String
+        let slot: String
+
+        static func make(url: String) async throws -> Pipeline {
+            let pipeline = Pipeline(
+                url: url, table: TestEnvironment.uniqueName("numbered"), publication: TestEnvironment.uniqueName("pub"),
+                slot: TestEnvironment.uniqueName("slot"))
+            _ = try await sql(url, "CREATE TABLE public.\(pipeline.table) (id bigint PRIMARY KEY, version int NOT NULL)")
+            _ = try await sql(url, "CREATE PUBLICATION \(pipeline.publication) FOR TABLE public.\(pipeline.table)")
+            _ = try await sql(url, "SELECT pg_create_logical_replication_slot('\(pipeline.slot)', 'pgoutput')")
+            return pipeline
+        }
+
+        func arguments(sink: String, batchSize: Int = 50) -> [String] {
+            ["run", "--url", self.url, "--slot", self.slot, "--publication", self.publication, "--sink", sink,
+             "--batch-size", String(batchSize), "--log-level", "info"]
+        }
+
+        func drop() async throws {
+            _ = try await sql(self.url, "SELECT pg_drop_replication_slot('\(self.slot)')")
+            _ = try await sql(self.url, "DROP PUBLICATION \(self.publication)")
+            _ = try await sql(self.url, "DROP TABLE public.\(self.table)")
+        }
+    }
+
+    /// Inserts rows `range` in transactions of varying size, then bumps every tenth row's version.
+    static func writeWorkload(
+        _ pipeline: Pipeline, rows range: ClosedRange<Int>, pause: Duration = .milliseconds(5)
+    ) async throws {
+        var next = range.lowerBound
+        var size = 1
+        while next <= range.upperBound {
+            let end = min(range.upperBound, next + size - 1)
+            _ = try await sql(
+                pipeline.url,
+                "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(\(next), \(end)) g;"
+                    + "UPDATE public.\(pipeline.table) SET version = version + 1 WHERE id BETWEEN \(next) AND \(end) AND id % 10 = 0")
+            next = end + 1
+            size = size % 97 + 13  // 1, 14, 27, … up to a few hundred rows: many transactions larger than a batch
+            try await Task.sleep(for: pause)
+        }
+    }
+
+    /// Every row is in the file, in commit order, each change once, versions per key in order.
+    static func checkFile(_ file: URL, rows: ClosedRange<Int>) throws {
+        let changes = try readChanges(file)
+        let ids = changes.map(\.id)
+        #expect(Set(ids).count == ids.count, "a change appears twice in the file")
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 }, "changes are out of commit order")
+        var versions: [String: [String]] = [:]
+        for change in changes { versions[change.new?["id"] ?? "?", default: []].append(change.new?["version"] ?? "?") }
+        let expected = Set(rows.map(String.init))
+        #expect(Set(versions.keys) == expected, "missing rows: \(expected.subtracting(versions.keys).sorted().prefix(10))")
+        for (id, seen) in versions {
+            let wanted = Int(id)! % 10 == 0 ? ["1", "2"] : ["1"]
+            #expect(seen == wanted, "row \(id) saw versions \(seen)")
+        }
+    }
+
+    @Test func sigkillAtRandomMomentsLosesNothingAndRepeatsNothing() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let rows = 1...6000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Slow enough that the writer is still writing while most of the kills happen.
+            group.addTask { try await Self.writeWorkload(pipeline, rows: rows, pause: .milliseconds(60)) }
+            for round in 0..<20 {
+                let process = try SiphonProcess(
+                    pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: [7, 50, 333][round % 3]), directory: directory)
+                try await Task.sleep(for: .milliseconds(Int.random(in: 150...700)))
+                process.signal(SIGKILL)
+                _ = try await process.wait(timeout: .seconds(10))
+            }
+            try await group.waitForAll()
+        }
+        let final = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await eventually(timeout: .seconds(60), "every row in the file") {
+            try readChanges(file).count == rows.count + rows.count / 10
+        }
+        final.signal(SIGTERM)
+        #expect(try await final.wait(timeout: .seconds(20)) == 0)
+        try Self.checkFile(file, rows: rows)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func sigtermThenRestartRepeatsNothing() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let first = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await Self.writeWorkload(pipeline, rows: 1...300)
+        try await eventually("the first run to deliver everything") { try readChanges(file).count == 330 }
+        first.signal(SIGTERM)
+        #expect(try await first.wait(timeout: .seconds(20)) == 0)
+
+        // A second run writing to stdout shows exactly what the slot still holds: nothing but the new row.
+        let second = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (100000, 1)")
+        try await eventually("the new row") { second.output.contains("\"id\":100000") }
+        second.signal(SIGTERM)
+        #expect(try await second.wait(timeout: .seconds(20)) == 0)
+        let lines = second.output.split(separator: "\n")
+        #expect(lines.count == 1, "repeated after a clean stop: \(lines.count - 1) lines")
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func standbyTakesOverWhenTheLeaderDies() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let leaderFile = directory.appendingPathComponent("leader.jsonl")
+        let standbyFile = directory.appendingPathComponent("standby.jsonl")
+        let leader = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(leaderFile.path)"), directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (1, 1)")
+        try await eventually("the leader to stream") { try readChanges(leaderFile).count == 1 }
+        let standby = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(standbyFile.path)"), directory: directory)
+        try await eventually("the standby to wait") { standby.errors.contains("waiting as a standby") }
+        leader.signal(SIGKILL)
+        _ = try await leader.wait(timeout: .seconds(10))
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (2, 1)")
+        try await eventually(timeout: .seconds(15), "the standby to take over") {
+            try readChanges(standbyFile).contains { $0.new?["id"] == "2" }
+        }
+        standby.signal(SIGTERM)
+        #expect(try await standby.wait(timeout: .seconds(20)) == 0)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func serverRestartsMidStreamLoseNothing() async throws {
+        let url = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_URL")
+        let data = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_PG_DATA")
+        let bin = try TestEnvironment.value("SIPHON_TEST_PG_BIN")
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let process = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await Self.writeWorkload(pipeline, rows: 1...200)
+        for mode in ["fast", "immediate"] {
+            let restart = Process()
+            restart.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            restart.arguments = ["-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-m", mode, "-w", "restart"]
+            restart.standardOutput = FileHandle.nullDevice
+            restart.standardError = FileHandle.nullDevice
+            try restart.run()
+            restart.waitUntilExit()
+            #expect(restart.terminationStatus == 0)
+        }
+        try await Self.writeWorkload(pipeline, rows: 201...400)
+        try await eventually(timeout: .seconds(60), "every row after the restarts") { try readChanges(file).count == 440 }
+        process.signal(SIGTERM)
+        #expect(try await process.wait(timeout: .seconds(20)) == 0)
+        #expect(process.errors.contains("reconnecting"))
+        try Self.checkFile(file, rows: 1...400)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

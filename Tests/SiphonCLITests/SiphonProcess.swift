@@ -1,0 +1,99 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import Logging
+import SiphonCore
+import SiphonEngine
+import SiphonReplication
+import SiphonTestSupport
+import Testing
+
+/// The real `siphon` binary as a subprocess, with its output in files.
+final class SiphonProcess: @unchecked Sendable {
+    // @unchecked: `Process` is only touched from the test task that owns this object.
+    let process = Process()
+    let standardOutput: URL
+    let standardError: URL
+
+    /// The `siphon` binary built next to the test bundle.
+    static var binary: URL {
+        get throws {
+            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for candidate in [directory, directory.deletingLastPathComponent()] {
+                let url = candidate.appendingPathComponent("siphon")
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+            throw SiphonError(.invalidConfiguration, "the siphon binary was not built next to \(directory.path)")
+        }
+    }
+
+    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+        let name = UUID().uuidString.prefix(8)
+        self.standardOutput = directory.appendingPathComponent("stdout-\(name).txt")
+        self.standardError = directory.appendingPathComponent("stderr-\(name).txt")
+        FileManager.default.createFile(atPath: self.standardOutput.path, contents: nil)
+        FileManager.default.createFile(atPath: self.standardError.path, contents: nil)
+        self.process.executableURL = try Self.binary
+        self.process.arguments = arguments
+        self.process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_") }
+            .merging(environment) { $1 }
+        self.process.standardOutput = try FileHandle(forWritingTo: self.standardOutput)
+        self.process.standardError = try FileHandle(forWritingTo: self.standardError)
+        self.process.standardInput = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    /// Runs `siphon` to completion and returns (exit status, stdout, stderr).
+    static func run(_ arguments: [String], directory: URL, environment: [String: String] = [:]) async throws -> (Int32, String, String) {
+        let process = try SiphonProcess(arguments, directory: directory, environment: environment)
+        let status = try await process.wait(timeout: .seconds(60))
+        return (status, process.output, process.errors)
+    }
+
+    var output: String { (try? String(contentsOf: self.standardOutput, encoding: .utf8)) ?? "" }
+    var errors: String { (try? String(contentsOf: self.standardError, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(self.process.processIdentifier, signal) }
+
+    /// Waits for the process to exit; kills it and fails after `timeout`.
+    func wait(timeout: Duration) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning {
+            if ContinuousClock.now > deadline {
+                self.signal(SIGKILL)
+                throw SiphonError(.cancelled, "siphon did not exit within \(timeout); stderr: \(self.errors)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return self.process.terminationStatus
+    }
+}
+
+/// A scratch folder per test.
+func makeScratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("siphon-cli-test-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(30), _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw SiphonError(.cancelled, "timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// Runs SQL on the cluster at `url` through Siphon's own client (simple query protocol).
+func sql(_ url: String, _ statements: String) async throws -> QueryResult {
+    try await ReplicationConnection.withConnection(
+        settings: try ConnectionSettings(url: url, environment: [:]), replication: false, logger: Logger(label: "test")
+    ) { try await $0.simpleQuery(statements) }
+}
+
+/// The changes in a jsonl file, decoded; a torn last line would fail the decode.
+func readChanges(_ file: URL) throws -> [Change] {
+    guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+    return try text.split(separator: "\n").map { try ChangeEnvelope.decode(line: String($0)) }
+}

