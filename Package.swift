@@ -31,6 +31,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SiphonSystem",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SiphonWire",
             dependencies: [
                 "SiphonCore",
@@ -93,13 +97,24 @@ let package = Package(
         .executableTarget(
             name: "SiphonCLI",
             dependencies: [
-                "SiphonCore", "SiphonEngine", "SiphonReplication",
+                "Siphon", "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "OrderNotifications",
+            dependencies: [
+                "Siphon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/OrderNotifications",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -141,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "SiphonCLITests",
             dependencies: [
-                "SiphonCLI", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
+                "SiphonCLI", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonSystem", "SiphonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -5,13 +5,13 @@ import Logging
 import SiphonCore
 import SiphonEngine
 import SiphonReplication
+import SiphonSystem
 import SiphonTestSupport
 import Testing
 
 /// The real `siphon` binary as a subprocess, with its output in files.
-final class SiphonProcess: @unchecked Sendable {
-    // @unchecked: `Process` is only touched from the test task that owns this object.
-    let process = Process()
+final class SiphonProcess: Sendable {
+    let child: ChildProcess
     let standardOutput: URL
     let standardError: URL
 
@@ -31,16 +31,11 @@ final class SiphonProcess: @unchecked Sendable {
         let name = UUID().uuidString.prefix(8)
         self.standardOutput = directory.appendingPathComponent("stdout-\(name).txt")
         self.standardError = directory.appendingPathComponent("stderr-\(name).txt")
-        FileManager.default.createFile(atPath: self.standardOutput.path, contents: nil)
-        FileManager.default.createFile(atPath: self.standardError.path, contents: nil)
-        self.process.executableURL = try Self.binary
-        self.process.arguments = arguments
-        self.process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_") }
-            .merging(environment) { $1 }
-        self.process.standardOutput = try FileHandle(forWritingTo: self.standardOutput)
-        self.process.standardError = try FileHandle(forWritingTo: self.standardError)
-        self.process.standardInput = FileHandle.nullDevice
-        try self.process.run()
+        // The child sees only what the test gives it: no PG* or SIPHON_* from the test environment.
+        let inherited = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_") }
+        self.child = try ChildProcess(
+            [try Self.binary.path] + arguments, standardOutput: self.standardOutput.path,
+            standardError: self.standardError.path, environment: inherited.merging(environment) { $1 })
     }
 
     /// Runs `siphon` to completion and returns (exit status, stdout, stderr).
@@ -53,19 +48,20 @@ final class SiphonProcess: @unchecked Sendable {
     var output: String { (try? String(contentsOf: self.standardOutput, encoding: .utf8)) ?? "" }
     var errors: String { (try? String(contentsOf: self.standardError, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { kill(self.process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { self.child.signal(signal) }
 
     /// Waits for the process to exit; kills it and fails after `timeout`.
     func wait(timeout: Duration) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning {
+        while true {
+            if let status = self.child.poll() { return status }
             if ContinuousClock.now > deadline {
                 self.signal(SIGKILL)
+                _ = self.child.waitBlocking()
                 throw SiphonError(.cancelled, "siphon did not exit within \(timeout); stderr: \(self.errors)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return self.process.terminationStatus
     }
 }
 

@@ -42,7 +42,7 @@ import Testing
             _ = try await self.sslInUse(try self.settings(host: "127.0.0.1", query: "sslmode=verify-full&sslrootcert=\(ca)"))
         }
         #expect(error?.code == .connectionFailed)
-        #expect(error?.message.contains("TLS") == true)
+        #expect(error?.message.contains("TLS") == true, "\(error?.message ?? "")")
     }
 
     @Test func verifyCAFailsWithAnotherCA() async throws {

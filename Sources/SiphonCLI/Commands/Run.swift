@@ -23,10 +23,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "YAML file with settings (url, slot, publication, tables, sinks, format, binary, batch_size, max_attempts, on_poison).")
     var config: String?
 
-    @Option(help: "Replication slot to read (create it with `siphon setup`).")
+    @Option(help: "Replication slot to read (create it with `siphon setup`; default siphon).")
     var slot: String?
 
-    @Option(name: .customLong("publication"), help: "Publication that chooses the tables (repeatable).")
+    @Option(name: .customLong("publication"), help: "Publication that chooses the tables (repeatable; default siphon).")
     var publications: [String] = []
 
     @Option(

@@ -123,18 +123,12 @@ struct RunConfiguration: Equatable {
         if let poison = environment["SIPHON_ON_POISON"] { self.onPoison = try Self.parsePoison(poison, place: "SIPHON_ON_POISON") }
     }
 
-    /// Checks that what is needed is there.
+    /// Fills in the defaults `siphon setup` uses: slot and publication `siphon`.
     func validated() throws -> Self {
-        guard let slot, !slot.isEmpty else {
-            throw SiphonError(.invalidConfiguration, "no replication slot given: use --slot NAME (or SIPHON_SLOT, or slot: in the config file)")
-        }
-        guard !self.publications.isEmpty else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "no publication given: use --publication NAME (or SIPHON_PUBLICATION, or publication: in the config file)")
-        }
-        _ = slot
-        return self
+        var resolved = self
+        if resolved.slot?.isEmpty ?? true { resolved.slot = "siphon" }
+        if resolved.publications.isEmpty { resolved.publications = ["siphon"] }
+        return resolved
     }
 
     static func parseFormat(_ text: String, place: String) throws -> ChangeFormat {

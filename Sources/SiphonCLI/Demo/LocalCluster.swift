@@ -2,6 +2,7 @@
 
 import Foundation
 import SiphonCore
+import SiphonSystem
 
 /// A throwaway PostgreSQL cluster in a temporary folder, for `siphon demo` (the same approach as `scripts/test`).
 ///
@@ -102,36 +103,17 @@ struct LocalCluster {
     }
 
     /// Runs a program to completion with its output in a file (not a pipe: the server that pg_ctl starts inherits
-    /// the descriptors and would hold a pipe open forever). Uses posix_spawn and waitpid directly, so nothing
-    /// depends on a run loop.
+    /// the descriptors and would hold a pipe open forever).
     private static func run(
         _ executable: String, _ arguments: [String], asPostgres: Bool = false, environment: [String: String] = [:]
     ) throws {
         let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("siphon-\(UUID().uuidString).log").path
-        defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let environmentLines = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
-        var cArguments = argv.map { strdup($0) } + [nil]
-        var cEnvironment = environmentLines.map { strdup($0) } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, &cEnvironment)
-        guard spawned == 0 else {
-            throw SiphonError(.invalidConfiguration, "cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitCode = (status >> 8) & 0xFF
-        guard status & 0x7F == 0, exitCode == 0 else {
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let status = try ChildProcess.run(
+            argv, standardOutput: outputPath,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        guard status == 0 else {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw SiphonError(
                 .invalidConfiguration,

@@ -141,9 +141,16 @@ public final class Pipeline: Service, Sendable {
                         "siphon.slot": "\(configuration.slot)", "pg.lsn": "\(start)",
                         "protocol": "\(stream.protocolVersion)",
                     ])
-                var session = StreamSession(
-                    pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: start)
-                try await session.run()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let interval = configuration.heartbeatInterval {
+                        let heartbeat = Heartbeat(settings: configuration.connection, logger: self.logger)
+                        group.addTask { await heartbeat.run(every: interval) }
+                    }
+                    var session = StreamSession(
+                        pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: start)
+                    try await session.run()
+                    group.cancelAll()
+                }
             }
         }
     }

@@ -245,8 +245,10 @@ enum DateTimeText {
         guard scanner.isAtEnd else { return nil }
         let dayCount = days(year: year, month: month, day: day, isBC: isBC)
         let (dayMicros, overflow) = dayCount.multipliedReportingOverflow(by: microsecondsPerDay)
-        guard !overflow else { return nil }
-        return dayMicros + time - offsetEast * microsecondsPerSecond
+        let (local, overflow2) = dayMicros.addingReportingOverflow(time)
+        let (utc, overflow3) = local.subtractingReportingOverflow(offsetEast * microsecondsPerSecond)
+        guard !overflow, !overflow2, !overflow3, utc != Int64.max, utc != Int64.min else { return nil }
+        return utc
     }
 
     /// Reads an `interval` in `IntervalStyle=postgres` (`1 year 2 mons -3 days +04:05:06.789`).

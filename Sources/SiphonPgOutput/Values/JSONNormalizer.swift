@@ -8,7 +8,11 @@ import SiphonCore
 /// bytes, keeps the last of duplicate keys, stores numbers as `numeric` (so `1.0E2` becomes `100`) and
 /// re-escapes strings with `escape_json` (so `"\u00e9"` becomes `"é"`).
 enum JSONNormalizer {
-    /// Appends the `jsonb` text of `json`; returns `false` (output unspecified) when `json` is malformed.
+    /// Nesting deeper than this is left as the server wrote it (the recursion must fit a task's stack).
+    static let maximumDepth = 512
+
+    /// Appends the `jsonb` text of `json`; returns `false` (output unspecified) when `json` is malformed or nested
+    /// deeper than `maximumDepth`.
     static func append(_ json: UnsafeRawBufferPointer, to output: inout String) -> Bool {
         var parser = Parser(bytes: json)
         parser.skipWhitespace()
@@ -42,7 +46,7 @@ enum JSONNormalizer {
         }
 
         mutating func value(to output: inout String) -> Bool {
-            guard let byte = self.current, self.depth < 6400 else { return false }
+            guard let byte = self.current, self.depth < maximumDepth else { return false }
             switch byte {
             case UInt8(ascii: "{"):
                 return self.object(to: &output)

@@ -382,7 +382,9 @@ extension PostgresValue {
             else { throw .invalid(type, "invalid array dimension") }
             dimensions.append(Int(length))
             lowerBounds.append(Int(lower))
-            count *= Int(length)
+            let (product, overflow) = count.multipliedReportingOverflow(by: Int(length))
+            guard !overflow else { throw .invalid(type, "array dimensions overflow") }
+            count = product
         }
         if dimensions.isEmpty { count = 0 }
         guard count <= buffer.readableBytes / 4 else { throw .invalid(type, "array larger than its bytes") }

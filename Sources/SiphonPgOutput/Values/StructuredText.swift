@@ -45,10 +45,11 @@ enum StructuredText {
         var decoratedLengths: [Int] = []
         while scanner.consume(UInt8(ascii: "[")) {
             guard let lower = scanner.readSignedInteger(), scanner.consume(UInt8(ascii: ":")),
-                let upper = scanner.readSignedInteger(), scanner.consume(UInt8(ascii: "]")), upper >= lower - 1
+                let upper = scanner.readSignedInteger(), scanner.consume(UInt8(ascii: "]")),
+                let lower32 = Int32(exactly: lower), let upper32 = Int32(exactly: upper), upper32 >= lower32
             else { return nil }
-            decoratedLower.append(Int(lower))
-            decoratedLengths.append(Int(upper - lower + 1))
+            decoratedLower.append(Int(lower32))
+            decoratedLengths.append(Int(upper32) - Int(lower32) + 1)
         }
         if !decoratedLower.isEmpty { guard scanner.consume(UInt8(ascii: "=")) else { return nil } }
         guard scanner.peek() == UInt8(ascii: "{") else { return nil }

@@ -143,7 +143,7 @@ enum TextSearchText {
         guard !items.isEmpty else { return "" }
         var position = 0
         var output = ""
-        guard infix(items, &position, parentPriority: -1, rightPhraseOperand: false, to: &output),
+        guard infix(items, &position, parentPriority: -1, rightPhraseOperand: false, depth: 0, to: &output),
             position == items.count
         else { return nil }
         return output
@@ -158,11 +158,14 @@ enum TextSearchText {
         }
     }
 
+    /// Operator nesting deeper than this is rejected (the recursion must fit a task's stack).
+    static let maximumDepth = 1000
+
     private static func infix(
-        _ items: [QueryItem], _ position: inout Int, parentPriority: Int, rightPhraseOperand: Bool,
+        _ items: [QueryItem], _ position: inout Int, parentPriority: Int, rightPhraseOperand: Bool, depth: Int,
         to output: inout String
     ) -> Bool {
-        guard position < items.count else { return false }
+        guard position < items.count, depth < maximumDepth else { return false }
         let item = items[position]
         position += 1
         switch item {
@@ -181,7 +184,8 @@ enum TextSearchText {
             let own = priority(code)
             if own < parentPriority { output.append("( ") }
             output.append("!")
-            guard infix(items, &position, parentPriority: own, rightPhraseOperand: false, to: &output) else {
+            guard infix(items, &position, parentPriority: own, rightPhraseOperand: false, depth: depth + 1, to: &output)
+            else {
                 return false
             }
             if own < parentPriority { output.append(" )") }
@@ -191,8 +195,11 @@ enum TextSearchText {
             let parenthesize = own < parentPriority || (code == operatorPhrase && rightPhraseOperand)
             if parenthesize { output.append("( ") }
             var right = ""
-            guard infix(items, &position, parentPriority: own, rightPhraseOperand: code == operatorPhrase, to: &right),
-                infix(items, &position, parentPriority: own, rightPhraseOperand: false, to: &output)
+            guard
+                infix(
+                    items, &position, parentPriority: own, rightPhraseOperand: code == operatorPhrase, depth: depth + 1,
+                    to: &right),
+                infix(items, &position, parentPriority: own, rightPhraseOperand: false, depth: depth + 1, to: &output)
             else { return false }
             switch code {
             case operatorOr:

@@ -20,10 +20,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("kafka:orders", #"unknown sink "kafka:orders"; valid sinks: stdout, jsonl:PATH"#),
-        ("STDOUT", #"unknown sink "STDOUT"; valid sinks: stdout, jsonl:PATH"#),
-        (":x", #"unknown sink ":x"; valid sinks: stdout, jsonl:PATH"#),
-        ("", "--sink needs a value; valid sinks: stdout, jsonl:PATH"),
+        ("kafka:orders", #"unknown sink "kafka:orders"; valid sinks: stdout, jsonl:PATH, null"#),
+        ("STDOUT", #"unknown sink "STDOUT"; valid sinks: stdout, jsonl:PATH, null"#),
+        (":x", #"unknown sink ":x"; valid sinks: stdout, jsonl:PATH, null"#),
+        ("", "--sink needs a value; valid sinks: stdout, jsonl:PATH, null"),
         ("jsonl:", "the jsonl sink needs a file path: --sink jsonl:/var/lib/siphon/changes.jsonl"),
         ("jsonl", "the jsonl sink needs a file path: --sink jsonl:/var/lib/siphon/changes.jsonl"),
         ("stdout:x", "the stdout sink takes no argument: write --sink stdout, not --sink stdout:x"),

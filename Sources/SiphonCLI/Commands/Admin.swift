@@ -1,0 +1,106 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import ArgumentParser
+import Foundation
+import SiphonAdmin
+import SiphonCore
+
+/// The slot and publication every command uses unless told otherwise.
+struct PipelineNameOptions: ParsableArguments {
+    @Option(help: "Replication slot name.")
+    var slot: String = "siphon"
+
+    @Option(help: "Publication name.")
+    var publication: String = "siphon"
+
+    @Option(
+        name: .customLong("table"),
+        help: "Table, written as SQL does: schema.table, 'public.\"Order Items\"', wildcards * (repeatable).")
+    var tables: [String] = []
+}
+
+struct Setup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the publication, slot and (optionally) replica identity Siphon needs, and record them.",
+        discussion: """
+            Checks everything first and creates nothing half-way. Every object it makes is recorded in
+            siphon.objects, so `siphon teardown` removes exactly those.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var names: PipelineNameOptions
+
+    @Flag(help: "Publish every table, including tables created later (needs a superuser).")
+    var allTables = false
+
+    @Option(help: "Replica identity to set on the tables: default (old rows carry the key) or full (every column).")
+    var replicaIdentity: String = "default"
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        if self.allTables == !self.names.tables.isEmpty {
+            throw ValidationError("name the tables with --table (repeatable), or pass --all-tables")
+        }
+        guard ReplicaIdentityChoice(rawValue: self.replicaIdentity) != nil else {
+            throw ValidationError("--replica-identity must be default or full, not '\(self.replicaIdentity)'")
+        }
+    }
+
+    func run() async throws {
+        let logger = self.connection.makeLogger()
+        let tables: TableSelection = self.allTables ? .allTables : try TableSelection(parsing: self.names.tables)
+        let report = try await SiphonAdmin.setup(
+            SetupOptions(
+                slot: self.names.slot, publication: self.names.publication, tables: tables,
+                replicaIdentity: ReplicaIdentityChoice(rawValue: self.replicaIdentity)!),
+            settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
+        print(self.json ? report.json : report.description)
+    }
+}
+
+struct Teardown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove exactly what `siphon setup` created, and report each object.",
+        discussion: "A slot that a process is still reading is kept (the error names the process) unless --force.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(help: "Terminate a process that is still reading the slot, then remove it.")
+    var force = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        let logger = self.connection.makeLogger()
+        let report = try await SiphonAdmin.teardown(
+            TeardownOptions(force: self.force), settings: try self.connection.settings(applicationName: "siphon teardown"),
+            logger: logger)
+        print(self.json ? report.json : report.description)
+    }
+}
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check everything Siphon needs and explain how to fix what is wrong.",
+        discussion: "Exits with status 1 when a problem would keep `siphon run` from working.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var names: PipelineNameOptions
+
+    @Flag(help: "Print the report as JSON, for scripts.")
+    var json = false
+
+    func run() async throws {
+        let logger = self.connection.makeLogger()
+        let report = await SiphonAdmin.doctor(
+            DoctorOptions(
+                slot: self.names.slot, publication: self.names.publication,
+                tables: self.names.tables.isEmpty ? nil : try TableSelection(parsing: self.names.tables)),
+            settings: try self.connection.settings(applicationName: "siphon doctor"), logger: logger)
+        print(self.json ? report.json : report.description)
+        if report.blocksRunning { throw ExitCode(1) }
+    }
+}
