@@ -162,6 +162,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SiphonBenchTests",
+            dependencies: ["SiphonCLI", "SiphonSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SiphonCoreTests",
             dependencies: ["SiphonCore"],
             swiftSettings: swiftSettings

@@ -61,11 +61,10 @@ public struct SiphonError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// The message (which already says what the underlying error was), with the LSN when there is one.
     public var description: String {
-        var text = self.message
-        if let lsn { text += " (at LSN \(lsn))" }
-        if let underlying, self.serverError == nil { text += ": \(underlying)" }
-        return text
+        guard let lsn else { return self.message }
+        return self.message + " (at LSN \(lsn))"
     }
 }
 

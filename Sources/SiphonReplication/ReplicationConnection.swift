@@ -168,7 +168,7 @@ public final class ReplicationConnection {
         do {
             try await self.channel.writeAndFlush(buffer)
         } catch {
-            throw SiphonError(.connectionFailed, "lost the connection to \(self.settings)", underlying: error)
+            throw SiphonError(.connectionFailed, "lost the connection to \(self.settings): \(error)", underlying: error)
         }
     }
 
@@ -292,7 +292,7 @@ public final class ReplicationConnection {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw SiphonError(.invalidConfiguration, "cannot set up TLS", underlying: error)
+            throw SiphonError(.invalidConfiguration, "cannot set up TLS: \(error)", underlying: error)
         }
     }
 
@@ -361,10 +361,8 @@ public final class ReplicationConnection {
     static func connectionError(_ error: any Error, settings: ConnectionSettings) -> SiphonError {
         if let error = error as? SiphonError { return error }
         var reason = "\(error)"
-        if let error = error as? NIOSSLError { reason = "TLS failed: \(error)" }
-        if let error = error as? BoringSSLError { reason = "TLS failed: \(error)" }
-        if case .handshakeFailed(let inner) = error as? NIOSSLError {
-            reason = "TLS handshake failed (is the CA in sslrootcert right, and does the host name match?): \(inner)"
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            reason = "TLS failed (is the CA in sslrootcert right, and does the certificate name the host?): \(error)"
         }
         return SiphonError(.connectionFailed, "cannot connect to \(settings): \(reason)", underlying: error)
     }

@@ -267,7 +267,7 @@ final class StatusReporter: Sendable {
         do {
             try await self.channel.writeAndFlush(encoder.flushBuffer())
         } catch {
-            throw SiphonError(.connectionFailed, "lost the replication connection", underlying: error)
+            throw SiphonError(.connectionFailed, "lost the replication connection: \(error)", underlying: error)
         }
     }
 

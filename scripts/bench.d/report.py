@@ -43,7 +43,7 @@ def throughput_table(run, labels):
 
 
 def latency_table(run, labels):
-    lines = ["| Contender | Changes delivered | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |",
+    lines = ["| Contender | Changes measured | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |",
              "|---|--:|--:|--:|--:|--:|"]
     for result in run["results"]:
         label = labels[result["contender"]]
@@ -186,7 +186,8 @@ def write(results, output, contenders):
     add("# Benchmarks\n")
     add("Siphon against the tools a user would pick instead, on the same workloads, in the same run, on the same "
         "machine. Every contender reads **its own logical replication slot over the same backlog**: the slots are "
-        "created before the workload runs, then each contender drains its slot alone, one after another. Absolute "
+        "created before the workload runs, then each contender drains its slot alone, one after another, after an "
+        "unmeasured pg_recvlogical pass (the first decoding of new WAL costs its walsender more than later ones). Absolute "
         "rates on a shared 2-core machine drift from run to run, so read the ratios.\n")
     add(f"Every figure below comes from `{results['command']}`, started {results['started']} and taking "
         f"{results['seconds'] / 60:.0f} minutes ({results['mode']} run). Regenerate this page with "
@@ -219,10 +220,11 @@ def write(results, output, contenders):
             "(the Commit message's timestamp; Debezium's `source.ts_us`; Siphon's `commit_time`); the delivery time is "
             "when the contender's output reached the harness through a pipe (pg_recvlogical `-f -`, psycopg2 writing "
             "the raw messages, Debezium's handler writing each event's JSON, `siphon run --sink stdout`), both on the "
-            "same clock. A change counts as delivered when its transaction's last byte arrived. Percentiles from an "
-            "HdrHistogram (3 significant digits).\n")
+            "same clock. A change counts as delivered when its transaction's last byte arrived. Changes committed during the "
+            "warm-up are delivered but left out of the figures. Percentiles from an HdrHistogram (3 significant "
+            "digits).\n")
         for run in results["latency"]:
-            add(f"### {run['rate']:,} transactions/s for {run['seconds']} s\n")
+            add(f"### {run['rate']:,} transactions/s for {run['seconds']} s, after {run['warmup_seconds']} s of warm-up\n")
             add(latency_table(run, labels) + "\n")
     add("## The machine\n")
     add(f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory_gib']:.0f} GiB")

@@ -126,7 +126,7 @@ public final class JSONLinesFileSink: ChangeSink {
         do {
             try FileDescriptorIO.closeFile(descriptor)
         } catch {
-            throw SiphonError(.sinkRejected, "closing \(self.path) failed", underlying: error)
+            throw SiphonError(.sinkRejected, "closing \(self.path) failed: \(error)", underlying: error)
         }
     }
 

@@ -39,17 +39,20 @@ enum DateTimeText {
         }
     }
 
-    /// Writes `HH:MM:SS[.ffffff]` for a time of day (0...24h), trailing fraction zeros dropped.
+    /// Writes `HH:MM:SS[.ffffff]` for a time of day (0...24h), trailing fraction zeros dropped. (Values the server
+    /// never sends, negative or past 24h, still write their arithmetic value rather than trap.)
     static func writeTime(microseconds: Int64, to writer: inout ASCIIWriter) {
-        let hours = microseconds / microsecondsPerHour
-        var rest = microseconds - hours * microsecondsPerHour
-        let minutes = rest / microsecondsPerMinute
-        rest -= minutes * microsecondsPerMinute
-        writer.write(UInt64(hours), width: 2)
+        if microseconds < 0 { writer.write(UInt8(ascii: "-")) }
+        let magnitude = microseconds.magnitude
+        let hours = magnitude / UInt64(microsecondsPerHour)
+        var rest = magnitude - hours * UInt64(microsecondsPerHour)
+        let minutes = rest / UInt64(microsecondsPerMinute)
+        rest -= minutes * UInt64(microsecondsPerMinute)
+        writer.write(hours, width: 2)
         writer.write(UInt8(ascii: ":"))
-        writer.write(UInt64(minutes), width: 2)
+        writer.write(minutes, width: 2)
         writer.write(UInt8(ascii: ":"))
-        writeSeconds(rest.magnitude, to: &writer)
+        writeSeconds(rest, to: &writer)
     }
 
     /// Writes whole seconds (two digits) and, when not zero, the fraction without trailing zeros (`AppendSeconds`).

@@ -11,20 +11,27 @@ enum JSONNormalizer {
     /// Nesting deeper than this is left as the server wrote it (the recursion must fit a task's stack).
     static let maximumDepth = 512
 
-    /// Appends the `jsonb` text of `json`; returns `false` (output unspecified) when `json` is malformed or nested
-    /// deeper than `maximumDepth`.
-    static func append(_ json: UnsafeRawBufferPointer, to output: inout String) -> Bool {
+    enum Outcome {
+        case normalized
+        /// Valid as far as read, but nested deeper than `maximumDepth`.
+        case tooDeep
+        case malformed
+    }
+
+    /// Appends the `jsonb` text of `json`; unless the outcome is `.normalized`, what was appended is unspecified.
+    static func append(_ json: UnsafeRawBufferPointer, to output: inout String) -> Outcome {
         var parser = Parser(bytes: json)
         parser.skipWhitespace()
-        guard parser.value(to: &output) else { return false }
+        guard parser.value(to: &output) else { return parser.tooDeep ? .tooDeep : .malformed }
         parser.skipWhitespace()
-        return parser.position == json.count
+        return parser.position == json.count ? .normalized : .malformed
     }
 
     private struct Parser {
         let bytes: UnsafeRawBufferPointer
         var position = 0
         var depth = 0
+        var tooDeep = false
 
         var current: UInt8? { self.position < self.bytes.count ? self.bytes[self.position] : nil }
 
@@ -46,7 +53,11 @@ enum JSONNormalizer {
         }
 
         mutating func value(to output: inout String) -> Bool {
-            guard let byte = self.current, self.depth < maximumDepth else { return false }
+            guard self.depth < maximumDepth else {
+                self.tooDeep = true
+                return false
+            }
+            guard let byte = self.current else { return false }
             switch byte {
             case UInt8(ascii: "{"):
                 return self.object(to: &output)

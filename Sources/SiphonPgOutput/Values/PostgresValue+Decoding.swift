@@ -533,9 +533,16 @@ extension PostgresValue {
         case .date:
             return .date(daysSince2000: try read(Int32.self))
         case .time:
-            return .time(microseconds: try read(Int64.self))
+            let time = try read(Int64.self)
+            guard (0...DateTimeText.microsecondsPerDay).contains(time) else { throw .invalid(type, "time out of range") }
+            return .time(microseconds: time)
         case .timetz:
-            return .timetz(microseconds: try read(Int64.self), secondsWestOfUTC: try read(Int32.self))
+            let time = try read(Int64.self)
+            let zone = try read(Int32.self)
+            guard (0...DateTimeText.microsecondsPerDay).contains(time), (-57_600...57_600).contains(zone) else {
+                throw .invalid(type, "timetz out of range")
+            }
+            return .timetz(microseconds: time, secondsWestOfUTC: zone)
         case .timestamp:
             return .timestamp(PostgresTimestamp(rawValue: try read(Int64.self)))
         case .timestamptz:

@@ -34,9 +34,13 @@ extension PostgresValue {
         case .json(let text):
             var normalized = ""
             var contiguous = text
-            let valid = contiguous.withUTF8 { JSONNormalizer.append(UnsafeRawBufferPointer($0), to: &normalized) }
-            output.append(valid ? normalized : text)
+            switch contiguous.withUTF8({ JSONNormalizer.append(UnsafeRawBufferPointer($0), to: &normalized) }) {
+            case .normalized: output.append(normalized)
+            case .tooDeep: output.append(text)
+            case .malformed: appendJSONString(text, to: &output)
+            }
         case .jsonb(let text):
+            // jsonb_out text is already canonical; the server guarantees it is well-formed.
             output.append(text)
         case .date, .time, .timetz, .interval, .oid, .uuid, .inet, .macaddr, .money, .bits, .geometry:
             // Text of these types never holds a character JSON escapes.

@@ -104,7 +104,8 @@ public struct TypeCatalog: Sendable {
 
     private static func supportsBinary(_ type: ValueType) -> Bool {
         switch type.kind {
-        case .scalar(let scalar): scalar != .regOID && scalar != .textOnly
+        // textOnly types have no send function or cannot be stored in a table, so pgoutput always sends text.
+        case .scalar(let scalar): scalar != .regOID
         case .array(let element, _), .vector(let element), .range(let element), .multirange(let element):
             supportsBinary(element)
         case .composite(let layout): layout.types.allSatisfy(supportsBinary)

@@ -100,7 +100,12 @@ enum FastPath {
             output.append(bytes[0] == UInt8(ascii: "t") ? "true" : "false")
         case 21, 23, 20:
             // int2out / int4out / int8out text is already the JSON number.
-            guard isIntegerText(bytes) else { return .notHandled }
+            guard let value = integer(bytes) else { return .notHandled }
+            switch typeOID {
+            case 21: guard Int16(exactly: value) != nil else { return .invalid }
+            case 23: guard Int32(exactly: value) != nil else { return .invalid }
+            default: break
+            }
             appendUTF8(bytes, to: &output)
         case 25, 1043, 1042, 19:
             appendJSONString(bytes, to: &output)
@@ -133,16 +138,18 @@ enum FastPath {
         return .rendered
     }
 
-    /// `-?[0-9]{1,19}` (longer or malformed text goes the general way, which range-checks it).
-    private static func isIntegerText(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = bytes.first == UInt8(ascii: "-") ? 1 : 0
-        let digits = bytes.count - index
-        guard digits >= 1, digits <= 18 else { return false }
+    /// The value of `-?[0-9]{1,18}` text (longer or malformed text goes the general way, which checks it fully).
+    private static func integer(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        var index = negative ? 1 : 0
+        guard bytes.count - index >= 1, bytes.count - index <= 18 else { return nil }
+        var value: Int64 = 0
         while index < bytes.count {
-            guard NumericText.isDigit(bytes[index]) else { return false }
+            guard NumericText.isDigit(bytes[index]) else { return nil }
+            value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
             index += 1
         }
-        return true
+        return negative ? -value : value
     }
 }
 

@@ -160,6 +160,22 @@ import Testing
         ])
     }
 
+    @Test func systemTypes() async throws {
+        try await RenderingHarness.assertRendersLikePostgres([
+            TypeCase("pg_lsn", ["'0/0'", "'16/B374D848'", "'FFFFFFFF/FFFFFFFF'"]),
+            TypeCase("xid", ["'0'", "'4294967295'"]),
+            TypeCase("xid8", ["'18446744073709551615'"]),
+            TypeCase("cid", ["'7'"]),
+            TypeCase("tid", ["'(0,1)'", "'(4294967295,65535)'"]),
+            TypeCase("txid_snapshot", ["'10:20:10,14,15'", "'10:10:'"]),
+            TypeCase("pg_snapshot", ["'10:20:10,14,15'"]),
+            TypeCase("refcursor", ["'my cursor'"]),
+            TypeCase("aclitem", ["'siphon=arwdDxt/siphon'", "'=r/siphon'"]),
+            TypeCase("regclass", ["'pg_class'", "'pg_catalog.pg_type'"], binary: .oid),
+            TypeCase("regtype", ["'int4'", "'timestamp with time zone'"], binary: .oid),
+        ])
+    }
+
     @Test func geometricTypes() async throws {
         try await RenderingHarness.assertRendersLikePostgres([
             TypeCase("point", ["'(1,2)'", "'(1e300,-1.5e-10)'", "'(NaN,Infinity)'", "'(-0,0.1)'"]),
@@ -288,6 +304,8 @@ import Testing
             try await RenderingHarness.withClient(database: database) { client in
                 try await client.query("CREATE EXTENSION citext")
                 try await client.query("CREATE EXTENSION hstore")
+                try await client.query("CREATE EXTENSION ltree")
+                try await client.query("CREATE EXTENSION cube")
             }
             try await RenderingHarness.assertRendersLikePostgres(
                 [
@@ -300,6 +318,8 @@ import Testing
                             #"'longer_key=>1, k=>2, a=>3, ab=>4'"#,
                         ]),
                     TypeCase("hstore[]", [#"ARRAY['a=>1'::hstore, NULL]"#]),
+                    TypeCase("ltree", ["'Top.Science.Astronomy'", "''"], binary: .hex),
+                    TypeCase("cube", ["'(1,2),(3,4)'", "'(1e300)'"], binary: .hex),
                 ], database: database)
         } catch {
             try? await dropDatabase(database)

@@ -33,8 +33,14 @@ import Testing
             _ = try await TriggerCapture.apply(specification, settings: try db.settings(), logger: db.logger)
 
             let removed = try await TriggerCapture.remove(specification, settings: try db.settings(), logger: db.logger)
-            #expect(removed.objects.count == 13)
-            #expect(removed.objects.contains(TriggerObject(kind: .schema, name: db.siphonSchema)))
+            let siphon = db.siphonSchema
+            #expect(
+                removed.objects.map(\.description).sorted() == [
+                    "function \(siphon).outbox_capture()", "schema \(siphon)", "table \(siphon).outbox",
+                    "table \(siphon).outbox_cursors",
+                ] + ["delete", "insert", "truncate", "update"].flatMap { operation in
+                    ["events", "orders"].map { "trigger siphon_outbox_\(operation) ON \(db.schema).\($0)" }
+                })
             #expect(try await db.leftovers() == [])
         }
     }

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func rejectsMalformedInputWithThePosition() {
-        #expect(throws: JSONObjectTextError(message: "expected '}'", offset: 9)) {
+        #expect(throws: JSONObjectTextError(message: "expected '}'", offset: 8)) {
             try JSONObjectText.members(of: #"{"a": 1 "b": 2}"#)
         }
         #expect(throws: JSONObjectTextError(message: "expected '{'", offset: 0)) {
@@ -37,7 +37,7 @@ import Testing
         #expect(throws: JSONObjectTextError(message: "expected a value", offset: 6)) {
             try JSONObjectText.members(of: #"{"a": tru}"#)
         }
-        #expect(throws: JSONObjectTextError(message: "expected ']'", offset: 10)) {
+        #expect(throws: JSONObjectTextError(message: "expected ']'", offset: 11)) {
             try JSONObjectText.members(of: #"{"a": [1, 2}"#)
         }
     }

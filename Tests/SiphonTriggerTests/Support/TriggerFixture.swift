@@ -2,6 +2,7 @@
 
 import Logging
 import SiphonCore
+import SiphonEngine
 import SiphonReplication
 import SiphonTestSupport
 import SiphonTrigger
@@ -101,5 +102,37 @@ struct TriggerFixture {
             ORDER BY 1
             """)
         return rows.map { $0[0] ?? "" }
+    }
+}
+
+extension TriggerFixture {
+    /// A reader configuration for this fixture's outbox, polling fast so tests do not wait for the poll interval
+    /// when they kill the wake-up connection.
+    func readerConfiguration(
+        outbox: String = "outbox", group: ConsumerGroup = ConsumerGroup(), maxBatchSize: Int = 1000
+    ) throws -> OutboxReaderConfiguration {
+        OutboxReaderConfiguration(
+            connection: try self.settings(applicationName: "siphon-trigger-reader"), schema: self.siphonSchema,
+            outbox: outbox, group: group, maxBatchSize: maxBatchSize, pollInterval: .milliseconds(500),
+            reconnectBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)))
+    }
+
+    /// Runs a reader while `body` runs, then stops it cleanly and waits for it.
+    func withReader(
+        _ configuration: OutboxReaderConfiguration, sinks: [any ChangeSink],
+        _ body: (OutboxReader) async throws -> Void
+    ) async throws {
+        let reader = OutboxReader(configuration: configuration, sinks: sinks, logger: self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await reader.run() }
+            do {
+                try await body(reader)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            reader.stop()
+            try await group.waitForAll()
+        }
     }
 }

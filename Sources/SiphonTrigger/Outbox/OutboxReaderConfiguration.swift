@@ -1,0 +1,54 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+import SiphonEngine
+
+/// Everything an `OutboxReader` needs: which outbox, which consumer group, how to deliver.
+public struct OutboxReaderConfiguration: Sendable {
+    public var connection: ConnectionSettings
+    /// The schema that holds the outbox.
+    public var schema: String
+    /// The outbox's name (`siphon setup --mode trigger` creates `outbox`); also the `source` of change ids.
+    public var outbox: String
+    /// The consumer group this reader belongs to. Its partition count must match the group's registration; a
+    /// group that does not exist yet is registered, and starts with whatever the outbox still holds.
+    public var group: ConsumerGroup
+    /// Which changes reach the sinks. Filtered-out changes still count as delivered.
+    public var filter: ChangeFilter
+    /// Changes delivered to the sinks in one call, at most.
+    public var maxBatchSize: Int
+    /// Look for changes this often even without a wake-up notification (and rebalance partitions between readers).
+    public var pollInterval: Duration
+    /// Wake up on the outbox's notifications; without it the reader only polls.
+    public var listensForWakeUps: Bool
+    /// Keep delivered changes this long before deleting them, so the outbox doubles as an audit log; `nil` deletes
+    /// them as soon as every consumer group delivered them.
+    public var retention: Duration?
+    /// Delete delivered changes at most this often.
+    public var cleanupInterval: Duration
+    /// How long to wait before reconnecting after the connection or the server went away.
+    public var reconnectBackoff: Backoff
+    /// How to retry a sink that failed, and what to do when it keeps failing.
+    public var delivery: DeliveryPolicy
+
+    public init(
+        connection: ConnectionSettings, schema: String = TriggerCapture.defaultSchema, outbox: String = "outbox",
+        group: ConsumerGroup = ConsumerGroup(), filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
+        pollInterval: Duration = .seconds(2), listensForWakeUps: Bool = true, retention: Duration? = nil,
+        cleanupInterval: Duration = .seconds(1), reconnectBackoff: Backoff = Backoff(),
+        delivery: DeliveryPolicy = DeliveryPolicy()
+    ) {
+        self.connection = connection
+        self.schema = schema
+        self.outbox = outbox
+        self.group = group
+        self.filter = filter
+        self.maxBatchSize = maxBatchSize
+        self.pollInterval = pollInterval
+        self.listensForWakeUps = listensForWakeUps
+        self.retention = retention
+        self.cleanupInterval = cleanupInterval
+        self.reconnectBackoff = reconnectBackoff
+        self.delivery = delivery
+    }
+}

@@ -1,0 +1,78 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import SiphonSystem
+import Testing
+
+/// `scripts/bench --smoke` end to end, so the benchmark harness never rots: a throwaway cluster, tiny workloads,
+/// every contender that is installed, the report written. The figures themselves are not judged here.
+@Suite("Benchmark harness")
+struct BenchSmokeTests {
+    @Test("scripts/bench --smoke runs every workload, and Siphon delivers every change of each")
+    func smokeRun() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "siphon-bench-smoke-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let log = output.appendingPathComponent("bench.log")
+        // The harness starts its own cluster; nothing from the test environment may point it elsewhere.
+        let environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_")
+        }
+        let status = try ChildProcess.run(
+            [
+                "/bin/bash", root.appendingPathComponent("scripts/bench").path, "--smoke", "--siphon",
+                try Self.siphonBinary().path, "--output", output.path,
+            ],
+            standardOutput: log.path, environment: environment)
+        let transcript = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        try #require(status == 0, "scripts/bench --smoke exited with \(status):\n\(transcript.suffix(4000))")
+
+        let data = try Data(contentsOf: output.appendingPathComponent("results.json"))
+        let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let workloads = try #require(results["workloads"] as? [[String: Any]])
+        #expect(workloads.compactMap { $0["key"] as? String } == ["batch", "single", "mixed", "wide", "large"])
+        for workload in workloads {
+            let key = workload["key"] as? String ?? "?"
+            let measured = try Self.results(workload)
+            for contender in ["pg_recvlogical", "siphon", "siphon-binary"] {
+                #expect(measured[contender]?["status"] as? String == "ok", "\(contender) on \(key)")
+            }
+            for contender in ["siphon", "siphon-binary"] {
+                #expect(
+                    measured[contender]?["changes_seen"] as? Int == workload["changes"] as? Int,
+                    "\(contender) on \(key) delivered \(measured[contender]?["changes_seen"] ?? "nothing")")
+            }
+        }
+        let latency = try #require((results["latency"] as? [[String: Any]])?.first)
+        let measured = try Self.results(latency)
+        #expect(measured["siphon"]?["status"] as? String == "ok")
+        #expect((measured["siphon"]?["changes"] as? Int ?? 0) > 0)
+        let report = try String(contentsOf: output.appendingPathComponent("benchmarks.md"), encoding: .utf8)
+        #expect(report.contains("## Goals"))
+        #expect(report.contains("`synchronous_commit` | `on`"))
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("benchmarks/benchmarks.png").path))
+    }
+
+    /// One run's results by contender. Every contender either ran or says why it was skipped: none failed.
+    private static func results(_ run: [String: Any]) throws -> [String: [String: Any]] {
+        let results = try #require(run["results"] as? [[String: Any]])
+        var byContender: [String: [String: Any]] = [:]
+        for result in results {
+            let status = result["status"] as? String
+            #expect(status == "ok" || status == "skipped", "\(result["contender"] ?? "?"): \(result["reason"] ?? "")")
+            byContender[result["contender"] as? String ?? "?"] = result
+        }
+        return byContender
+    }
+
+    /// The `siphon` binary built next to the test bundle.
+    private static func siphonBinary() throws -> URL {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let binary = [directory, directory.deletingLastPathComponent()].map { $0.appendingPathComponent("siphon") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        return try #require(binary, "the siphon binary was not built next to \(directory.path)")
+    }
+}
