@@ -152,6 +152,10 @@ public final class OutboxReader: Service, Sendable {
                     guard await wakeUps.next(isolation: #isolation) != nil else { break }
                 }
             }
+            if self.stopRequested {
+                // A clean stop leaves the outbox tidy: what every group delivered goes now.
+                try await session.cleanUp()
+            }
         }
     }
 
@@ -346,7 +350,7 @@ private struct OutboxSession {
                 try await self.expectOneRow(self.queries.closeWindow(cursor), partition: partition)
                 cursor.delivered = window
                 cursor.window = nil
-                cursor.lastID = 0
+                cursor.lastID = records.last?.id ?? cursor.lastID
                 self.cursors[partition] = cursor
                 self.reader.record { $0.windows += 1 }
                 return true
@@ -395,6 +399,11 @@ private struct OutboxSession {
         let now = ContinuousClock.now
         if let last = self.lastCleanup, now - last < self.reader.configuration.cleanupInterval { return }
         self.lastCleanup = now
+        try await self.cleanUp()
+    }
+
+    /// Deletes what every group delivered (and what is past the retention period, with one).
+    func cleanUp() async throws {
         let sql = self.queries.cleanUp(retention: self.reader.configuration.retention, limit: Self.cleanupBatch)
         while true {
             let tag = try await self.connection.simpleQuery(sql).commandTag

@@ -45,6 +45,13 @@ struct StreamFixture {
         return LSN(result.rows[0][0]!)!
     }
 
+    /// Runs statements through the simple query protocol (several per call, explicit transactions allowed).
+    func simpleQuery(_ statements: String) async throws {
+        try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: Logger(label: "test")) {
+            try await $0.simpleQuery(statements)
+        }
+    }
+
     func drop() async throws {
         try await TestEnvironment.execute(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slot)'",
@@ -227,6 +234,34 @@ func withRunningPipeline<Result: Sendable>(
         let working = Pipeline(configuration: fixture.configuration(), sinks: [recorder], logger: self.logger)
         let change = try await withRunningPipeline(working) { try await recorder.next() }
         #expect(change.new?["id"] == "1")
+        try await fixture.drop()
+    }
+
+    @Test func largeTransactionsStreamThroughAndAbortedOnesDeliverNothing() async throws {
+        let fixture = try await StreamFixture.make()
+        let recorder = ChangeRecorder()
+        let pipeline = Pipeline(configuration: fixture.configuration(batch: 1000), sinks: [recorder], logger: self.logger)
+        try await withRunningPipeline(pipeline) {
+            // Each is far larger than logical_decoding_work_mem (64kB in the test cluster): protocol 2 streams them.
+            try await fixture.simpleQuery(
+                "BEGIN; INSERT INTO \(fixture.table) SELECT g, repeat('x', 50) FROM generate_series(1, 5000) g; ROLLBACK;")
+            try await fixture.simpleQuery(
+                """
+                BEGIN;
+                INSERT INTO \(fixture.table) SELECT g, 'kept' FROM generate_series(1, 8000) g;
+                SAVEPOINT s;
+                INSERT INTO \(fixture.table) SELECT g, 'rolled back' FROM generate_series(8001, 12000) g;
+                ROLLBACK TO SAVEPOINT s;
+                INSERT INTO \(fixture.table) VALUES (20000, 'last');
+                COMMIT;
+                """)
+            _ = try await recorder.next(timeout: .seconds(60)) { $0.new?["id"] == "20000" }
+        }
+        let changes = recorder.changes
+        #expect(changes.count == 8001)
+        #expect(changes.allSatisfy { $0.new?["note"] != "\"rolled back\"" })
+        #expect(changes.map(\.id.index) == Array(0..<8001))
+        #expect(Set(changes.map(\.id.commitLSN)).count == 1)
         try await fixture.drop()
     }
 

@@ -33,7 +33,7 @@ struct Workload: Sendable {
     func run() async throws -> Expected {
         try await self.db.execute(
             "INSERT INTO \(self.db.s).counters SELECT k, 0 FROM generate_series(0, \(self.keys - 1)) AS k")
-        let expected = Mutex(Expected())
+        let expected = Shared(Expected())
         expected.withLock { state in
             for key in 0..<self.keys { state.finalValues[key] = 0 }
         }
@@ -55,7 +55,7 @@ struct Workload: Sendable {
             logger: self.db.logger, body)
     }
 
-    private func shortWriter(_ writer: Int, expected: Mutex<Expected>) async throws {
+    private func shortWriter(_ writer: Int, expected: Shared<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
             for seq in 0..<self.shortTransactions {
@@ -101,7 +101,7 @@ struct Workload: Sendable {
 
     /// Takes its transaction id and writes its first change at once, then stays open while short transactions
     /// commit around it: the change that "id greater than the last seen" readers skip.
-    private func longWriter(_ writer: Int, expected: Mutex<Expected>) async throws {
+    private func longWriter(_ writer: Int, expected: Shared<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
             for seq in 0..<self.longTransactions {
@@ -183,6 +183,15 @@ struct Workload: Sendable {
         }
         return events >= expected.events.count && expected.finalValues.allSatisfy { finals[$0.key] == $0.value }
     }
+}
+
+/// A value several tasks update under a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let state: Mutex<Value>
+
+    init(_ value: Value) { self.state = Mutex(value) }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { self.state.withLock { body(&$0) } }
 }
 
 extension String {
