@@ -243,13 +243,16 @@ public final class ReplicationConnection {
             if try await answer.futureResult.get() {
                 let context = try Self.makeTLSContext(settings: settings)
                 let serverHostname = settings.tlsMode == .verifyFull ? settings.hostName : nil
+                let handshake = channel.eventLoop.makePromise(of: Void.self)
                 try await channel.eventLoop.submit {
                     // With no host name (an IP address), NIOSSL checks the certificate against the peer's address.
                     let isAddress = serverHostname.map { $0.first?.isNumber == true || $0.contains(":") } ?? true
                     let handler = try NIOSSLClientHandler(
                         context: context, serverHostname: isAddress ? nil : serverHostname)
                     try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+                    try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
                 }.get()
+                try await handshake.futureResult.get()
             } else if settings.tlsMode != .prefer && settings.tlsMode != .allow {
                 throw SiphonError(
                     .connectionFailed,

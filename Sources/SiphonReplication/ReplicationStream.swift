@@ -80,6 +80,8 @@ public final class ReplicationStream {
     /// The pgoutput protocol version the server was asked for.
     public let protocolVersion: Int
     private var ended = false
+    /// The server already said `ReadyForQuery` after ending the stream.
+    private var serverIdle = false
 
     init(connection: ReplicationConnection, start: LSN, protocolVersion: Int) {
         self.connection = connection
@@ -111,6 +113,10 @@ public final class ReplicationStream {
             case .copyDone:
                 try await self.reporter.copyDoneReceived()
                 self.ended = true
+            case .commandComplete, .readyForQuery:
+                // A walsender shutting down ends the command without a CopyDone of its own.
+                self.ended = true
+                self.serverIdle = message == .readyForQuery(transactionStatus: UInt8(ascii: "I"))
             case .errorResponse(let fields):
                 throw ServerErrorTranslation.error(for: fields.serverError, user: self.connection.settings.user)
             case .noticeResponse, .parameterStatus:
@@ -178,7 +184,7 @@ public final class ReplicationStream {
                 }
             }
         }
-        while true {
+        while !self.serverIdle {
             switch try await self.connection.nextMessage() {
             case .readyForQuery: return
             case .errorResponse(let fields):

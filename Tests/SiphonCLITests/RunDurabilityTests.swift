@@ -3,6 +3,7 @@
 import Foundation
 import SiphonCore
 import SiphonEngine
+import SiphonReplication
 import SiphonSystem
 import SiphonTestSupport
 import Testing
@@ -145,27 +146,58 @@ import Testing
         try await pipeline.drop()
         try? FileManager.default.removeItem(at: directory)
     }
+}
 
+/// Tests that restart or reconfigure the server: they get a cluster of their own and run one at a time.
+@Suite(.serialized) struct RestartableClusterTests {
     @Test func serverRestartsMidStreamLoseNothing() async throws {
         let url = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_URL")
         let data = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_PG_DATA")
         let bin = try TestEnvironment.value("SIPHON_TEST_PG_BIN")
-        let pipeline = try await Pipeline.make(url: url)
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
         let directory = try makeScratchDirectory()
         let file = directory.appendingPathComponent("changes.jsonl")
         let process = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
-        try await Self.writeWorkload(pipeline, rows: 1...200)
+        try await RunDurabilityTests.writeWorkload(pipeline, rows: 1...200)
         for mode in ["fast", "immediate"] {
             let status = try ChildProcess.run(
                 ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-m", mode, "-w", "restart"])
             #expect(status == 0)
         }
-        try await Self.writeWorkload(pipeline, rows: 201...400)
+        try await RunDurabilityTests.writeWorkload(pipeline, rows: 201...400)
         try await eventually(timeout: .seconds(60), "every row after the restarts") { try readChanges(file).count == 440 }
         process.signal(SIGTERM)
         #expect(try await process.wait(timeout: .seconds(20)) == 0)
         #expect(process.errors.contains("reconnecting"))
-        try Self.checkFile(file, rows: 1...400)
+        try RunDurabilityTests.checkFile(file, rows: 1...400)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func invalidatedSlotIsReportedAsLostChanges() async throws {
+        let url = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_URL")
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
+        _ = try await sql(url, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'")
+        _ = try await sql(url, "SELECT pg_reload_conf()")
+        // Write WAL the slot would need while nobody reads it, until the server gives up on it.
+        try await eventually(timeout: .seconds(90), "the slot to be invalidated") {
+            _ = try await sql(
+                url,
+                "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(1, 20000) g "
+                    + "ON CONFLICT (id) DO UPDATE SET version = \(pipeline.table).version + 1")
+            _ = try await sql(url, "SELECT pg_switch_wal()")
+            _ = try await sql(url, "CHECKPOINT")
+            return try await sql(url, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '\(pipeline.slot)'").rows
+                == [["lost"]]
+        }
+        _ = try await sql(url, "ALTER SYSTEM RESET max_slot_wal_keep_size")
+        _ = try await sql(url, "SELECT pg_reload_conf()")
+        let directory = try makeScratchDirectory()
+        let (status, _, errors) = try await SiphonProcess.run(pipeline.arguments(sink: "stdout"), directory: directory)
+        #expect(status == 1)
+        #expect(errors.contains("wal_status = lost"), "\(errors)")
+        #expect(errors.contains("changes were lost"))
+        #expect(errors.contains("Re-snapshot"))
         try await pipeline.drop()
         try? FileManager.default.removeItem(at: directory)
     }

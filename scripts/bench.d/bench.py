@@ -36,7 +36,6 @@ SIZES = {
 SMOKE_DEBEZIUM_WORKLOADS = ["batch"]
 WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency"]
 CONTENDER_KEYS = ["pg_recvlogical", "pg_recvlogical-binary", "psycopg2", "debezium", "siphon", "siphon-binary"]
-BASELINE = "pg_recvlogical"
 ROWS_PER_BATCH_TRANSACTION = 1000
 MIXED_ROWS = 100  # each mixed transaction inserts, updates and deletes this many rows
 SHORT_NOTE_REPEAT = 3  # md5 texts in `note`: ~200-byte rows
@@ -769,11 +768,17 @@ def machine_description(ctx, db):
     commit = first_line(["git", "-C", ctx.root, "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", ctx.root, "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
+    tree = f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+    if os.environ.get("BENCH_SIPHON_BUILT"):
+        siphon = f"built by the harness from the working tree ({tree}) with `swift build -c release --product siphon`"
+    else:
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(ctx.siphon), datetime.timezone.utc)
+        siphon = (f"the binary given with `--siphon` ({os.path.relpath(ctx.siphon, ctx.root)}, a release build made "
+                  f"{built.isoformat(timespec='minutes')}); the working tree was at {tree}")
     return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=memory_kib / 1024 / 1024, os=os_name,
                 kernel=platform.release(), postgres=db.value("SELECT version()"),
                 java=first_line(["java", "-version"]) if shutil.which("java") else "not installed",
-                python=platform.python_version(), siphon_commit=commit + (" (with uncommitted changes)" if dirty else ""),
-                load_average_start=os.getloadavg())
+                python=platform.python_version(), siphon=siphon, load_average_start=os.getloadavg())
 
 
 def main():

@@ -234,7 +234,7 @@ def write(results, output, contenders):
         "other work running at the same time slows every contender)")
     add(f"- {machine['postgres']}")
     add(f"- Java: {machine['java']}; Python {machine['python']}")
-    add(f"- Siphon: commit {machine['siphon_commit']}, built with `swift build -c release --product siphon`\n")
+    add(f"- Siphon: {machine['siphon']}\n")
     add("## PostgreSQL settings\n")
     add("A throwaway cluster started by the harness (`scripts/lib/postgres-cluster.sh`), clients over TCP on "
         "127.0.0.1. `synchronous_commit = on` makes each commit wait for its WAL write, so the walsender sees a "

@@ -17,10 +17,125 @@ enum FastPath {
     static func appendJSON(
         _ bytes: UnsafeRawBufferPointer, format: ValueFormat, typeOID: UInt32, to output: inout String
     ) -> Outcome {
-        switch format {
-        case .binary: appendBinary(bytes, typeOID: typeOID, to: &output)
-        case .text: appendText(bytes, typeOID: typeOID, to: &output)
+        if let element = arrayElement(of: typeOID) {
+            return appendArray(bytes, format: format, element: element, to: &output)
         }
+        switch format {
+        case .binary: return appendBinary(bytes, typeOID: typeOID, to: &output)
+        case .text: return appendText(bytes, typeOID: typeOID, to: &output)
+        }
+    }
+
+    /// Built-in array types whose elements have a fast path.
+    private static func arrayElement(of oid: UInt32) -> UInt32? {
+        switch oid {
+        case 1000: 16
+        case 1005: 21
+        case 1007: 23
+        case 1016: 20
+        case 1009: 25
+        case 1015: 1043
+        case 1014: 1042
+        case 1003: 19
+        case 1115: 1114
+        case 1185: 1184
+        case 1182: 1082
+        case 1231: 1700
+        case 1022: 701
+        case 1021: 700
+        case 2951: 2950
+        default: nil
+        }
+    }
+
+    /// Renders an array as nested JSON arrays, elements through the scalar fast paths. If one element has no fast
+    /// path after all, the output is rolled back and the general path takes over.
+    private static func appendArray(
+        _ bytes: UnsafeRawBufferPointer, format: ValueFormat, element: UInt32, to output: inout String
+    ) -> Outcome {
+        let mark = output.utf8.count
+        let outcome: Outcome
+        switch format {
+        case .binary: outcome = appendBinaryArray(bytes, element: element, to: &output)
+        case .text: outcome = appendTextArray(bytes, element: element, to: &output)
+        }
+        if case .notHandled = outcome, output.utf8.count > mark {
+            output.removeSubrange(output.utf8.index(output.utf8.startIndex, offsetBy: mark)...)
+        }
+        return outcome
+    }
+
+    /// `array_send` layout (see `PostgresValue.decodeBinary`).
+    private static func appendBinaryArray(
+        _ bytes: UnsafeRawBufferPointer, element: UInt32, to output: inout String
+    ) -> Outcome {
+        guard bytes.count >= 12 else { return .invalid }
+        let dimensionCount = Int(bigEndian(bytes, as: Int32.self))
+        guard (0...6).contains(dimensionCount), bytes.count >= 12 + 8 * dimensionCount else { return .invalid }
+        var dimensions: [Int] = []
+        var total = 1
+        for index in 0..<dimensionCount {
+            let length = Int(bigEndian(UnsafeRawBufferPointer(rebasing: bytes[(12 + 8 * index)...]), as: Int32.self))
+            guard length >= 0 else { return .invalid }
+            let (product, overflow) = total.multipliedReportingOverflow(by: length)
+            guard !overflow, product <= bytes.count else { return .invalid }
+            total = product
+            dimensions.append(length)
+        }
+        var position = 12 + 8 * dimensionCount
+        let outcome = appendNested(dimensions: dimensions, to: &output) { output in
+            guard position + 4 <= bytes.count else { return .invalid }
+            let length = Int(bigEndian(UnsafeRawBufferPointer(rebasing: bytes[position...]), as: Int32.self))
+            position += 4
+            if length == -1 {
+                output.append("null")
+                return .rendered
+            }
+            guard length >= 0, position + length <= bytes.count else { return .invalid }
+            defer { position += length }
+            return appendBinary(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)]), typeOID: element, to: &output)
+        }
+        if case .rendered = outcome, position != bytes.count { return .invalid }
+        return outcome
+    }
+
+    private static func appendTextArray(
+        _ bytes: UnsafeRawBufferPointer, element: UInt32, to output: inout String
+    ) -> Outcome {
+        guard let parsed = StructuredText.parseArray(bytes, delimiter: UInt8(ascii: ",")) else { return .invalid }
+        var index = 0
+        return appendNested(dimensions: parsed.dimensions, to: &output) { output in
+            let item = parsed.items[index]
+            index += 1
+            return item.withBytes(in: bytes) { itemBytes in
+                guard let itemBytes else {
+                    output.append("null")
+                    return .rendered
+                }
+                return appendText(itemBytes, typeOID: element, to: &output)
+            }
+        }
+    }
+
+    /// Writes `[…]` nesting for `dimensions` (`[]` when empty), calling `element` for each element in order.
+    private static func appendNested(
+        dimensions: [Int], to output: inout String, element: (inout String) -> Outcome
+    ) -> Outcome {
+        guard !dimensions.isEmpty, !dimensions.contains(0) else {
+            output.append("[]")
+            return .rendered
+        }
+        func level(_ depth: Int, _ output: inout String) -> Outcome {
+            output.append("[")
+            for position in 0..<dimensions[depth] {
+                if position > 0 { output.append(", ") }
+                let outcome = depth + 1 < dimensions.count ? level(depth + 1, &output) : element(&output)
+                guard case .rendered = outcome else { return outcome }
+            }
+            output.append("]")
+            return .rendered
+        }
+        return level(0, &output)
     }
 
     @inline(__always)

@@ -95,7 +95,7 @@ struct OutboxQueries: Sendable {
                 window_snapshot = CASE WHEN w.low IS NULL THEN NULL ELSE w.snap END,
                 delivered = CASE WHEN w.low IS NULL THEN w.snap ELSE c.delivered END,
                 window_lsn = CASE WHEN w.low IS NULL THEN c.window_lsn ELSE greatest(w.lsn, '\(next)'::pg_lsn) END,
-                last_id = c.last_id,
+                last_id = coalesce(w.low - 1, 0),
                 updated_at = now()
             FROM (SELECT txid_current_snapshot() AS snap, pg_current_wal_insert_lsn() AS lsn,
                          (SELECT min(o.id) FROM \(self.names.table) AS o
@@ -113,8 +113,9 @@ struct OutboxQueries: Sendable {
         return """
             SELECT \(OutboxRecord.selectList(commitTime: commitTime))
             FROM \(self.names.table) AS o
-            WHERE o.id > \(cursor.lastID)
-                \(self.partitionCondition(cursor.partition))
+            WHERE o.id > \(cursor.lastID) AND o.xid >= \(xmin) AND o.xid < \(xmax)
+                AND txid_visible_in_snapshot(o.xid, \(SQLText.literal(window)))
+                AND NOT txid_visible_in_snapshot(o.xid, \(SQLText.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition))
             ORDER BY o.id
             LIMIT \(limit)
             """
@@ -129,7 +130,7 @@ struct OutboxQueries: Sendable {
 
     /// Records that the open window was delivered completely.
     func closeWindow(_ cursor: OutboxCursor) -> String {
-        "UPDATE \(self.names.cursorsTable) SET delivered = window_snapshot, window_snapshot = NULL, "
+        "UPDATE \(self.names.cursorsTable) SET delivered = window_snapshot, window_snapshot = NULL, last_id = 0, "
             + "updated_at = now() WHERE \(self.groupCondition) AND partition = \(cursor.partition) "
             + "AND window_lsn = '\(cursor.windowLSN)' AND window_snapshot IS NOT NULL"
     }

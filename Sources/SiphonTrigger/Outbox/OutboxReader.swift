@@ -350,7 +350,7 @@ private struct OutboxSession {
                 try await self.expectOneRow(self.queries.closeWindow(cursor), partition: partition)
                 cursor.delivered = window
                 cursor.window = nil
-                cursor.lastID = records.last?.id ?? cursor.lastID
+                cursor.lastID = 0
                 self.cursors[partition] = cursor
                 self.reader.record { $0.windows += 1 }
                 return true

@@ -295,6 +295,62 @@ import Testing
             ], setup: setup)
     }
 
+    @Test func catalogLookupWithInlineOIDsFollowsNestedTypes() async throws {
+        let schema = TestEnvironment.uniqueName("lookup")
+        try await TestEnvironment.withClient { client in
+            try await client.withConnection { connection in
+                try await RenderingHarness.execute("CREATE SCHEMA \(schema)", on: connection)
+                do {
+                    for statement in [
+                        "CREATE TYPE \(schema).mood AS ENUM ('a', 'b')",
+                        "CREATE TYPE \(schema).moods AS RANGE (subtype = \(schema).mood)",
+                        "CREATE TYPE \(schema).pair AS (\"first name\" text, moods \(schema).mood[], gone int, r \(schema).moods)",
+                        "ALTER TYPE \(schema).pair DROP ATTRIBUTE gone",
+                        "CREATE DOMAIN \(schema).pairs AS \(schema).pair[]",
+                    ] {
+                        try await RenderingHarness.execute(statement, on: connection)
+                    }
+                    let rows = try await connection.query(
+                        PostgresQuery(unsafeSQL: "SELECT '\(schema).pairs'::regtype::oid::int8"), logger: RenderingHarness.logger)
+                    var domainOID: UInt32 = 0
+                    for try await oid in rows.decode(Int64.self) { domainOID = UInt32(oid) }
+
+                    let lookup = try await connection.query(
+                        PostgresQuery(unsafeSQL: TypeCatalog.lookupSQL(for: [domainOID])), logger: RenderingHarness.logger)
+                    var lookupRows: [[String?]] = []
+                    for try await row in lookup { lookupRows.append(try row.map { try $0.decode(String?.self) }) }
+                    let entries = try TypeCatalog.entries(fromLookupRows: lookupRows)
+                    let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+                    // Everything reachable from the domain, built-ins (text) left out.
+                    #expect(
+                        Set(byName.keys)
+                            == Set(["pairs", "_pair", "pair", "_mood", "mood", "moods"].map { "\(schema).\($0)" }))
+                    #expect(byName["\(schema).mood"]?.kind == .enumeration)
+                    #expect(byName["\(schema).moods"]?.kind == .range(subtypeOID: byName["\(schema).mood"]!.oid))
+                    #expect(byName["\(schema).pairs"]?.kind == .domain(baseOID: byName["\(schema)._pair"]!.oid))
+                    #expect(
+                        byName["\(schema).pair"]?.kind
+                            == .composite(fields: [
+                                .init(name: "first name", typeOID: 25), .init(name: "moods", typeOID: byName["\(schema)._mood"]!.oid),
+                                .init(name: "r", typeOID: byName["\(schema).moods"]!.oid),
+                            ]))
+                    let catalog = TypeCatalog(entries)
+                    #expect(!catalog.needsLookup(domainOID))
+                    let renderer = ValueRenderer(catalog: catalog)
+                    #expect(
+                        try renderer.json(
+                            of: ByteBuffer(string: #"{"(\"x y\",\"{a,NULL}\",\"[a,b)\")",NULL}"#), format: .text,
+                            typeOID: domainOID)
+                            == #"[{"r": "[a,b)", "moods": ["a", null], "first name": "x y"}, null]"#)
+                } catch {
+                    try? await RenderingHarness.execute("DROP SCHEMA \(schema) CASCADE", on: connection)
+                    throw error
+                }
+                try await RenderingHarness.execute("DROP SCHEMA \(schema) CASCADE", on: connection)
+            }
+        }
+    }
+
     @Test func extensionTypesInTheirOwnDatabase() async throws {
         let database = TestEnvironment.uniqueName("values_ext")
         try await TestEnvironment.withClient { client in
