@@ -186,6 +186,8 @@ private struct StreamSession {
     var tracker: AckTracker
     var batch: [Change] = []
     var events: [AssembledEvent] = []
+    /// Primary keys of `REPLICA IDENTITY FULL` tables, whose Relation messages mark every column as key.
+    var primaryKeys: [TableName: [String]] = [:]
     var delivery: Delivery
 
     init(pipeline: Pipeline, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver, confirmed: LSN) {
@@ -239,6 +241,8 @@ private struct StreamSession {
         }
         if case .relation(let relation) = message {
             try await self.catalog.resolve(relation, into: &self.assembler.renderer)
+            let name = TableName(schema: relation.namespace.isEmpty ? "pg_catalog" : relation.namespace, relation.name)
+            self.primaryKeys[name] = try await self.catalog.primaryKey(of: relation)
         }
         self.events.removeAll(keepingCapacity: true)
         do {
@@ -250,7 +254,12 @@ private struct StreamSession {
             switch event {
             case .begin:
                 self.tracker.transactionBegan()
-            case .change(let change):
+            case .change(var change):
+                if let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
+                    let row = change.old ?? change.new
+                {
+                    change.key = Row(row.columns.filter { key.contains($0.name) })
+                }
                 if let kept = self.pipeline.configuration.filter.apply(change) {
                     self.batch.append(kept)
                     self.tracker.changeQueued()

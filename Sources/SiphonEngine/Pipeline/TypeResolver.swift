@@ -51,6 +51,25 @@ struct TypeResolver {
         return Preloaded(renderer: renderer, binarySafe: textOnly.isEmpty, textOnlyTypes: textOnly)
     }
 
+    /// The primary key columns of a table with `REPLICA IDENTITY FULL`, whose Relation message flags every column as
+    /// key; `nil` for other tables (their key flags already are the key) or a table without a primary key.
+    func primaryKey(of relation: PgOutputMessage.Relation) async throws -> [String]? {
+        guard relation.replicaIdentity == .full else { return nil }
+        let rows = try await ReplicationConnection.withConnection(
+            settings: self.settings, replication: false, logger: self.logger
+        ) { connection in
+            try await connection.simpleQuery(
+                """
+                SELECT a.attname FROM pg_index i
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                WHERE i.indrelid = \(relation.oid) AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)
+                """
+            ).rows
+        }
+        let names = rows.compactMap { $0.first ?? nil }
+        return names.isEmpty ? nil : names
+    }
+
     /// Looks up types of `relation` the renderer does not know yet, on a separate SQL connection (the replication
     /// connection is busy streaming).
     func resolve(_ relation: PgOutputMessage.Relation, into renderer: inout ValueRenderer) async throws {

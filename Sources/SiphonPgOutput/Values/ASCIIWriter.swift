@@ -20,14 +20,18 @@ struct ASCIIWriter {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var writer = ASCIIWriter(base: buffer.baseAddress!, capacity: capacity)
             body(&writer)
-            output.append(String(decoding: UnsafeBufferPointer(start: buffer.baseAddress!, count: writer.count), as: UTF8.self))
+            output.append(
+                String(decoding: UnsafeBufferPointer(start: buffer.baseAddress!, count: writer.count), as: UTF8.self)
+            )
         }
     }
 
     /// Runs `write` with a writer of `capacity` bytes, then `use` with the bytes it wrote.
     @inline(__always)
     static func withText<Result>(
-        capacity: Int, _ write: (inout ASCIIWriter) -> Void, _ use: (UnsafeRawBufferPointer) -> Result
+        capacity: Int,
+        _ write: (inout ASCIIWriter) -> Void,
+        _ use: (UnsafeRawBufferPointer) -> Result
     ) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var writer = ASCIIWriter(base: buffer.baseAddress!, capacity: capacity)

@@ -288,7 +288,8 @@ enum DateTimeText {
                     guard let value = scanner.readMicrosecondFraction() else { return nil }
                     fraction = value
                 }
-                let magnitude = UInt64(number) * UInt64(microsecondsPerHour) + UInt64(minutes)
+                let magnitude =
+                    UInt64(number) * UInt64(microsecondsPerHour) + UInt64(minutes)
                     * UInt64(microsecondsPerMinute) + UInt64(seconds) * UInt64(microsecondsPerSecond) + UInt64(fraction)
                 // -2562047788:00:54.775808 is Int64.min, one past Int64.max in magnitude.
                 guard time == 0, magnitude <= (negative ? Int64.min.magnitude : UInt64(Int64.max)) else { return nil }

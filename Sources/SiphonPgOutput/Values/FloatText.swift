@@ -54,7 +54,11 @@ enum FloatText {
 
     /// `NaN`, `Infinity`, `-Infinity`, `0` and `-0`.
     private static func writeSpecial(
-        _ isNaN: Bool, _ isInfinite: Bool, _ isZero: Bool, _ isNegative: Bool, to writer: inout ASCIIWriter
+        _ isNaN: Bool,
+        _ isInfinite: Bool,
+        _ isZero: Bool,
+        _ isNegative: Bool,
+        to writer: inout ASCIIWriter
     ) -> Bool {
         if isNaN {
             writer.write("NaN")
@@ -68,7 +72,8 @@ enum FloatText {
         return true
     }
 
-    private static func write(_ decimal: ShortestDecimal.Decimal, fixedExponentLimit: Int, to writer: inout ASCIIWriter) {
+    private static func write(_ decimal: ShortestDecimal.Decimal, fixedExponentLimit: Int, to writer: inout ASCIIWriter)
+    {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var mantissa = decimal.mantissa
             var length = 0

@@ -75,7 +75,10 @@ enum GeometryText {
             return .lseg(PostgresPoint(x: numbers[0], y: numbers[1]), PostgresPoint(x: numbers[2], y: numbers[3]))
         case .box:
             guard numbers.count == 4 else { return nil }
-            return .box(high: PostgresPoint(x: numbers[0], y: numbers[1]), low: PostgresPoint(x: numbers[2], y: numbers[3]))
+            return .box(
+                high: PostgresPoint(x: numbers[0], y: numbers[1]),
+                low: PostgresPoint(x: numbers[2], y: numbers[3])
+            )
         case .path:
             guard let points = points() else { return nil }
             return .path(closed: first == UInt8(ascii: "("), points: points)

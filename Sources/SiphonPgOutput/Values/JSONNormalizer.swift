@@ -182,7 +182,10 @@ enum JSONNormalizer {
             }
             if self.current == UInt8(ascii: "\"") {
                 defer { self.position += 1 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.position]), as: UTF8.self)
+                return String(
+                    decoding: UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.position]),
+                    as: UTF8.self
+                )
             }
             var result = Array(self.bytes[start..<self.position])
             while let byte = self.current {

@@ -26,7 +26,9 @@ enum NumericText {
         /// Reads `numeric_send` output: int16 ndigits, int16 weight, uint16 sign, int16 dscale, ndigits × int16.
         init?(_ bytes: UnsafeRawBufferPointer) {
             guard bytes.count >= 8 else { return nil }
-            func int16(_ offset: Int) -> Int16 { Int16(bitPattern: UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])) }
+            func int16(_ offset: Int) -> Int16 {
+                Int16(bitPattern: UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]))
+            }
             let count = Int(int16(0))
             guard count >= 0, bytes.count == 8 + count * 2 else { return nil }
             self.weight = Int(int16(2))

@@ -28,7 +28,8 @@ extension PostgresValue {
                 elements.append(try decodeTextItem(item, in: bytes, as: element))
             }
             return .array(
-                PostgresArray(dimensions: parsed.dimensions, lowerBounds: parsed.lowerBounds, elements: elements))
+                PostgresArray(dimensions: parsed.dimensions, lowerBounds: parsed.lowerBounds, elements: elements)
+            )
         case .vector(let element):
             var elements: [PostgresValue] = []
             for item in StructuredText.parseVector(bytes) {
@@ -37,19 +38,28 @@ extension PostgresValue {
             // int2vector and oidvector arrays start at index 0.
             return .array(
                 PostgresArray(
-                    dimensions: elements.isEmpty ? [] : [elements.count], lowerBounds: elements.isEmpty ? [] : [0],
-                    elements: elements))
+                    dimensions: elements.isEmpty ? [] : [elements.count],
+                    lowerBounds: elements.isEmpty ? [] : [0],
+                    elements: elements
+                )
+            )
         case .composite(let layout):
             guard let items = StructuredText.parseRecord(bytes) else { throw .invalid(type, "malformed record text") }
             guard items.count == layout.names.count else {
                 throw .invalid(
-                    type, "record has \(items.count) fields, the catalog knows \(layout.names.count); refresh the catalog")
+                    type,
+                    "record has \(items.count) fields, the catalog knows \(layout.names.count); refresh the catalog"
+                )
             }
             var fields: [PostgresField] = []
             fields.reserveCapacity(items.count)
             for (index, item) in items.enumerated() {
                 fields.append(
-                    PostgresField(name: layout.names[index], value: try decodeTextItem(item, in: bytes, as: layout.types[index])))
+                    PostgresField(
+                        name: layout.names[index],
+                        value: try decodeTextItem(item, in: bytes, as: layout.types[index])
+                    )
+                )
             }
             return .composite(fields)
         case .range(let subtype):
@@ -60,7 +70,9 @@ extension PostgresValue {
             }
             var result: [PostgresRange] = []
             for range in ranges {
-                result.append(try decodeTextRange(UnsafeRawBufferPointer(rebasing: bytes[range]), subtype: subtype, type: type))
+                result.append(
+                    try decodeTextRange(UnsafeRawBufferPointer(rebasing: bytes[range]), subtype: subtype, type: type)
+                )
             }
             return .multirange(result)
         case .enumeration:
@@ -74,7 +86,9 @@ extension PostgresValue {
     }
 
     private static func decodeTextItem(
-        _ item: StructuredText.Item, in input: UnsafeRawBufferPointer, as type: ValueType
+        _ item: StructuredText.Item,
+        in input: UnsafeRawBufferPointer,
+        as type: ValueType
     ) throws(ValueDecodingError) -> Self {
         try item.withBytes(in: input) { (bytes) throws(ValueDecodingError) -> PostgresValue in
             guard let bytes else { return .null }
@@ -83,7 +97,9 @@ extension PostgresValue {
     }
 
     private static func decodeTextRange(
-        _ bytes: UnsafeRawBufferPointer, subtype: ValueType, type: ValueType
+        _ bytes: UnsafeRawBufferPointer,
+        subtype: ValueType,
+        type: ValueType
     ) throws(ValueDecodingError) -> PostgresRange {
         guard let parsed = StructuredText.parseRange(bytes) else { throw .invalid(type, "malformed range text") }
         if parsed.isEmpty { return .empty }
@@ -92,12 +108,18 @@ extension PostgresValue {
         if let item = parsed.lower { lower = try decodeTextItem(item, in: bytes, as: subtype) }
         if let item = parsed.upper { upper = try decodeTextItem(item, in: bytes, as: subtype) }
         return PostgresRange(
-            isEmpty: false, lower: lower, upper: upper, lowerInclusive: parsed.lowerInclusive,
-            upperInclusive: parsed.upperInclusive)
+            isEmpty: false,
+            lower: lower,
+            upper: upper,
+            lowerInclusive: parsed.lowerInclusive,
+            upperInclusive: parsed.upperInclusive
+        )
     }
 
     static func decodeTextScalar(
-        _ bytes: UnsafeRawBufferPointer, _ scalar: ScalarType, _ type: ValueType
+        _ bytes: UnsafeRawBufferPointer,
+        _ scalar: ScalarType,
+        _ type: ValueType
     ) throws(ValueDecodingError) -> Self {
         func string() -> String { String(decoding: bytes, as: UTF8.self) }
         func integer(_ range: ClosedRange<Int64>) throws(ValueDecodingError) -> Int64 {
@@ -187,7 +209,9 @@ extension PostgresValue {
             }
             return .macaddr(mac)
         case .money:
-            guard let cents = parseMoney(bytes) else { throw .invalid(type, "invalid money text (expected lc_monetary=C)") }
+            guard let cents = parseMoney(bytes) else {
+                throw .invalid(type, "invalid money text (expected lc_monetary=C)")
+            }
             return .money(cents: cents)
         case .bit:
             var packed = [UInt8](repeating: 0, count: (bytes.count + 7) / 8)
@@ -355,7 +379,8 @@ extension PostgresValue {
 
     /// Reads an int32 length and that many bytes; `nil` for length -1 (NULL).
     private static func readLengthPrefixed(
-        _ buffer: inout ByteBuffer, _ type: ValueType
+        _ buffer: inout ByteBuffer,
+        _ type: ValueType
     ) throws(ValueDecodingError) -> ByteBuffer? {
         guard let length = buffer.readInteger(as: Int32.self) else { throw .invalid(type, "truncated length") }
         if length == -1 { return nil }
@@ -368,7 +393,9 @@ extension PostgresValue {
     /// `array_send`: int32 ndim, int32 has-nulls flag, element OID, (int32 length, int32 lower bound) per
     /// dimension, then each element length-prefixed (-1 for NULL).
     private static func decodeBinaryArray(
-        _ buffer: inout ByteBuffer, element: ValueType, type: ValueType
+        _ buffer: inout ByteBuffer,
+        element: ValueType,
+        type: ValueType
     ) throws(ValueDecodingError) -> PostgresArray {
         guard let dimensionCount = buffer.readInteger(as: Int32.self), (0...6).contains(dimensionCount),
             buffer.readInteger(as: Int32.self) != nil, buffer.readInteger(as: UInt32.self) != nil
@@ -402,13 +429,18 @@ extension PostgresValue {
 
     /// `record_send`: int32 field count, then per field its type OID and length-prefixed value.
     private static func decodeBinaryComposite(
-        _ buffer: inout ByteBuffer, layout: CompositeLayout, type: ValueType
+        _ buffer: inout ByteBuffer,
+        layout: CompositeLayout,
+        type: ValueType
     ) throws(ValueDecodingError) -> Self {
         guard let count = buffer.readInteger(as: Int32.self), count >= 0 else {
             throw .invalid(type, "invalid record header")
         }
         guard Int(count) == layout.names.count else {
-            throw .invalid(type, "record has \(count) fields, the catalog knows \(layout.names.count); refresh the catalog")
+            throw .invalid(
+                type,
+                "record has \(count) fields, the catalog knows \(layout.names.count); refresh the catalog"
+            )
         }
         var fields: [PostgresField] = []
         fields.reserveCapacity(Int(count))
@@ -436,7 +468,9 @@ extension PostgresValue {
 
     /// `range_send`: a flags byte, then each present bound length-prefixed.
     private static func decodeBinaryRange(
-        _ buffer: inout ByteBuffer, subtype: ValueType, type: ValueType
+        _ buffer: inout ByteBuffer,
+        subtype: ValueType,
+        type: ValueType
     ) throws(ValueDecodingError) -> PostgresRange {
         guard let flags = buffer.readInteger(as: UInt8.self) else { throw .invalid(type, "truncated range") }
         if flags & rangeEmpty != 0 { return .empty }
@@ -451,13 +485,18 @@ extension PostgresValue {
             upper = try decodeBinary(bytes, as: subtype)
         }
         return PostgresRange(
-            isEmpty: false, lower: lower, upper: upper, lowerInclusive: flags & rangeLowerInclusive != 0,
-            upperInclusive: flags & rangeUpperInclusive != 0)
+            isEmpty: false,
+            lower: lower,
+            upper: upper,
+            lowerInclusive: flags & rangeLowerInclusive != 0,
+            upperInclusive: flags & rangeUpperInclusive != 0
+        )
     }
 
     /// `hstore_send`: int32 count, then per pair a length-prefixed key and value (-1 for NULL).
     private static func decodeBinaryHstore(
-        _ buffer: inout ByteBuffer, type: ValueType
+        _ buffer: inout ByteBuffer,
+        type: ValueType
     ) throws(ValueDecodingError) -> [PostgresHstorePair] {
         guard let count = buffer.readInteger(as: Int32.self), count >= 0, Int(count) <= buffer.readableBytes / 8 else {
             throw .invalid(type, "invalid hstore header")
@@ -473,7 +512,9 @@ extension PostgresValue {
     }
 
     static func decodeBinaryScalar(
-        _ buffer: inout ByteBuffer, _ scalar: ScalarType, _ type: ValueType
+        _ buffer: inout ByteBuffer,
+        _ scalar: ScalarType,
+        _ type: ValueType
     ) throws(ValueDecodingError) -> Self {
         func read<Integer: FixedWidthInteger>(_: Integer.Type) throws(ValueDecodingError) -> Integer {
             guard let value = buffer.readInteger(as: Integer.self) else {
@@ -534,7 +575,9 @@ extension PostgresValue {
             return .date(daysSince2000: try read(Int32.self))
         case .time:
             let time = try read(Int64.self)
-            guard (0...DateTimeText.microsecondsPerDay).contains(time) else { throw .invalid(type, "time out of range") }
+            guard (0...DateTimeText.microsecondsPerDay).contains(time) else {
+                throw .invalid(type, "time out of range")
+            }
             return .time(microseconds: time)
         case .timetz:
             let time = try read(Int64.self)
@@ -562,8 +605,12 @@ extension PostgresValue {
             else { throw .invalid(type, "invalid binary inet") }
             return .inet(
                 PostgresInet(
-                    family: family == NetworkText.familyIPv4 ? .ipv4 : .ipv6, bits: bits, address: address,
-                    isCIDR: scalar == .cidr))
+                    family: family == NetworkText.familyIPv4 ? .ipv4 : .ipv6,
+                    bits: bits,
+                    address: address,
+                    isCIDR: scalar == .cidr
+                )
+            )
         case .macaddr, .macaddr8:
             guard let bytes = buffer.readBytes(length: scalar == .macaddr ? 6 : 8) else {
                 throw .invalid(type, "truncated macaddr")
@@ -610,7 +657,10 @@ extension PostgresValue {
             return .geometry(.circle(center: try point(), radius: try double()))
         case .pgLSN:
             let lsn = try read(UInt64.self)
-            return .other(String(lsn >> 32, radix: 16, uppercase: true) + "/" + String(lsn & 0xFFFF_FFFF, radix: 16, uppercase: true))
+            return .other(
+                String(lsn >> 32, radix: 16, uppercase: true) + "/"
+                    + String(lsn & 0xFFFF_FFFF, radix: 16, uppercase: true)
+            )
         case .xid, .regOID:
             return .other(String(try read(UInt32.self)))
         case .xid8:

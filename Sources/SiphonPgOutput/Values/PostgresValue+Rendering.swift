@@ -196,8 +196,12 @@ extension PostgresValue {
             GeometryText.append(geometry, to: &output)
         case .array(let array):
             let isBox: Bool
-            if case .geometry(.box) = array.elements.first(where: { $0 != .null }) { isBox = true } else { isBox = false }
-            StructuredText.appendArray(array, delimiter: isBox ? UInt8(ascii: ";") : UInt8(ascii: ",") , to: &output) {
+            if case .geometry(.box) = array.elements.first(where: { $0 != .null }) {
+                isBox = true
+            } else {
+                isBox = false
+            }
+            StructuredText.appendArray(array, delimiter: isBox ? UInt8(ascii: ";") : UInt8(ascii: ","), to: &output) {
                 $0.appendText(to: &$1)
             }
         case .composite(let fields):

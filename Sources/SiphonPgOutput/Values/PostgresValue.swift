@@ -230,7 +230,11 @@ public struct PostgresRange: Sendable, Hashable {
     public var upperInclusive: Bool
 
     public init(
-        isEmpty: Bool, lower: PostgresValue?, upper: PostgresValue?, lowerInclusive: Bool, upperInclusive: Bool
+        isEmpty: Bool,
+        lower: PostgresValue?,
+        upper: PostgresValue?,
+        lowerInclusive: Bool,
+        upperInclusive: Bool
     ) {
         self.isEmpty = isEmpty
         self.lower = lower

@@ -77,7 +77,13 @@ enum ShortestDecimal {
                 vrIsTrailingZeros = mv & ((1 << UInt64(q - 1)) - 1) == 0
             }
         }
-        let (output, removed) = removeDigits(vr: vr, vp: vp, vm: vm, vrIsTrailingZeros: vrIsTrailingZeros, lastRemovedDigit: 0)
+        let (output, removed) = removeDigits(
+            vr: vr,
+            vp: vp,
+            vm: vm,
+            vrIsTrailingZeros: vrIsTrailingZeros,
+            lastRemovedDigit: 0
+        )
         return Decimal(mantissa: output, exponent: e10 + removed)
     }
 
@@ -156,8 +162,12 @@ enum ShortestDecimal {
             }
         }
         let (output, removed) = removeDigits(
-            vr: UInt64(vr), vp: UInt64(vp), vm: UInt64(vm), vrIsTrailingZeros: vrIsTrailingZeros,
-            lastRemovedDigit: lastRemovedDigit)
+            vr: UInt64(vr),
+            vp: UInt64(vp),
+            vm: UInt64(vm),
+            vrIsTrailingZeros: vrIsTrailingZeros,
+            lastRemovedDigit: lastRemovedDigit
+        )
         return Decimal(mantissa: output, exponent: e10 + removed)
     }
 
@@ -166,7 +176,11 @@ enum ShortestDecimal {
     /// Ryu step 4 with the bounds excluded: drop digits while the interval still holds a shorter number, then
     /// round (half to even only when the exact value ends in ...50…0).
     private static func removeDigits(
-        vr: UInt64, vp: UInt64, vm: UInt64, vrIsTrailingZeros: Bool, lastRemovedDigit: UInt64
+        vr: UInt64,
+        vp: UInt64,
+        vm: UInt64,
+        vrIsTrailingZeros: Bool,
+        lastRemovedDigit: UInt64
     ) -> (output: UInt64, removed: Int) {
         var vr = vr
         var vp = vp

@@ -40,14 +40,10 @@ public struct ValueRenderer: Sendable {
     public func appendJSON(
         of bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32, to output: inout String
     ) throws(ValueDecodingError) {
-        let outcome = bytes.withUnsafeReadableBytes { bytes in
+        let rendered = bytes.withUnsafeReadableBytes { bytes in
             FastPath.appendJSON(bytes, format: format, typeOID: typeOID, to: &output)
         }
-        switch outcome {
-        case .rendered: return
-        case .invalid: throw ValueDecodingError(typeOID: typeOID, reason: "invalid \(format) value")
-        case .notHandled: break
-        }
+        if rendered { return }
         try self.decode(bytes, format: format, typeOID: typeOID).appendJSON(to: &output)
     }
 

@@ -150,6 +150,8 @@ func withRunningPipeline<Result: Sendable>(
             _ = try await recorder.next { $0.operation == .delete }
         }
         #expect(events.withLock { $0 } == ["insert a@example.com 12.5 [\"x\", \"y\"]", "update a@example.com -> b@example.com", "delete 7"])
+        // REPLICA IDENTITY FULL sends every column as key; `key` is still the primary key.
+        #expect(recorder.changes.allSatisfy { $0.key == Row([.init(name: "id", json: "7")]) })
         try await fixture.drop()
     }
 
