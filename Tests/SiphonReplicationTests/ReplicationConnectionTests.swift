@@ -144,6 +144,26 @@ import Testing
         #expect(confirmed?.rows == [[commitEnd.description]])
     }
 
+    @Test func exportedSnapshotCanBeImportedThenTheSlotDropped() async throws {
+        let slot = TestEnvironment.uniqueName("slot")
+        try await ReplicationConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
+            let created = try await connection.createReplicationSlot(slot, snapshot: .export)
+            let snapshot = try #require(created.snapshotName)
+            // The snapshot lives until the next command on this connection: import it from an ordinary session.
+            let imported = try await ReplicationConnection.withConnection(
+                settings: try self.settings(), replication: false, logger: self.logger
+            ) { session in
+                try await session.simpleQuery(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '\(snapshot)'; SELECT 1; COMMIT")
+            }
+            #expect(imported.commandTag == "COMMIT")
+            try await connection.dropReplicationSlot(slot, wait: true)
+            let remaining = try await connection.simpleQuery(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(slot)'")
+            #expect(remaining.rows == [["0"]])
+        }
+    }
+
     @Test func unknownPublicationIsReported() async throws {
         let slot = TestEnvironment.uniqueName("slot")
         let table = TestEnvironment.uniqueName("t")
