@@ -19,6 +19,9 @@ struct SiphonCommand: AsyncParsableCommand {
 
     /// Prints errors the way a person can act on them, and exits non-zero.
     static func main() async {
+        // A closed pipe (`siphon tail | head`) becomes a write error the sinks report, so temporary slots and
+        // publications are still cleaned up, instead of a signal that kills the process on the spot.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -19,14 +19,19 @@ public enum AssembledEvent: Sendable, Equatable {
 /// Turns decoded pgoutput messages into ``AssembledEvent``s: changes with their table, rows rendered as JSON,
 /// stable ids and transaction boundaries.
 ///
-/// Pure: feed it messages in stream order with ``consume(_:into:)``; it does no I/O.
+/// Pure: feed it messages in stream order with ``consume(_:into:limit:)``. It does no I/O; only the
+/// ``HeldChangeStore`` it is given may.
 ///
 /// Protocol version 2 streams transactions larger than `logical_decoding_work_mem` while they are still running,
-/// in blocks interleaved with other transactions. Their changes are rendered as they arrive and held here, per
-/// top-level transaction, until Stream Commit (emitted then as begin, changes, commit) or Stream Abort (dropped
-/// wholly, or only the aborted subtransaction's changes). **The held changes stay in memory; spilling them to
-/// disk is not done yet**, so a huge streamed transaction costs memory in proportion to its size: watch
-/// ``bufferedChangeCount`` and ``bufferedBytes``.
+/// in blocks interleaved with other transactions. Their changes are rendered as they arrive and held, per
+/// top-level transaction, in a ``HeldChangeStore`` until Stream Commit (emitted then as begin, changes, commit) or
+/// Stream Abort (dropped wholly, or only the aborted subtransaction's changes). The default store keeps them in
+/// memory, so a huge streamed transaction costs memory in proportion to its size; a store that moves them to disk
+/// bounds it. ``bufferedChangeCount`` and ``bufferedBytes`` say what is held in memory.
+///
+/// A Stream Commit completes every change its transaction held, which may be millions. Pass `limit` to
+/// ``consume(_:into:limit:)`` to take them in parts: while ``hasPendingEvents`` is true, take the rest with
+/// ``emitPendingEvents(into:limit:)`` before consuming the next message.
 ///
 /// Relation and Type messages inside a stream block describe the schema as that transaction sees it. They apply
 /// to that transaction's later changes (even when sent inside a subtransaction that is later rolled back, because
@@ -39,10 +44,12 @@ public struct ChangeAssembler: Sendable {
     public private(set) var relations = RelationCache()
     /// The commit LSN of the last transaction emitted; a later transaction may not commit below it.
     public private(set) var lastCommitLSN = LSN.zero
-    /// Changes held for streamed transactions that have not committed or aborted yet.
-    public private(set) var bufferedChangeCount = 0
-    /// An estimate of the memory those held changes and messages take: rendered JSON plus fixed per-value costs.
-    public private(set) var bufferedBytes = 0
+    /// Changes held for streamed transactions that have not committed or aborted yet, in memory or elsewhere.
+    public private(set) var heldChangeCount = 0
+    /// Where held changes wait for their transaction's end.
+    private var heldChanges: any HeldChangeStore
+    /// The streamed transaction whose Stream Commit is being emitted, while events of it are still pending.
+    private var committing: CommittingTransaction?
 
     /// The (not streamed) transaction between Begin and Commit.
     private var transaction: Transaction?
@@ -63,11 +70,18 @@ public struct ChangeAssembler: Sendable {
         /// Relations and types sent inside this transaction's stream blocks.
         var relations = RelationCache()
         var origin: String?
-        /// Changes and transactional messages with the (sub)transaction xid they came with; changes still lack
-        /// their commit LSN, index, commit time and origin.
-        var held: [(subtransactionXID: UInt32, event: AssembledEvent, bytes: Int)] = []
-        var changeCount = 0
-        var bytes = 0
+        /// Changes held in the store, by the (sub)transaction that made them. Held changes still lack their commit
+        /// LSN, index, commit time and origin.
+        var changeCounts: [UInt32: Int] = [:]
+
+        var changeCount: Int { self.changeCounts.values.reduce(0, +) }
+    }
+
+    private struct CommittingTransaction {
+        var commit: PgOutputMessage.StreamCommit
+        var origin: String?
+        /// The index of the next change: its position among the transaction's surviving changes.
+        var nextIndex = 0
     }
 
     /// What every change of one transaction shares.
@@ -79,39 +93,140 @@ public struct ChangeAssembler: Sendable {
         var streamed: RelationCache?
     }
 
-    public init(source: String, renderer: ValueRenderer) {
+    /// An assembler that holds the changes of streamed transactions in `heldChanges`.
+    public init(
+        source: String,
+        renderer: ValueRenderer,
+        heldChanges: any HeldChangeStore = InMemoryHeldChangeStore()
+    ) {
         self.source = source
         self.renderer = renderer
+        self.heldChanges = heldChanges
     }
 
-    /// Consumes the next message of the stream and returns the events it completes (often none or one).
-    public mutating func consume(_ message: PgOutputMessage) throws(PgOutputDecodingError) -> [AssembledEvent] {
+    /// Changes held in memory for streamed transactions that have not committed or aborted yet; with a store that
+    /// moves changes to disk, ``heldChangeCount`` counts those too.
+    public var bufferedChangeCount: Int { self.heldChanges.changesInMemory }
+
+    /// An estimate of the memory held changes and messages take: rendered JSON plus fixed per-value costs.
+    public var bufferedBytes: Int { self.heldChanges.bytesInMemory }
+
+    /// Whether a Stream Commit's events are still waiting for ``emitPendingEvents(into:limit:)``.
+    public var hasPendingEvents: Bool { self.committing != nil }
+
+    /// Consumes the next message of the stream and returns every event it completes (often none or one).
+    public mutating func consume(_ message: PgOutputMessage) throws -> [AssembledEvent] {
         var events: [AssembledEvent] = []
         try self.consume(message, into: &events)
         return events
     }
 
-    /// Consumes the next message of the stream and appends the events it completes to `events`.
+    /// Consumes the next message of the stream and appends the events it completes to `events`. A Stream Commit
+    /// appends at most `limit` events; the rest of its transaction's events are then pending.
     ///
-    /// Throws when the message breaks the protocol's order, names an unknown relation, or holds a value that
-    /// cannot be rendered; the assembler should then be discarded with the connection.
+    /// Throws `PgOutputDecodingError` when the message breaks the protocol's order, names an unknown relation, or
+    /// holds a value that cannot be rendered, and the held change store's error when it fails; the assembler
+    /// should then be discarded with the connection.
+    ///
+    /// - Precondition: no events are pending (``hasPendingEvents`` is false) and `limit` is at least 1.
     public mutating func consume(
         _ message: PgOutputMessage,
-        into events: inout [AssembledEvent]
-    ) throws(PgOutputDecodingError) {
+        into events: inout [AssembledEvent],
+        limit: Int = .max
+    ) throws {
+        precondition(limit > 0, "limit must be at least 1")
+        precondition(
+            self.committing == nil,
+            "the events of the Stream Commit of transaction \(self.committing?.commit.xid ?? 0) are still pending"
+        )
+        let step: StoreStep
         do throws(PgOutputDecodingError) {
-            try self.dispatch(message, into: &events)
+            step = try self.dispatch(message, into: &events)
         } catch {
             var error = error
             if error.messageType == nil { error.messageType = message.typeByte }
             throw error
         }
+        switch step {
+        case .none:
+            break
+        case .hold(let xid, let subtransactionXID, let held):
+            for (event, bytes) in held {
+                try self.heldChanges.hold(event, bytes: bytes, xid: xid, subtransactionXID: subtransactionXID)
+            }
+        case .discardSubtransaction(let subtransactionXID, let xid):
+            try self.heldChanges.discard(subtransactionXID: subtransactionXID, of: xid)
+        case .discardTransaction(let xid):
+            try self.heldChanges.discard(xid: xid)
+        case .emitHeld:
+            if limit > 1 { try self.emitPendingEvents(into: &events, limit: limit - 1) }
+        }
     }
 
+    /// Appends the next pending events of a Stream Commit, at most `limit`, the last of them its commit event.
+    public mutating func emitPendingEvents(into events: inout [AssembledEvent], limit: Int = .max) throws {
+        precondition(limit > 0, "limit must be at least 1")
+        guard var committing = self.committing else { return }
+        var emitted = 0
+        while emitted < limit {
+            let next: AssembledEvent?
+            do {
+                next = try self.heldChanges.takeNext(of: committing.commit.xid)
+            } catch {
+                self.committing = committing
+                throw error
+            }
+            emitted += 1
+            guard let event = next else {
+                let commit = committing.commit
+                events.append(
+                    .commit(
+                        xid: commit.xid,
+                        commitLSN: commit.commitLSN,
+                        endLSN: commit.endLSN,
+                        commitTime: commit.commitTime
+                    )
+                )
+                self.committing = nil
+                return
+            }
+            guard case .change(var change) = event else {
+                events.append(event)
+                continue
+            }
+            change.id = Change.ID(
+                source: self.source,
+                commitLSN: committing.commit.commitLSN,
+                index: committing.nextIndex
+            )
+            change.commitTime = committing.commit.commitTime
+            change.origin = committing.origin
+            events.append(.change(change))
+            committing.nextIndex += 1
+        }
+        self.committing = committing
+    }
+
+    /// What the held change store does once a message passed the protocol's checks. The store may do I/O and fail
+    /// with its own errors, so `dispatch` only decides and `consume` calls the store.
+    private enum StoreStep {
+        case none
+        /// Hold these events of streamed transaction `xid`, made by its (sub)transaction `subtransactionXID`.
+        case hold(xid: UInt32, subtransactionXID: UInt32, [(event: AssembledEvent, bytes: Int)])
+        /// Forget what subtransaction `subtransactionXID` of `xid` made.
+        case discardSubtransaction(UInt32, of: UInt32)
+        /// Forget everything held for `xid`.
+        case discardTransaction(UInt32)
+        /// The begin of a committed streamed transaction was emitted: its held events follow.
+        case emitHeld
+    }
+
+    /// Checks `message` against the stream so far, updates the assembler's state, appends the events it completes
+    /// at once and says what the held change store must do.
     private mutating func dispatch(
         _ message: PgOutputMessage,
         into events: inout [AssembledEvent]
-    ) throws(PgOutputDecodingError) {
+    ) throws(PgOutputDecodingError) -> StoreStep {
         let type = message.typeByte
         switch message {
         case .begin(let begin):
@@ -163,7 +278,7 @@ public struct ChangeAssembler: Sendable {
 
         case .insert, .update, .delete, .truncate:
             if let xid = self.streamBlockXID {
-                try self.hold(message, streamXID: xid)
+                return try self.hold(message, streamXID: xid)
             } else if var transaction = self.transaction {
                 let context = ChangeContext(
                     xid: transaction.xid,
@@ -181,21 +296,27 @@ public struct ChangeAssembler: Sendable {
             }
 
         case .message(let logical):
-            let event = AssembledEvent.message(
-                transactional: logical.isTransactional,
-                prefix: logical.prefix,
-                content: logical.content,
-                lsn: logical.lsn
-            )
             if !logical.isTransactional || (self.transaction != nil && self.streamBlockXID == nil) {
-                events.append(event)
+                events.append(
+                    .message(
+                        transactional: logical.isTransactional,
+                        prefix: logical.prefix,
+                        content: logical.content,
+                        lsn: logical.lsn
+                    )
+                )
             } else if let xid = self.streamBlockXID {
+                guard self.streamedTransactions[xid] != nil else { return .none }
+                // A copy: a slice would keep the whole receive buffer it came in alive while the message is held.
+                let event = AssembledEvent.message(
+                    transactional: true,
+                    prefix: logical.prefix,
+                    content: ByteBuffer(logical.content.readableBytesView),
+                    lsn: logical.lsn
+                )
                 let bytes =
-                    MemoryLayout<AssembledEvent>.stride + logical.prefix.utf8.count
-                    + logical.content.readableBytes
-                self.streamedTransactions[xid]?.held.append((logical.xid ?? xid, event, bytes))
-                self.streamedTransactions[xid]?.bytes += bytes
-                self.bufferedBytes += bytes
+                    MemoryLayout<AssembledEvent>.stride + logical.prefix.utf8.count + logical.content.readableBytes
+                return .hold(xid: xid, subtransactionXID: logical.xid ?? xid, [(event, bytes)])
             } else {
                 throw .unexpected(type, "transactional Message outside a transaction")
             }
@@ -227,27 +348,26 @@ public struct ChangeAssembler: Sendable {
                 throw .unexpected(type, "commit LSN \(commit.commitLSN) is below the last commit \(self.lastCommitLSN)")
             }
             self.streamedTransactions[commit.xid] = nil
-            self.release(streamed)
+            self.heldChangeCount -= streamed.changeCount
             self.lastCommitLSN = commit.commitLSN
             self.relations.record(contentsOf: streamed.relations)
-            self.emit(streamed, committedBy: commit, into: &events)
+            events.append(.begin(xid: commit.xid, commitLSN: commit.commitLSN, commitTime: commit.commitTime))
+            self.committing = CommittingTransaction(commit: commit, origin: streamed.origin)
+            return .emitHeld
 
         case .streamAbort(let abort):
             try self.requireNoTransaction(type)
             if abort.abortsWholeTransaction {
-                if let streamed = self.streamedTransactions.removeValue(forKey: abort.xid) {
-                    self.release(streamed)
-                }
-            } else if var streamed = self.streamedTransactions.removeValue(forKey: abort.xid) {
-                self.release(streamed)
-                streamed.held.removeAll { $0.subtransactionXID == abort.subtransactionXID }
-                streamed.changeCount = streamed.held.count { if case .change = $0.event { true } else { false } }
-                streamed.bytes = streamed.held.reduce(0) { $0 + $1.bytes }
-                self.bufferedChangeCount += streamed.changeCount
-                self.bufferedBytes += streamed.bytes
-                self.streamedTransactions[abort.xid] = streamed
+                guard let streamed = self.streamedTransactions.removeValue(forKey: abort.xid) else { return .none }
+                self.heldChangeCount -= streamed.changeCount
+                return .discardTransaction(abort.xid)
             }
+            guard self.streamedTransactions[abort.xid] != nil else { return .none }
+            let dropped = self.streamedTransactions[abort.xid]?.changeCounts.removeValue(forKey: abort.subtransactionXID)
+            self.heldChangeCount -= dropped ?? 0
+            return .discardSubtransaction(abort.subtransactionXID, of: abort.xid)
         }
+        return .none
     }
 
     /// Begin and the stream messages outside blocks may only come between transactions.
@@ -260,9 +380,12 @@ public struct ChangeAssembler: Sendable {
         }
     }
 
-    /// Renders a change inside a stream block and holds it until its transaction commits or aborts.
-    private mutating func hold(_ message: PgOutputMessage, streamXID: UInt32) throws(PgOutputDecodingError) {
-        guard var streamed = self.streamedTransactions.removeValue(forKey: streamXID) else { return }
+    /// Renders a change inside a stream block; the store holds it until its transaction commits or aborts.
+    private mutating func hold(
+        _ message: PgOutputMessage,
+        streamXID: UInt32
+    ) throws(PgOutputDecodingError) -> StoreStep {
+        guard let streamed = self.streamedTransactions[streamXID] else { return .none }
         let subtransactionXID: UInt32? =
             switch message {
             case .insert(let insert): insert.xid
@@ -281,53 +404,14 @@ public struct ChangeAssembler: Sendable {
             origin: nil,
             streamed: streamed.relations
         )
-        var added = 0
-        var addedBytes = 0
-        do throws(PgOutputDecodingError) {
-            try self.forEachChange(in: message, context: context, firstIndex: 0) { change in
-                let bytes = Self.estimatedBytes(of: change)
-                streamed.held.append((subtransactionXID ?? streamXID, .change(change), bytes))
-                added += 1
-                addedBytes += bytes
-            }
-        } catch {
-            self.streamedTransactions[streamXID] = streamed
-            throw error
+        var held: [(event: AssembledEvent, bytes: Int)] = []
+        try self.forEachChange(in: message, context: context, firstIndex: 0) { change in
+            held.append((.change(change), Self.estimatedBytes(of: change)))
         }
-        streamed.changeCount += added
-        streamed.bytes += addedBytes
-        self.bufferedChangeCount += added
-        self.bufferedBytes += addedBytes
-        self.streamedTransactions[streamXID] = streamed
-    }
-
-    private mutating func release(_ streamed: StreamedTransaction) {
-        self.bufferedChangeCount -= streamed.changeCount
-        self.bufferedBytes -= streamed.bytes
-    }
-
-    private func emit(
-        _ streamed: StreamedTransaction,
-        committedBy commit: PgOutputMessage.StreamCommit,
-        into events: inout [AssembledEvent]
-    ) {
-        events.reserveCapacity(events.count + streamed.held.count + 2)
-        events.append(.begin(xid: commit.xid, commitLSN: commit.commitLSN, commitTime: commit.commitTime))
-        var index = 0
-        for (_, event, _) in streamed.held {
-            guard case .change(var change) = event else {
-                events.append(event)
-                continue
-            }
-            change.id = Change.ID(source: self.source, commitLSN: commit.commitLSN, index: index)
-            change.commitTime = commit.commitTime
-            change.origin = streamed.origin
-            events.append(.change(change))
-            index += 1
-        }
-        events.append(
-            .commit(xid: commit.xid, commitLSN: commit.commitLSN, endLSN: commit.endLSN, commitTime: commit.commitTime)
-        )
+        let holder = subtransactionXID ?? streamXID
+        self.streamedTransactions[streamXID]?.changeCounts[holder, default: 0] += held.count
+        self.heldChangeCount += held.count
+        return .hold(xid: streamXID, subtransactionXID: holder, held)
     }
 
     /// Calls `body` with each change an Insert, Update, Delete or Truncate makes (a Truncate makes one per table).

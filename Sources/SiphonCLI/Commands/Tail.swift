@@ -71,7 +71,9 @@ struct Tail: AsyncParsableCommand {
             let pipeline = Pipeline(
                 configuration: PipelineConfiguration(
                     connection: settings, slot: slot, temporarySlot: true, publications: [publication],
-                    binary: self.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: 100),
+                    binary: self.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: 100,
+                    // A terminal or pipe that fails once will not recover; stop at once and clean up.
+                    delivery: DeliveryPolicy(maxAttempts: 1)),
                 sinks: [limited], logger: logger)
             stopper.attach(pipeline)
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)]

@@ -13,7 +13,11 @@ struct TerminalSink: ChangeSink {
     func deliver(_ changes: [Change]) async throws {
         var output = ""
         for change in changes { self.append(change, to: &output) }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data(output.utf8))
+        } catch {
+            throw SiphonError(.sinkRejected, "cannot write to standard output (closed by the reader?): \(error)")
+        }
     }
 
     func append(_ change: Change, to output: inout String) {

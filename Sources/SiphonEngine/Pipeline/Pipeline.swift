@@ -255,7 +255,7 @@ private struct StreamSession {
             case .begin:
                 self.tracker.transactionBegan()
             case .change(var change):
-                if let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
+                if !self.primaryKeys.isEmpty, let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
                     let row = change.old ?? change.new
                 {
                     change.key = Row(row.columns.filter { key.contains($0.name) })

@@ -30,8 +30,8 @@ struct ASCIIWriter {
     @inline(__always)
     static func withText<Result>(
         capacity: Int,
-        _ write: (inout ASCIIWriter) -> Void,
-        _ use: (UnsafeRawBufferPointer) -> Result
+        write: (inout ASCIIWriter) -> Void,
+        use: (UnsafeRawBufferPointer) -> Result
     ) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var writer = ASCIIWriter(base: buffer.baseAddress!, capacity: capacity)

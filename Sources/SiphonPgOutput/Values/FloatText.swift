@@ -24,9 +24,11 @@ enum FloatText {
             output.append(value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
             return
         }
-        ASCIIWriter.withText(capacity: capacity, { write(value, to: &$0) }) { text in
-            _ = NumericText.appendNormalized(text, to: &output)
-        }
+        ASCIIWriter.withText(
+            capacity: capacity,
+            write: { write(value, to: &$0) },
+            use: { _ = NumericText.appendNormalized($0, to: &output) }
+        )
     }
 
     /// Appends what `to_jsonb` makes of a `float4`.
@@ -35,9 +37,11 @@ enum FloatText {
             output.append(value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
             return
         }
-        ASCIIWriter.withText(capacity: capacity, { write(value, to: &$0) }) { text in
-            _ = NumericText.appendNormalized(text, to: &output)
-        }
+        ASCIIWriter.withText(
+            capacity: capacity,
+            write: { write(value, to: &$0) },
+            use: { _ = NumericText.appendNormalized($0, to: &output) }
+        )
     }
 
     static func write(_ value: Double, to writer: inout ASCIIWriter) {

@@ -13,7 +13,8 @@ enum StructuredText {
 
         /// Calls `body` with the item's bytes (`nil` for NULL).
         func withBytes<Value, Failure: Error>(
-            in input: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws(Failure) -> Value
+            in input: UnsafeRawBufferPointer,
+            _ body: (UnsafeRawBufferPointer?) throws(Failure) -> Value
         ) throws(Failure) -> Value {
             switch self {
             case .null:
@@ -65,11 +66,19 @@ enum StructuredText {
             guard decoratedLengths == dimensions else { return nil }
             return ParsedArray(dimensions: dimensions, lowerBounds: decoratedLower, items: items)
         }
-        return ParsedArray(dimensions: dimensions, lowerBounds: Array(repeating: 1, count: dimensions.count), items: items)
+        return ParsedArray(
+            dimensions: dimensions,
+            lowerBounds: Array(repeating: 1, count: dimensions.count),
+            items: items
+        )
     }
 
     private static func parseLevel(
-        _ scanner: inout TextScanner, depth: Int, delimiter: UInt8, dimensions: inout [Int], items: inout [Item]
+        _ scanner: inout TextScanner,
+        depth: Int,
+        delimiter: UInt8,
+        dimensions: inout [Int],
+        items: inout [Item]
     ) -> Bool {
         guard depth < 7, dimensions.count >= depth, scanner.consume(UInt8(ascii: "{")) else { return false }
         // A dimension's length is known once its first sub-array closes; -1 until then.
@@ -78,7 +87,14 @@ enum StructuredText {
         if !scanner.consume(UInt8(ascii: "}")) {
             repeat {
                 if scanner.peek() == UInt8(ascii: "{") {
-                    guard parseLevel(&scanner, depth: depth + 1, delimiter: delimiter, dimensions: &dimensions, items: &items)
+                    guard
+                        parseLevel(
+                            &scanner,
+                            depth: depth + 1,
+                            delimiter: delimiter,
+                            dimensions: &dimensions,
+                            items: &items
+                        )
                     else { return false }
                 } else {
                     guard let item = readElement(&scanner, delimiter: delimiter) else { return false }
@@ -144,7 +160,9 @@ enum StructuredText {
 
     /// Writes `array_out` text for `array`, each element written by `element`.
     static func appendArray(
-        _ array: PostgresArray, delimiter: UInt8, to output: inout String,
+        _ array: PostgresArray,
+        delimiter: UInt8,
+        to output: inout String,
         element: (PostgresValue, inout String) -> Void
     ) {
         if array.dimensions.isEmpty || array.dimensions.contains(0) {
@@ -166,14 +184,25 @@ enum StructuredText {
     }
 
     private static func appendArrayLevel(
-        _ array: PostgresArray, depth: Int, index: inout Int, delimiter: UInt8, to output: inout String,
+        _ array: PostgresArray,
+        depth: Int,
+        index: inout Int,
+        delimiter: UInt8,
+        to output: inout String,
         element: (PostgresValue, inout String) -> Void
     ) {
         output.append("{")
         for position in 0..<array.dimensions[depth] {
             if position > 0 { output.unicodeScalars.append(Unicode.Scalar(delimiter)) }
             if depth + 1 < array.dimensions.count {
-                appendArrayLevel(array, depth: depth + 1, index: &index, delimiter: delimiter, to: &output, element: element)
+                appendArrayLevel(
+                    array,
+                    depth: depth + 1,
+                    index: &index,
+                    delimiter: delimiter,
+                    to: &output,
+                    element: element
+                )
                 continue
             }
             let value = index < array.elements.count ? array.elements[index] : .null
@@ -213,7 +242,7 @@ enum StructuredText {
         var items: [Item] = []
         if scanner.consume(UInt8(ascii: ")")) { return scanner.isAtEnd ? items : nil }
         while true {
-            guard let item = readQuotable(&scanner, stops: [UInt8(ascii: ","), UInt8(ascii: ")")]) else { return nil }
+            guard let item = readQuotable(&scanner, stop: UInt8(ascii: ","), or: UInt8(ascii: ")")) else { return nil }
             items.append(item)
             if scanner.consume(UInt8(ascii: ",")) { continue }
             guard scanner.consume(UInt8(ascii: ")")), scanner.isAtEnd else { return nil }
@@ -223,7 +252,7 @@ enum StructuredText {
 
     /// Reads one `record_out` / `range_out` item up to (not including) a stop byte outside quotes. Inside quotes
     /// `""` is a quote; a backslash escapes the next byte anywhere. Nothing at all (not even `""`) is NULL.
-    private static func readQuotable(_ scanner: inout TextScanner, stops: [UInt8]) -> Item? {
+    private static func readQuotable(_ scanner: inout TextScanner, stop: UInt8, or otherStop: UInt8) -> Item? {
         let start = scanner.position
         var bytes: [UInt8] = []
         var simple = true
@@ -233,7 +262,7 @@ enum StructuredText {
                 if inQuotes { return nil }
                 break
             }
-            if !inQuotes, stops.contains(byte) { break }
+            if !inQuotes, byte == stop || byte == otherStop { break }
             scanner.position += 1
             switch byte {
             case UInt8(ascii: "\\"):
@@ -258,7 +287,9 @@ enum StructuredText {
 
     /// Writes `record_out` text, each non-null field written by `field`.
     static func appendRecord(
-        _ fields: [PostgresField], to output: inout String, field: (PostgresValue, inout String) -> Void
+        _ fields: [PostgresField],
+        to output: inout String,
+        field: (PostgresValue, inout String) -> Void
     ) {
         output.append("(")
         for (index, item) in fields.enumerated() {
@@ -266,10 +297,17 @@ enum StructuredText {
             if case .null = item.value { continue }
             var text = ""
             field(item.value, &text)
-            appendQuotable(text, quoteIf: [UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ",")], to: &output)
+            appendQuotable(text, quoteIf: recordSpecials, to: &output)
         }
         output.append(")")
     }
+
+    /// Bytes that make `record_out` quote a field (besides quotes, backslashes and whitespace).
+    private static let recordSpecials: [UInt8] = [UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ",")]
+    /// Bytes that make `range_bound_escape` quote a bound (besides quotes, backslashes and whitespace).
+    private static let rangeSpecials: [UInt8] = [
+        UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","),
+    ]
 
     /// Writes `text` quoted (doubling `"` and `\`) when empty or containing a quote, backslash, whitespace or
     /// one of `quoteIf` (`record_out`, `range_bound_escape`).
@@ -316,8 +354,9 @@ enum StructuredText {
         } else {
             return nil
         }
-        guard let lower = readQuotable(&scanner, stops: [UInt8(ascii: ",")]), scanner.consume(UInt8(ascii: ",")),
-            let upper = readQuotable(&scanner, stops: [UInt8(ascii: "]"), UInt8(ascii: ")")])
+        guard let lower = readQuotable(&scanner, stop: UInt8(ascii: ","), or: UInt8(ascii: ",")),
+            scanner.consume(UInt8(ascii: ",")),
+            let upper = readQuotable(&scanner, stop: UInt8(ascii: "]"), or: UInt8(ascii: ")"))
         else { return nil }
         let upperInclusive: Bool
         if scanner.consume(UInt8(ascii: "]")) {
@@ -333,32 +372,35 @@ enum StructuredText {
             return item
         }
         return ParsedRange(
-            isEmpty: false, lower: bound(lower), upper: bound(upper), lowerInclusive: lowerInclusive,
-            upperInclusive: upperInclusive)
+            isEmpty: false,
+            lower: bound(lower),
+            upper: bound(upper),
+            lowerInclusive: lowerInclusive,
+            upperInclusive: upperInclusive
+        )
     }
 
     /// Writes `range_out` text, each bound written by `bound`.
     static func appendRange(
-        _ range: PostgresRange, to output: inout String, bound: (PostgresValue, inout String) -> Void
+        _ range: PostgresRange,
+        to output: inout String,
+        bound: (PostgresValue, inout String) -> Void
     ) {
         if range.isEmpty {
             output.append("empty")
             return
         }
         output.append(range.lowerInclusive ? "[" : "(")
-        let special: [UInt8] = [
-            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","),
-        ]
         if let lower = range.lower {
             var text = ""
             bound(lower, &text)
-            appendQuotable(text, quoteIf: special, to: &output)
+            appendQuotable(text, quoteIf: rangeSpecials, to: &output)
         }
         output.append(",")
         if let upper = range.upper {
             var text = ""
             bound(upper, &text)
-            appendQuotable(text, quoteIf: special, to: &output)
+            appendQuotable(text, quoteIf: rangeSpecials, to: &output)
         }
         output.append(range.upperInclusive ? "]" : ")")
     }

@@ -162,7 +162,11 @@ enum TextSearchText {
     static let maximumDepth = 1000
 
     private static func infix(
-        _ items: [QueryItem], _ position: inout Int, parentPriority: Int, rightPhraseOperand: Bool, depth: Int,
+        _ items: [QueryItem],
+        _ position: inout Int,
+        parentPriority: Int,
+        rightPhraseOperand: Bool,
+        depth: Int,
         to output: inout String
     ) -> Bool {
         guard position < items.count, depth < maximumDepth else { return false }
@@ -197,8 +201,13 @@ enum TextSearchText {
             var right = ""
             guard
                 infix(
-                    items, &position, parentPriority: own, rightPhraseOperand: code == operatorPhrase, depth: depth + 1,
-                    to: &right),
+                    items,
+                    &position,
+                    parentPriority: own,
+                    rightPhraseOperand: code == operatorPhrase,
+                    depth: depth + 1,
+                    to: &right
+                ),
                 infix(items, &position, parentPriority: own, rightPhraseOperand: false, depth: depth + 1, to: &output)
             else { return false }
             switch code {

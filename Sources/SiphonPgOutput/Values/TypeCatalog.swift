@@ -41,7 +41,7 @@ public struct TypeCatalog: Sendable {
         case range(subtypeOID: UInt32)
         /// A multirange of the range type `rangeOID`.
         case multirange(rangeOID: UInt32)
-        /// An array; `delimiter` separates elements in its text form (`typdelim`).
+        /// An array; `delimiter` separates elements in its text form (the element type's `typdelim`).
         case array(elementOID: UInt32, delimiter: UInt8)
         /// The `hstore` extension type (rendered as a JSON object, through its cast to `json`).
         case hstore
@@ -196,7 +196,7 @@ extension TypeCatalog {
             n.nspname::pg_catalog.text || '.' || t.typname::pg_catalog.text,
             t.typbasetype::pg_catalog.text,
             CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem::pg_catalog.text END,
-            t.typdelim::pg_catalog.text,
+            (SELECT e.typdelim FROM pg_catalog.pg_type e WHERE e.oid = t.typelem)::pg_catalog.text,
             (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
                 WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
             )::pg_catalog.text,
@@ -267,7 +267,9 @@ extension TypeCatalog {
     }
 
     private static func compositeFields(
-        names: String?, types: String?, oid: UInt32
+        names: String?,
+        types: String?,
+        oid: UInt32
     ) throws(ValueDecodingError) -> [Field] {
         guard let names, let types else { return [] }
         let nameList = try textArray(names, oid: oid)

@@ -10,7 +10,10 @@ import SiphonCore
 /// which also produces the precise error.
 enum FastPath {
     static func appendJSON(
-        _ bytes: UnsafeRawBufferPointer, format: ValueFormat, typeOID: UInt32, to output: inout String
+        _ bytes: UnsafeRawBufferPointer,
+        format: ValueFormat,
+        typeOID: UInt32,
+        to output: inout String
     ) -> Bool {
         if let element = arrayElement(of: typeOID) {
             return appendArray(bytes, format: format, element: element, to: &output)
@@ -46,7 +49,10 @@ enum FastPath {
     /// Renders an array as nested JSON arrays, elements through the scalar fast paths. If one element has no fast
     /// path after all, what was written is rolled back.
     private static func appendArray(
-        _ bytes: UnsafeRawBufferPointer, format: ValueFormat, element: UInt32, to output: inout String
+        _ bytes: UnsafeRawBufferPointer,
+        format: ValueFormat,
+        element: UInt32,
+        to output: inout String
     ) -> Bool {
         let mark = output.utf8.count
         let rendered: Bool
@@ -62,7 +68,9 @@ enum FastPath {
 
     /// `array_send` layout (see `PostgresValue.decodeBinary`).
     private static func appendBinaryArray(
-        _ bytes: UnsafeRawBufferPointer, element: UInt32, to output: inout String
+        _ bytes: UnsafeRawBufferPointer,
+        element: UInt32,
+        to output: inout String
     ) -> Bool {
         guard bytes.count >= 12 else { return false }
         let dimensionCount = Int(bigEndian(bytes, as: Int32.self))
@@ -88,13 +96,19 @@ enum FastPath {
             }
             guard length >= 0, position + length <= bytes.count else { return false }
             defer { position += length }
-            return appendBinary(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)]), typeOID: element, to: &output)
+            return appendBinary(
+                UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)]),
+                typeOID: element,
+                to: &output
+            )
         }
         return rendered && position == bytes.count
     }
 
     private static func appendTextArray(
-        _ bytes: UnsafeRawBufferPointer, element: UInt32, to output: inout String
+        _ bytes: UnsafeRawBufferPointer,
+        element: UInt32,
+        to output: inout String
     ) -> Bool {
         guard let parsed = StructuredText.parseArray(bytes, delimiter: UInt8(ascii: ",")) else { return false }
         var index = 0
@@ -113,7 +127,9 @@ enum FastPath {
 
     /// Writes `[…]` nesting for `dimensions` (`[]` when empty), calling `element` for each element in order.
     private static func appendNested(
-        dimensions: [Int], to output: inout String, element: (inout String) -> Bool
+        dimensions: [Int],
+        to output: inout String,
+        element: (inout String) -> Bool
     ) -> Bool {
         guard !dimensions.isEmpty, !dimensions.contains(0) else {
             output.append("[]")
@@ -132,11 +148,14 @@ enum FastPath {
     }
 
     @inline(__always)
-    private static func bigEndian<Integer: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, as _: Integer.Type) -> Integer {
+    private static func bigEndian<Integer: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, as _: Integer.Type)
+        -> Integer
+    {
         Integer(bigEndian: bytes.loadUnaligned(as: Integer.self))
     }
 
-    private static func appendBinary(_ bytes: UnsafeRawBufferPointer, typeOID: UInt32, to output: inout String) -> Bool {
+    private static func appendBinary(_ bytes: UnsafeRawBufferPointer, typeOID: UInt32, to output: inout String) -> Bool
+    {
         switch typeOID {
         case 16:
             guard bytes.count == 1 else { return false }
@@ -276,7 +295,8 @@ func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout String) 
             UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[1...]).copyMemory(from: bytes)
             buffer[bytes.count + 1] = UInt8(ascii: "\"")
             return bytes.count + 2
-        })
+        }
+    )
 }
 
 /// Appends a string as a JSON string (see `appendJSONString(_:to:)` for bytes).

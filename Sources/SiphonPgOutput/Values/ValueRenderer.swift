@@ -38,7 +38,10 @@ public struct ValueRenderer: Sendable {
     /// Types neither built-in nor in `catalog` are never an error: their text becomes a JSON string (their binary
     /// form, unless it is known to be text, a `"\\x…"` hex string; see `TypeCatalog.supportsBinaryFormat(_:)`).
     public func appendJSON(
-        of bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32, to output: inout String
+        of bytes: ByteBuffer,
+        format: ValueFormat,
+        typeOID: UInt32,
+        to output: inout String
     ) throws(ValueDecodingError) {
         let rendered = bytes.withUnsafeReadableBytes { bytes in
             FastPath.appendJSON(bytes, format: format, typeOID: typeOID, to: &output)
@@ -56,7 +59,9 @@ public struct ValueRenderer: Sendable {
 
     /// Decodes one non-null column value into a typed value.
     public func decode(
-        _ bytes: ByteBuffer, format: ValueFormat, typeOID: UInt32
+        _ bytes: ByteBuffer,
+        format: ValueFormat,
+        typeOID: UInt32
     ) throws(ValueDecodingError) -> PostgresValue {
         let type = self.catalog.valueType(for: typeOID)
         switch format {

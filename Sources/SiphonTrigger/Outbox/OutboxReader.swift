@@ -64,6 +64,20 @@ public final class OutboxReader: Service, Sendable {
         }
     }
 
+    /// Delivers every change committed before the call (of the partitions this reader gets), deletes what every
+    /// group delivered, closes the sinks and returns: for batch jobs, and for a last look after a run.
+    public func catchUp() async throws {
+        try Self.validate(self.configuration)
+        try await ReplicationConnection.withConnection(
+            settings: self.configuration.connection, replication: false, logger: self.logger
+        ) { connection in
+            var session = try await OutboxSession.start(reader: self, connection: connection)
+            while try await session.deliverRound() {}
+            try await session.cleanUp()
+        }
+        for sink in self.sinks { try await sink.close() }
+    }
+
     private func runUntilStopped() async throws {
         try Self.validate(self.configuration)
         let (wakeUps, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

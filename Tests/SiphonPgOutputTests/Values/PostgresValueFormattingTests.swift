@@ -41,7 +41,10 @@ import Testing
         #expect(try json(numeric(weight: 0, sign: 0xF000, scale: 0, []), 1700) == "\"-Infinity\"")
         // A numeric inside an array goes through the typed value, not the direct path: same text.
         let value = try renderer.decode(
-            ByteBuffer(bytes: numeric(weight: 1, sign: 0, scale: 3, [1, 2345, 6780])), format: .binary, typeOID: 1700)
+            ByteBuffer(bytes: numeric(weight: 1, sign: 0, scale: 3, [1, 2345, 6780])),
+            format: .binary,
+            typeOID: 1700
+        )
         #expect(value == .numeric(.finite("12345.678")))
     }
 
@@ -91,7 +94,7 @@ import Testing
         #expect(text(Double.greatestFiniteMagnitude) == "1.7976931348623157e+308")
         #expect(text(Double.nan) == "NaN")
         #expect(text(-Double.infinity) == "-Infinity")
-        #expect(text(Float(1234567)) == "1.234567e+06")
+        #expect(text(Float(1_234_567)) == "1.234567e+06")
         #expect(text(Float(123456)) == "123456")
         #expect(text(Float(0.1)) == "0.1")
         #expect(text(Float(1e-5)) == "1e-05")
@@ -151,7 +154,10 @@ import Testing
         #expect(PostgresValue.timestamptz(PostgresTimestamp(rawValue: Int64.min)).json == "\"-infinity\"")
         #expect(try json(text: "0044-03-15 12:00:00.5+00 BC", 1184) == "\"0044-03-15T12:00:00.5+00:00 BC\"")
         #expect(try json(text: "2026-11-21 23:00:00+05:30", 1184) == "\"2026-11-21T17:30:00+00:00\"")
-        #expect(PostgresValue.timetz(microseconds: 12 * 3_600_000_000, secondsWestOfUTC: -19_800).json == "\"12:00:00+05:30\"")
+        #expect(
+            PostgresValue.timetz(microseconds: 12 * 3_600_000_000, secondsWestOfUTC: -19_800).json
+                == "\"12:00:00+05:30\""
+        )
         #expect(PostgresValue.timetz(microseconds: 0, secondsWestOfUTC: 3_600).json == "\"00:00:00-01\"")
         #expect(PostgresValue.timetz(microseconds: 1, secondsWestOfUTC: -19_815).json == "\"00:00:00.000001+05:30:15\"")
         #expect(PostgresValue.time(microseconds: 24 * 3_600_000_000).json == "\"24:00:00\"")
@@ -160,7 +166,8 @@ import Testing
     @Test func jsonIsRewrittenIntoJSONBForm() throws {
         #expect(
             try json(text: #" {"b":1, "a" : [1.0E2,true,null], "b":"\u00e9\/", "aa":{}} "#, 114)
-                == #"{"a": [100, true, null], "b": "é/", "aa": {}}"#)
+                == #"{"a": [100, true, null], "b": "é/", "aa": {}}"#
+        )
         #expect(try json(text: #""\ud83d\ude00""#, 114) == #""😀""#)
         #expect(try json(text: "[]", 114) == "[]")
     }
@@ -176,7 +183,11 @@ import Testing
     @Test func catalogResolvesNestedTypesAndReportsWhatIsMissing() throws {
         var catalog = TypeCatalog()
         catalog.add([
-            .init(oid: 20_000, name: "s.pair", kind: .composite(fields: [.init(name: "b", typeOID: 25), .init(name: "a", typeOID: 20_001)])),
+            .init(
+                oid: 20_000,
+                name: "s.pair",
+                kind: .composite(fields: [.init(name: "b", typeOID: 25), .init(name: "a", typeOID: 20_001)])
+            ),
             .init(oid: 20_002, name: "s._pair", kind: .array(elementOID: 20_000, delimiter: UInt8(ascii: ","))),
         ])
         #expect(catalog.needsLookup(20_000))
@@ -186,7 +197,12 @@ import Testing
         #expect(!catalog.needsLookup(20_002))
         let renderer = ValueRenderer(catalog: catalog)
         #expect(
-            try renderer.json(of: ByteBuffer(string: #"{"(x,happy)","(\"a \"\"b\",)",NULL}"#), format: .text, typeOID: 20_002)
-                == #"[{"a": "happy", "b": "x"}, {"a": null, "b": "a \"b"}, null]"#)
+            try renderer.json(
+                of: ByteBuffer(string: #"{"(x,happy)","(\"a \"\"b\",)",NULL}"#),
+                format: .text,
+                typeOID: 20_002
+            )
+                == #"[{"a": "happy", "b": "x"}, {"a": null, "b": "a \"b"}, null]"#
+        )
     }
 }

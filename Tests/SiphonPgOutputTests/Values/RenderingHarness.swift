@@ -62,7 +62,9 @@ enum RenderingHarness {
     /// many values were compared in each of the three passes (text, binary, binary under unusual settings).
     @discardableResult
     static func assertRendersLikePostgres(
-        _ cases: [TypeCase], setup: [String] = [], database: String? = nil,
+        _ cases: [TypeCase],
+        setup: [String] = [],
+        database: String? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> Int {
         try await withClient(database: database) { client in
@@ -74,7 +76,8 @@ enum RenderingHarness {
 
     /// Like `TestEnvironment.withClient`, optionally connected to another database of the test cluster.
     static func withClient<Result: Sendable>(
-        database: String?, _ body: (PostgresClient) async throws -> Result
+        database: String?,
+        _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
         guard let database else { return try await TestEnvironment.withClient(body) }
         var configuration = try TestEnvironment.clientConfiguration()
@@ -103,7 +106,10 @@ enum RenderingHarness {
     }
 
     private static func run(
-        _ cases: [TypeCase], setup: [String], on connection: PostgresConnection, sourceLocation: SourceLocation
+        _ cases: [TypeCase],
+        setup: [String],
+        on connection: PostgresConnection,
+        sourceLocation: SourceLocation
     ) async throws -> Int {
         let schema = TestEnvironment.uniqueName("values")
         func expand(_ sql: String) -> String { sql.replacingOccurrences(of: "{s}", with: schema) }
@@ -114,14 +120,19 @@ enum RenderingHarness {
             let columns = cases.indices.map { "c\($0) \(expand(cases[$0].type))" }.joined(separator: ", ")
             try await execute("CREATE TABLE \(schema).t (id int PRIMARY KEY, \(columns))", on: connection)
             try await execute("CREATE PUBLICATION \(schema) FOR TABLE \(schema).t", on: connection)
-            try await connection.query("SELECT pg_create_logical_replication_slot(\(schema)::name, 'pgoutput')", logger: logger)
+            try await connection.query(
+                "SELECT pg_create_logical_replication_slot(\(schema)::name, 'pgoutput')",
+                logger: logger
+            )
             slotCreated = true
 
             // Row ids: case index * 1000 + value index, so a failure names its case.
             for (caseIndex, typeCase) in cases.enumerated() {
                 let rows = typeCase.values.indices.map { "(\(caseIndex * 1000 + $0), \(expand(typeCase.values[$0])))" }
                 try await execute(
-                    "INSERT INTO \(schema).t (id, c\(caseIndex)) VALUES \(rows.joined(separator: ", "))", on: connection)
+                    "INSERT INTO \(schema).t (id, c\(caseIndex)) VALUES \(rows.joined(separator: ", "))",
+                    on: connection
+                )
             }
 
             let expected = try await expectedJSON(schema: schema, on: connection)
@@ -141,10 +152,17 @@ enum RenderingHarness {
                     }
                     do {
                         let ours = try renderer.json(of: sample.bytes, format: sample.format, typeOID: sample.typeOID)
-                        #expect(ours == expectation(for: sample, typeCase, postgres: want), "\(context)", sourceLocation: sourceLocation)
                         #expect(
-                            renderer.catalog.supportsBinaryFormat(sample.typeOID) == (typeCase.binary == .matchesPostgres),
-                            "supportsBinaryFormat for \(context)", sourceLocation: sourceLocation)
+                            ours == expectation(for: sample, typeCase, postgres: want),
+                            "\(context)",
+                            sourceLocation: sourceLocation
+                        )
+                        #expect(
+                            renderer.catalog.supportsBinaryFormat(sample.typeOID)
+                                == (typeCase.binary == .matchesPostgres),
+                            "supportsBinaryFormat for \(context)",
+                            sourceLocation: sourceLocation
+                        )
                         let typed = try renderer.decode(sample.bytes, format: sample.format, typeOID: sample.typeOID)
                         #expect(typed.json == ours, "typed value of \(context)", sourceLocation: sourceLocation)
                     } catch {
@@ -172,7 +190,9 @@ enum RenderingHarness {
         case .matchesPostgres:
             return postgres
         case .hex:
-            return "\"\\\\x" + sample.bytes.readableBytesView.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined() + "\""
+            return "\"\\\\x"
+                + sample.bytes.readableBytesView.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }
+                .joined() + "\""
         case .oid:
             return "\"\(sample.bytes.getInteger(at: sample.bytes.readerIndex, as: UInt32.self)!)\""
         }
@@ -196,8 +216,10 @@ enum RenderingHarness {
         try await execute("SET lc_monetary = 'C'", on: connection)
         let rows = try await connection.query(
             PostgresQuery(
-                unsafeSQL: "SELECT t.id, e.key, e.value::text FROM \(schema).t t, jsonb_each(to_jsonb(t)) e"),
-            logger: logger)
+                unsafeSQL: "SELECT t.id, e.key, e.value::text FROM \(schema).t t, jsonb_each(to_jsonb(t)) e"
+            ),
+            logger: logger
+        )
         var result: [Key: String] = [:]
         for try await (id, column, json) in rows.decode((Int, String, String).self) {
             result[Key(row: id, column: column)] = json
@@ -207,12 +229,15 @@ enum RenderingHarness {
     }
 
     /// The non-null, non-id column values of the slot's inserts, as pgoutput protocol 1 writes them.
-    static func pgoutputSamples(slot: String, binary: Bool, on connection: PostgresConnection) async throws -> [Sample] {
+    static func pgoutputSamples(slot: String, binary: Bool, on connection: PostgresConnection) async throws -> [Sample]
+    {
         let rows = try await connection.query(
             """
             SELECT data FROM pg_logical_slot_peek_binary_changes(\(slot)::name, NULL, NULL,
                 'proto_version', '1', 'publication_names', \(slot), 'binary', \(binary ? "true" : "false"))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var columns: [(name: String, typeOID: UInt32)] = []
         var samples: [Sample] = []
         for try await var message in rows.decode(ByteBuffer.self) {
@@ -248,7 +273,8 @@ enum RenderingHarness {
 
     /// Insert: relation OID, `N`, then the tuple: column count and per column `n`, `u`, or `t`/`b` with bytes.
     private static func parseInsert(
-        _ message: inout ByteBuffer, columns: [(name: String, typeOID: UInt32)]
+        _ message: inout ByteBuffer,
+        columns: [(name: String, typeOID: UInt32)]
     ) throws -> [Sample] {
         guard message.readInteger(as: UInt32.self) != nil, message.readInteger(as: UInt8.self) == UInt8(ascii: "N"),
             let count = message.readInteger(as: Int16.self), Int(count) == columns.count
@@ -262,14 +288,18 @@ enum RenderingHarness {
             else { throw MalformedMessage() }
             let format: ValueFormat = kind == UInt8(ascii: "b") ? .binary : .text
             if column.name == "id" {
-                id = format == .binary ? bytes.getInteger(at: bytes.readerIndex, as: Int32.self).map(Int.init)
+                id =
+                    format == .binary
+                    ? bytes.getInteger(at: bytes.readerIndex, as: Int32.self).map(Int.init)
                     : Int(String(buffer: bytes))
             } else {
                 values.append((column.name, column.typeOID, format, bytes))
             }
         }
         guard let id else { throw MalformedMessage() }
-        return values.map { Sample(row: id, column: $0.column, typeOID: $0.typeOID, format: $0.format, bytes: $0.bytes) }
+        return values.map {
+            Sample(row: id, column: $0.column, typeOID: $0.typeOID, format: $0.format, bytes: $0.bytes)
+        }
     }
 
     /// The catalog for the samples' types, filled by `TypeCatalog.lookupSQL` exactly as the engine does it.
@@ -279,7 +309,10 @@ enum RenderingHarness {
         guard !missing.isEmpty else { return catalog }
         var binds = PostgresBindings()
         binds.append(missing.map { Int64($0) })
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: TypeCatalog.lookupSQL, binds: binds), logger: logger)
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: TypeCatalog.lookupSQL, binds: binds),
+            logger: logger
+        )
         var lookupRows: [[String?]] = []
         for try await row in rows {
             lookupRows.append(try row.map { try $0.decode(String?.self) })

@@ -45,7 +45,8 @@ import Testing
             }
         }
         let binary: [(UInt32, [UInt8])] = [
-            (23, [0, 1, 2]), (20, []), (16, [1, 1]), (1700, [0, 1, 0, 0, 0, 0, 0, 0]), (1700, [0, 0, 0, 0, 0x12, 0, 0, 0]),
+            (23, [0, 1, 2]), (20, []), (16, [1, 1]), (1700, [0, 1, 0, 0, 0, 0, 0, 0]),
+            (1700, [0, 0, 0, 0, 0x12, 0, 0, 0]),
             (1700, [0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10]), (1007, [0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 23]),
             (1007, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1]),
             (869, [2, 33, 0, 4, 1, 2, 3, 4]), (869, [3, 8, 0, 4, 1, 2, 3, 4]), (3802, [2, 0x7B, 0x7D]),
@@ -69,7 +70,8 @@ import Testing
                 let binary = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
                 let text = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
                 for (format, bytes) in [(ValueFormat.binary, binary), (.text, text)] {
-                    guard let json = try? renderer.json(of: ByteBuffer(bytes: bytes), format: format, typeOID: oid) else {
+                    guard let json = try? renderer.json(of: ByteBuffer(bytes: bytes), format: format, typeOID: oid)
+                    else {
                         continue
                     }
                     rendered += 1
@@ -95,72 +97,106 @@ import Testing
             buffer.writeInteger(value)
         }
         let binary: [(UInt32, [UInt8])] = [
-            (1007, bytes { b in  // int4[2][2] with lower bounds 0
-                for header: Int32 in [2, 0, 23, 2, 0, 2, 0] { b.writeInteger(header) }
-                for value: Int32 in [1, 2, 3, 4] { int4(&b, value) }
-            }),
-            (1009, bytes { b in
-                for header: Int32 in [1, 1, 25, 2, 1] { b.writeInteger(header) }
-                b.writeInteger(Int32(-1))
-                b.writeInteger(Int32(3))
-                b.writeString("a\"b")
-            }),
-            (3904, bytes { b in
-                b.writeInteger(UInt8(0x02))
-                int4(&b, 1)
-                int4(&b, 5)
-            }),
-            (4451, bytes { b in
-                b.writeInteger(Int32(2))
-                for (flags, low, high): (UInt8, Int32, Int32) in [(0x02, 1, 3), (0x06, 5, 7)] {
-                    b.writeInteger(Int32(17))
-                    b.writeInteger(flags)
-                    int4(&b, low)
-                    int4(&b, high)
+            (
+                1007,
+                bytes { b in  // int4[2][2] with lower bounds 0
+                    for header: Int32 in [2, 0, 23, 2, 0, 2, 0] { b.writeInteger(header) }
+                    for value: Int32 in [1, 2, 3, 4] { int4(&b, value) }
                 }
-            }),
-            (1700, bytes { b in
-                for word: Int16 in [3, 1, 0x4000, 9, 12, 3456, 7800] { b.writeInteger(word) }
-            }),
-            (3615, bytes { b in
-                b.writeInteger(UInt32(4))
-                b.writeBytes([2, 4])
-                b.writeInteger(Int16(2))
-                b.writeBytes([2, 1, 1, 0, 0x62, 0])
-                b.writeBytes([1, 8, 1, 0x61, 0])
-            }),
-            (3614, bytes { b in
-                b.writeInteger(UInt32(1))
-                b.writeBytes([0x61, 0x62, 0])
-                b.writeInteger(UInt16(2))
-                b.writeInteger(UInt16(0xC001))
-                b.writeInteger(UInt16(2))
-            }),
-            (602, bytes { b in
-                b.writeInteger(UInt8(1))
-                b.writeInteger(Int32(2))
-                for value in [1.5, -2.0, 1e300, 5e-324] { b.writeInteger(value.bitPattern) }
-            }),
+            ),
+            (
+                1009,
+                bytes { b in
+                    for header: Int32 in [1, 1, 25, 2, 1] { b.writeInteger(header) }
+                    b.writeInteger(Int32(-1))
+                    b.writeInteger(Int32(3))
+                    b.writeString("a\"b")
+                }
+            ),
+            (
+                3904,
+                bytes { b in
+                    b.writeInteger(UInt8(0x02))
+                    int4(&b, 1)
+                    int4(&b, 5)
+                }
+            ),
+            (
+                4451,
+                bytes { b in
+                    b.writeInteger(Int32(2))
+                    for (flags, low, high): (UInt8, Int32, Int32) in [(0x02, 1, 3), (0x06, 5, 7)] {
+                        b.writeInteger(Int32(17))
+                        b.writeInteger(flags)
+                        int4(&b, low)
+                        int4(&b, high)
+                    }
+                }
+            ),
+            (
+                1700,
+                bytes { b in
+                    for word: Int16 in [3, 1, 0x4000, 9, 12, 3456, 7800] { b.writeInteger(word) }
+                }
+            ),
+            (
+                3615,
+                bytes { b in
+                    b.writeInteger(UInt32(4))
+                    b.writeBytes([2, 4])
+                    b.writeInteger(Int16(2))
+                    b.writeBytes([2, 1, 1, 0, 0x62, 0])
+                    b.writeBytes([1, 8, 1, 0x61, 0])
+                }
+            ),
+            (
+                3614,
+                bytes { b in
+                    b.writeInteger(UInt32(1))
+                    b.writeBytes([0x61, 0x62, 0])
+                    b.writeInteger(UInt16(2))
+                    b.writeInteger(UInt16(0xC001))
+                    b.writeInteger(UInt16(2))
+                }
+            ),
+            (
+                602,
+                bytes { b in
+                    b.writeInteger(UInt8(1))
+                    b.writeInteger(Int32(2))
+                    for value in [1.5, -2.0, 1e300, 5e-324] { b.writeInteger(value.bitPattern) }
+                }
+            ),
             (869, [3, 64, 0, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
             (1562, [0, 0, 0, 9, 0xA5, 0x80]),
-            (1186, bytes { b in
-                b.writeInteger(Int64(-1))
-                b.writeInteger(Int32(3))
-                b.writeInteger(Int32(-14))
-            }),
-            (1266, bytes { b in
-                b.writeInteger(Int64(1))
-                b.writeInteger(Int32(-19_800))
-            }),
-            (3910, bytes { b in
-                b.writeInteger(UInt8(0x12))
-                b.writeInteger(Int32(8))
-                b.writeInteger(Int64.min + 1)
-            }),
+            (
+                1186,
+                bytes { b in
+                    b.writeInteger(Int64(-1))
+                    b.writeInteger(Int32(3))
+                    b.writeInteger(Int32(-14))
+                }
+            ),
+            (
+                1266,
+                bytes { b in
+                    b.writeInteger(Int64(1))
+                    b.writeInteger(Int32(-19_800))
+                }
+            ),
+            (
+                3910,
+                bytes { b in
+                    b.writeInteger(UInt8(0x12))
+                    b.writeInteger(Int32(8))
+                    b.writeInteger(Int64.min + 1)
+                }
+            ),
         ]
         let text: [(UInt32, String)] = [
             (1007, "[0:1][1:2]={{1,2},{3,NULL}}"), (1009, #"{"a \"b",NULL,"",x}"#), (3904, "[1,5)"),
-            (4534, #"{["2026-01-01 00:00:00+00","2026-01-02 00:00:00+00")}"#), (1186, "-1 years -2 mons +3 days -04:05:06.5"),
+            (4534, #"{["2026-01-01 00:00:00+00","2026-01-02 00:00:00+00")}"#),
+            (1186, "-1 years -2 mons +3 days -04:05:06.5"),
             (1184, "0044-03-15 12:00:00.5+05:30 BC"), (3614, "'a':1A,2 'b''c' 'd\\\\e'"), (869, "::ffff:1.2.3.4/120"),
             (114, #"{"a": [1.5e3, "\u00e9", {"b": null}]}"#), (603, "(1,2),(3,4)"), (790, "-$1,234.56"),
         ]

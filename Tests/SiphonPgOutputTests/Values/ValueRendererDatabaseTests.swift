@@ -22,21 +22,24 @@ import Testing
                     "0", "-0.0", "1.50", "'NaN'", "'Infinity'", "'-Infinity'", "1e-20", "1e100",
                     "-12345678901234567890.12345678901234567890", "0.0001", "9999.9999", "10000", "-0.00000012",
                     "123456789012345678901234567890", "1e-1000",
-                ]),
+                ]
+            ),
             TypeCase("numeric(10,4)", ["3.14159", "-1"]),
             TypeCase(
                 "float4",
                 [
                     "0", "'-0'", "1.5", "'NaN'", "'Infinity'", "'-Infinity'", "1e-45", "3.4028235e38", "0.1",
                     "1234567", "123456", "1e-5", "0.0001", "16777217", "-2.5e-38",
-                ]),
+                ]
+            ),
             TypeCase(
                 "float8",
                 [
                     "1e300", "1.5e-10", "'-0'", "5e-324", "1.7976931348623157e308", "0.1", "1/3::float8", "'NaN'",
                     "'Infinity'", "'-Infinity'", "1e15", "1e14", "123456789.123", "2.2250738585072014e-308",
                     "-1e-5", "0.30000000000000004",
-                ]),
+                ]
+            ),
             TypeCase("money", ["0", "-0.01", "92233720368547758.07", "-92233720368547758.08", "1234567.891", "0.5"]),
         ])
     }
@@ -56,10 +59,16 @@ import Testing
             }
         }
         // Uniform bit patterns cover every exponent; scaled values exercise the fixed-notation boundaries.
-        let doubles = (0..<150).map { _ in randomDouble() }
-            + (0..<150).map { _ in Double.random(in: -1...1) * Double(sign: .plus, exponent: .random(in: -20...60), significand: 1) }
-        let floats = (0..<150).map { _ in randomFloat() }
-            + (0..<150).map { _ in Float.random(in: -1...1) * Float(sign: .plus, exponent: .random(in: -20...30), significand: 1) }
+        let doubles =
+            (0..<150).map { _ in randomDouble() }
+            + (0..<150).map { _ in
+                Double.random(in: -1...1) * Double(sign: .plus, exponent: .random(in: -20...60), significand: 1)
+            }
+        let floats =
+            (0..<150).map { _ in randomFloat() }
+            + (0..<150).map { _ in
+                Float.random(in: -1...1) * Float(sign: .plus, exponent: .random(in: -20...30), significand: 1)
+            }
         let points = zip(doubles.prefix(100), doubles.suffix(100)).map { "point(\($0)::float8, \($1)::float8)" }
         try await RenderingHarness.assertRendersLikePostgres([
             TypeCase("float8", doubles.map { "'\($0)'::float8" }),
@@ -71,7 +80,8 @@ import Testing
     @Test func textTypes() async throws {
         let tricky = [
             "''", "'plain'", "E'quote \" backslash \\\\ slash /'", "E'controls \\x01\\x02\\x1f\\t\\n\\r\\b\\f end'",
-            "'unicode é 日本語 😀 \u{200B} \u{2028}'", "'  padded  '", "'NULL'", "'{braces}, (parens) [brackets]'",
+            "'unicode é 日本語 😀 \u{200B} \u{2028}'", "'  padded  '", "'NULL'",
+            "'{braces}, (parens) [brackets]'",
             "repeat('long ', 2000)",
         ]
         try await RenderingHarness.assertRendersLikePostgres([
@@ -111,25 +121,39 @@ import Testing
             TypeCase(
                 "date",
                 [
-                    "'2026-11-21'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'4713-01-01 BC'", "'5874897-12-31'",
+                    "'2026-11-21'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'4713-01-01 BC'",
+                    "'5874897-12-31'",
                     "'2000-02-29'", "'1900-03-01'",
-                ]),
+                ]
+            ),
             TypeCase("time", ["'00:00'", "'23:59:59.999999'", "'24:00'", "'12:34:56.7'"]),
             TypeCase(
                 "timetz",
-                ["'12:00+05'", "'12:00:00.5-03:30'", "'00:00+15:59'", "'12:00+05:30:15'", "'23:59:59.999999-15:59'", "'00:00Z'"]),
+                [
+                    "'12:00+05'", "'12:00:00.5-03:30'", "'00:00+15:59'", "'12:00+05:30:15'", "'23:59:59.999999-15:59'",
+                    "'00:00Z'",
+                ]
+            ),
             TypeCase("timestamp", stamps),
             TypeCase(
                 "timestamptz",
-                stamps + ["'2026-11-21 23:00:00.123456+05:30'", "'2026-03-29 01:30:00 Europe/Paris'", "'1900-01-01 00:00 Asia/Kolkata'"]),
+                stamps + [
+                    "'2026-11-21 23:00:00.123456+05:30'", "'2026-03-29 01:30:00 Europe/Paris'",
+                    "'1900-01-01 00:00 Asia/Kolkata'",
+                ]
+            ),
             TypeCase("timestamp(0)", ["'2026-11-21 23:00:00.6'"]),
             TypeCase(
                 "interval",
                 [
-                    "'0'", "'1 year 2 mons -3 days 04:05:06.789'", "'-1 year -2 mons +3 days -04:05:06'", "'1 mon -1 day'",
-                    "'-1 day 2 hours'", "'1.5 seconds'", "'@ 1 minute ago'", "'-178956970 years -8 mons -2147483647 days -2562047788:00:54.775807'::interval - '0.000001 sec'",
-                    "'178956970 years 7 mons 2147483646 days 2562047788:00:54.775807'", "'1000000 hours'", "'0.000001 sec'",
-                ]),
+                    "'0'", "'1 year 2 mons -3 days 04:05:06.789'", "'-1 year -2 mons +3 days -04:05:06'",
+                    "'1 mon -1 day'",
+                    "'-1 day 2 hours'", "'1.5 seconds'", "'@ 1 minute ago'",
+                    "'-178956970 years -8 mons -2147483647 days -2562047788:00:54.775807'::interval - '0.000001 sec'",
+                    "'178956970 years 7 mons 2147483646 days 2562047788:00:54.775807'", "'1000000 hours'",
+                    "'0.000001 sec'",
+                ]
+            ),
         ])
     }
 
@@ -139,24 +163,38 @@ import Testing
                 "inet",
                 [
                     "'1.2.3.4'", "'10.1.2.3/8'", "'0.0.0.0/0'", "'::1'", "'::'", "'1::'", "'::ffff:1.2.3.4'",
-                    "'::1.2.3.4'", "'2001:db8::1/64'", "'1:0:0:2:0:0:0:3'", "'1:0:2:0:3:0:4:0'", "'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'",
+                    "'::1.2.3.4'", "'2001:db8::1/64'", "'1:0:0:2:0:0:0:3'", "'1:0:2:0:3:0:4:0'",
+                    "'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'",
                     "'::ffff:0:0'", "'0:0:0:0:0:1:0:0'",
-                ]),
-            TypeCase("cidr", ["'10.0.0.0/8'", "'2001:db8::/32'", "'0.0.0.0/0'", "'::/0'", "'192.168.1.0/24'", "'1.2.3.4/32'", "'::1/128'"]),
+                ]
+            ),
+            TypeCase(
+                "cidr",
+                [
+                    "'10.0.0.0/8'", "'2001:db8::/32'", "'0.0.0.0/0'", "'::/0'", "'192.168.1.0/24'", "'1.2.3.4/32'",
+                    "'::1/128'",
+                ]
+            ),
             TypeCase("macaddr", ["'08:00:2b:01:02:03'", "'FF-FF-FF-FF-FF-FF'"]),
             TypeCase("macaddr8", ["'08:00:2b:01:02:03:04:05'", "'08:00:2b:01:02:03'"]),
             TypeCase("bit(5)", ["B'10101'", "B'00000'"]),
             TypeCase("varbit", ["B''", "B'1'", "repeat('10', 50)::varbit"]),
             TypeCase(
                 "tsvector",
-                ["'a:1A,2B b:3C c:4 d'", "$$'d''e' 'f\\\\g' 'sp ace':16383$$", "''", "to_tsvector('english', 'The quick brown foxes jumped')"]),
+                [
+                    "'a:1A,2B b:3C c:4 d'", "$$'d''e' 'f\\\\g' 'sp ace':16383$$", "''",
+                    "to_tsvector('english', 'The quick brown foxes jumped')",
+                ]
+            ),
             TypeCase(
                 "tsquery",
                 [
                     "'a & (b | c) & !d <-> e <2> f:*AB'", "'!(a|b)'", "'(a <-> b) | c'", "'a <-> (b | c)'", "'!!a'",
-                    "'a | b & c'", "'(a|b)&c'", "$$'it''s' & 'back\\\\slash':*$$", "'a <-> (b <-> c)'", "'(a <-> b) <-> c'",
+                    "'a | b & c'", "'(a|b)&c'", "$$'it''s' & 'back\\\\slash':*$$", "'a <-> (b <-> c)'",
+                    "'(a <-> b) <-> c'",
                     "'!(a <-> b)'", "'x:D & y:ABCD'", "''",
-                ]),
+                ]
+            ),
         ])
     }
 
@@ -195,14 +233,16 @@ import Testing
                 [
                     "'{}'", "'{1,NULL,3}'", "'{{1,2},{3,4}}'", "'[2:3]={1,2}'", "'[0:1][1:2]={{1,2},{3,4}}'",
                     "'{{{1},{2}},{{3},{4}}}'", "'[-5:-5]={7}'", "'{NULL}'", "array_fill(7, ARRAY[2,2,2,2,2,2])",
-                ]),
+                ]
+            ),
             TypeCase(
                 "text[]",
                 [
                     "'{}'", #"'{"a b",NULL,"",x,"q\"\\","NULL","null","{}",",","é 😀"}'"#,
                     "ARRAY[E'tab\\there', E'line\\nbreak', ' lead', 'trail ', '\\\\', 'a\"b']",
                     #"'{{"a","b"},{"c",NULL}}'"#,
-                ]),
+                ]
+            ),
             TypeCase("numeric[]", ["'{1.50,NaN,Infinity,-Infinity,0}'"]),
             TypeCase("float8[]", ["'{1e300,NaN,-0,0.1}'"]),
             TypeCase("float4[]", ["'{1e30,NaN,-Infinity}'"]),
@@ -239,7 +279,11 @@ import Testing
             TypeCase("numrange", ["'[1.5,2.50]'", "'(,0)'", "'[NaN,NaN]'", "'(-Infinity,Infinity)'"]),
             TypeCase(
                 "tsrange",
-                ["'[2026-01-01 10:00,2026-01-02)'", "'[-infinity,infinity]'", "'[0044-03-15 00:00 BC,2026-01-01 00:00:00.25]'"]),
+                [
+                    "'[2026-01-01 10:00,2026-01-02)'", "'[-infinity,infinity]'",
+                    "'[0044-03-15 00:00 BC,2026-01-01 00:00:00.25]'",
+                ]
+            ),
             TypeCase("tstzrange", ["'[2026-01-01 10:00+02,2026-01-02 00:00+00)'", "'(,infinity)'"]),
             TypeCase("daterange", ["'[2026-01-01,2026-01-10]'", "'[0044-03-15 BC,)'", "'empty'"]),
             TypeCase("int4multirange", ["'{}'", "'{[1,3),[5,7)}'", "'{(,)}'", "'{[1,2],(5,)}'"]),
@@ -257,7 +301,8 @@ import Testing
             "CREATE DOMAIN {s}.positive AS int CHECK (VALUE > 0)",
             "CREATE DOMAIN {s}.tags AS text[]",
             #"CREATE TYPE {s}.inner AS (x int, "we ird ""name""" text, at timestamptz, moods {s}.mood[])"#,
-            "CREATE TYPE {s}.outer AS (id {s}.positive, inside {s}.inner, insides {s}.inner[], n numeric, r int4range, j json)",
+            "CREATE TYPE {s}.outer AS (id {s}.positive, inside {s}.inner, insides {s}.inner[], n numeric, "
+                + "r int4range, j json)",
             "CREATE TYPE {s}.dropped AS (keep int, gone text, tail text)",
             "ALTER TYPE {s}.dropped DROP ATTRIBUTE gone",
             "CREATE TYPE {s}.floatrange AS RANGE (subtype = float8)",
@@ -277,13 +322,16 @@ import Testing
                     [
                         "ROW(1, 'text', '2026-11-21 23:00+00', '{happy}')", "ROW(NULL, NULL, NULL, NULL)",
                         #"ROW(-1, E'quo"te, par(en) back\\slash', 'infinity', '{}')"#, "ROW(0, '', NULL, '{NULL}')",
-                    ]),
+                    ]
+                ),
                 TypeCase(
                     "{s}.outer",
                     [
-                        #"ROW(7, ROW(1, 'x', NULL, '{so-so}'), ARRAY[ROW(2, 'y', NULL, NULL)::{s}.inner, NULL], 1.50, '[1,2)', '{"b":[1.0E1], "a":null}')"#,
+                        "ROW(7, ROW(1, 'x', NULL, '{so-so}'), ARRAY[ROW(2, 'y', NULL, NULL)::{s}.inner, NULL], "
+                            + #"1.50, '[1,2)', '{"b":[1.0E1], "a":null}')"#,
                         "ROW(NULL, NULL, '{}', 'NaN', 'empty', NULL)",
-                    ]),
+                    ]
+                ),
                 TypeCase("{s}.inner[]", ["ARRAY[ROW(1, 'a b', NULL, NULL)::{s}.inner, NULL]", "'{}'"]),
                 TypeCase("{s}.dropped", ["ROW(1, 'z')"]),
                 TypeCase("{s}.floatrange", ["'[1.5,1e300)'", "'empty'", "'(,-0.1]'"]),
@@ -292,7 +340,9 @@ import Testing
                 TypeCase("{s}.shortrange", ["'[1,5)'"]),
                 TypeCase("{s}.inner_list", ["ARRAY[ROW(1, 'a', NULL, '{happy}')::{s}.inner]"]),
                 TypeCase("{s}.floatrange[]", ["'{\"[1,2)\",empty}'"]),
-            ], setup: setup)
+            ],
+            setup: setup
+        )
     }
 
     @Test func catalogLookupWithInlineOIDsFollowsNestedTypes() async throws {
@@ -304,19 +354,24 @@ import Testing
                     for statement in [
                         "CREATE TYPE \(schema).mood AS ENUM ('a', 'b')",
                         "CREATE TYPE \(schema).moods AS RANGE (subtype = \(schema).mood)",
-                        "CREATE TYPE \(schema).pair AS (\"first name\" text, moods \(schema).mood[], gone int, r \(schema).moods)",
+                        "CREATE TYPE \(schema).pair AS (\"first name\" text, moods \(schema).mood[], gone int, "
+                            + "r \(schema).moods)",
                         "ALTER TYPE \(schema).pair DROP ATTRIBUTE gone",
                         "CREATE DOMAIN \(schema).pairs AS \(schema).pair[]",
                     ] {
                         try await RenderingHarness.execute(statement, on: connection)
                     }
                     let rows = try await connection.query(
-                        PostgresQuery(unsafeSQL: "SELECT '\(schema).pairs'::regtype::oid::int8"), logger: RenderingHarness.logger)
+                        PostgresQuery(unsafeSQL: "SELECT '\(schema).pairs'::regtype::oid::int8"),
+                        logger: RenderingHarness.logger
+                    )
                     var domainOID: UInt32 = 0
                     for try await oid in rows.decode(Int64.self) { domainOID = UInt32(oid) }
 
                     let lookup = try await connection.query(
-                        PostgresQuery(unsafeSQL: TypeCatalog.lookupSQL(for: [domainOID])), logger: RenderingHarness.logger)
+                        PostgresQuery(unsafeSQL: TypeCatalog.lookupSQL(for: [domainOID])),
+                        logger: RenderingHarness.logger
+                    )
                     var lookupRows: [[String?]] = []
                     for try await row in lookup { lookupRows.append(try row.map { try $0.decode(String?.self) }) }
                     let entries = try TypeCatalog.entries(fromLookupRows: lookupRows)
@@ -324,24 +379,30 @@ import Testing
                     // Everything reachable from the domain, built-ins (text) left out.
                     #expect(
                         Set(byName.keys)
-                            == Set(["pairs", "_pair", "pair", "_mood", "mood", "moods"].map { "\(schema).\($0)" }))
+                            == Set(["pairs", "_pair", "pair", "_mood", "mood", "moods"].map { "\(schema).\($0)" })
+                    )
                     #expect(byName["\(schema).mood"]?.kind == .enumeration)
                     #expect(byName["\(schema).moods"]?.kind == .range(subtypeOID: byName["\(schema).mood"]!.oid))
                     #expect(byName["\(schema).pairs"]?.kind == .domain(baseOID: byName["\(schema)._pair"]!.oid))
                     #expect(
                         byName["\(schema).pair"]?.kind
                             == .composite(fields: [
-                                .init(name: "first name", typeOID: 25), .init(name: "moods", typeOID: byName["\(schema)._mood"]!.oid),
+                                .init(name: "first name", typeOID: 25),
+                                .init(name: "moods", typeOID: byName["\(schema)._mood"]!.oid),
                                 .init(name: "r", typeOID: byName["\(schema).moods"]!.oid),
-                            ]))
+                            ])
+                    )
                     let catalog = TypeCatalog(entries)
                     #expect(!catalog.needsLookup(domainOID))
                     let renderer = ValueRenderer(catalog: catalog)
                     #expect(
                         try renderer.json(
-                            of: ByteBuffer(string: #"{"(\"x y\",\"{a,NULL}\",\"[a,b)\")",NULL}"#), format: .text,
-                            typeOID: domainOID)
-                            == #"[{"r": "[a,b)", "moods": ["a", null], "first name": "x y"}, null]"#)
+                            of: ByteBuffer(string: #"{"(\"x y\",\"{a,NULL}\",\"[a,b)\")",NULL}"#),
+                            format: .text,
+                            typeOID: domainOID
+                        )
+                            == #"[{"r": "[a,b)", "moods": ["a", null], "first name": "x y"}, null]"#
+                    )
                 } catch {
                     try? await RenderingHarness.execute("DROP SCHEMA \(schema) CASCADE", on: connection)
                     throw error
@@ -372,11 +433,14 @@ import Testing
                         [
                             #"'a=>1, b=>NULL, "x y"=>"q\"z", "back\\slash"=>"é"'"#, "''",
                             #"'longer_key=>1, k=>2, a=>3, ab=>4'"#,
-                        ]),
+                        ]
+                    ),
                     TypeCase("hstore[]", [#"ARRAY['a=>1'::hstore, NULL]"#]),
                     TypeCase("ltree", ["'Top.Science.Astronomy'", "''"], binary: .hex),
                     TypeCase("cube", ["'(1,2),(3,4)'", "'(1e300)'"], binary: .hex),
-                ], database: database)
+                ],
+                database: database
+            )
         } catch {
             try? await dropDatabase(database)
             throw error

@@ -1,0 +1,149 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import SiphonCore
+import Testing
+
+@testable import SiphonTrigger
+
+@Suite struct TriggerSQLTests {
+    static func table(
+        _ name: TableName = TableName(schema: "public", "orders"), key: [String] = ["id"],
+        _ configure: (inout TableCapture) -> Void = { _ in }
+    ) -> CapturedTable {
+        var capture = TableCapture(TablePattern(name))
+        configure(&capture)
+        return CapturedTable(
+            name: name, columns: ["id", "canceled", "note"], key: key, keySource: key.isEmpty ? .allColumns : .primaryKey,
+            replicaIdentityFull: false, capture: capture)
+    }
+
+    @Test func triggersCarryTheChosenOperationsColumnsAndCondition() {
+        let table = Self.table {
+            $0.operations = [.update, .delete]
+            $0.columns = ["canceled"]
+            $0.condition = "  NEW.note IS NOT NULL "
+        }
+        let names = OutboxNames(schema: "siphon", name: "outbox")
+        let statements = TriggerSQL.createTriggers(
+            for: table, function: names.function, triggerName: names.trigger,
+            arguments: TriggerSQL.arguments(for: table, captureOwnWrites: false))
+        let comment = #"'siphon {"columns":["id","canceled","note"],"key":["id"]}'"#
+        #expect(
+            statements == [
+                "DROP TRIGGER IF EXISTS siphon_outbox_insert ON public.orders",
+                "DROP TRIGGER IF EXISTS siphon_outbox_update ON public.orders",
+                """
+                CREATE TRIGGER siphon_outbox_update AFTER UPDATE ON public.orders
+                    FOR EACH ROW
+                    WHEN ((OLD.canceled IS DISTINCT FROM NEW.canceled) AND (NEW.note IS NOT NULL))
+                    EXECUTE FUNCTION siphon.outbox_capture('key', 'skip', 'id')
+                """,
+                "COMMENT ON TRIGGER siphon_outbox_update ON public.orders IS \(comment)",
+                "DROP TRIGGER IF EXISTS siphon_outbox_delete ON public.orders",
+                """
+                CREATE TRIGGER siphon_outbox_delete AFTER DELETE ON public.orders
+                    FOR EACH ROW
+                    WHEN ((NEW.note IS NOT NULL))
+                    EXECUTE FUNCTION siphon.outbox_capture('key', 'skip', 'id')
+                """,
+                "COMMENT ON TRIGGER siphon_outbox_delete ON public.orders IS \(comment)",
+                "DROP TRIGGER IF EXISTS siphon_outbox_truncate ON public.orders",
+            ])
+    }
+
+    @Test func identifiersAndLiteralsAreQuoted() {
+        let odd = TableName(schema: "Sales Team", #"Order's "Items""#)
+        var table = Self.table(odd, key: [#"back\slash"#, "select"]) { $0.operations = [.truncate] }
+        table.columns = [#"back\slash"#, "select"]
+        let names = NotifyNames(schema: "siphon", channel: "orders")
+        let statements = TriggerSQL.createTriggers(
+            for: table, function: names.function, triggerName: names.trigger,
+            arguments: ["orders"] + TriggerSQL.arguments(for: table, captureOwnWrites: true))
+        #expect(
+            statements[6]
+                == """
+                CREATE TRIGGER siphon_notify_orders_truncate AFTER TRUNCATE ON "Sales Team"."Order's ""Items"""
+                    FOR EACH STATEMENT
+                    EXECUTE FUNCTION siphon.notify_change('orders', 'key', 'keep', E'back\\\\slash', 'select')
+                """)
+        #expect(
+            statements[7]
+                == #"COMMENT ON TRIGGER siphon_notify_orders_truncate ON "Sales Team"."Order's ""Items""" IS "#
+                + #"E'siphon {"columns":["back\\\\slash","select"],"key":["back\\\\slash","select"]}'"#)
+    }
+
+    @Test func tablesWithoutAKeyUseTheWholeRow() {
+        let table = Self.table(key: [])
+        #expect(TriggerSQL.arguments(for: table, captureOwnWrites: false) == ["full", "skip"])
+        var full = Self.table()
+        full.replicaIdentityFull = true
+        #expect(TriggerSQL.arguments(for: full, captureOwnWrites: false) == ["full", "skip", "id"])
+        full.capture.oldRow = .key
+        #expect(TriggerSQL.arguments(for: full, captureOwnWrites: false) == ["key", "skip", "id"])
+    }
+
+    @Test func triggerCommentsRoundTrip() {
+        var table = Self.table(key: ["a\"b"])
+        table.columns = ["a\"b", "é", #"x\y"#]
+        let parsed = TriggerSQL.parseTriggerComment(TriggerSQL.triggerComment(for: table))
+        #expect(parsed?.columns == table.columns)
+        #expect(parsed?.key == ["a\"b"])
+        #expect(TriggerSQL.parseTriggerComment("someone else's trigger") == nil)
+    }
+
+    @Test func functionsPinTheRenderingSettingsAndUseUnambiguousDollarQuotes() {
+        let function = TriggerSQL.outboxFunction(OutboxNames(schema: "$siphon$", name: "outbox"), wakeUpReaders: true)
+        #expect(function.hasPrefix("CREATE OR REPLACE FUNCTION \"$siphon$\".outbox_capture() RETURNS trigger\n"))
+        #expect(function.contains("SET timezone = 'UTC'\nSET datestyle = 'ISO'\nSET intervalstyle = 'postgres'\n"))
+        #expect(function.contains("PERFORM pg_notify('$siphon$.outbox', '');"))
+        #expect(function.contains("AS $siphon1$"))
+        #expect(function.hasSuffix("$siphon1$"))
+        let quiet = TriggerSQL.outboxFunction(OutboxNames(schema: "siphon", name: "outbox"), wakeUpReaders: false)
+        #expect(!quiet.contains("pg_notify"))
+    }
+
+    @Test func migrationsAreWrittenAsTimestampedUpAndDownFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("siphon-sql-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let migration = TriggerMigration(up: "up;\n", down: "down;\n", tables: [], notes: [], name: "siphon_outbox_outbox")
+        let date = Date(timeIntervalSince1970: 1_795_309_445)
+        let paths = try migration.write(to: directory, date: date)
+        #expect(paths.up == directory + "/20261122010405_siphon_outbox_outbox.up.sql")
+        #expect(paths.down == directory + "/20261122010405_siphon_outbox_outbox.down.sql")
+        #expect(try String(contentsOfFile: paths.up, encoding: .utf8) == "up;\n")
+        #expect(try String(contentsOfFile: paths.down, encoding: .utf8) == "down;\n")
+        #expect(throws: SiphonError.self) { try migration.write(to: directory, date: date) }
+    }
+
+    @Test func outboxQueriesReadByWindowNeverByLargestID() {
+        let queries = OutboxQueries(schema: "siphon", outbox: "outbox", group: ConsumerGroup(name: "g", partitions: 3))
+        let cursor = OutboxCursor(
+            partition: 2, delivered: "100:105:101,103", window: "104:110:107", windowLSN: LSN(rawValue: 0x16B_37A0),
+            lastID: 41)
+        let read = queries.readBatch(cursor, window: cursor.window!, limit: 500, commitTime: "o.changed_at")
+        #expect(read.contains("WHERE o.id > 41 AND o.xid >= 100 AND o.xid < 110"))
+        #expect(read.contains("AND txid_visible_in_snapshot(o.xid, '104:110:107')"))
+        #expect(read.contains("AND NOT txid_visible_in_snapshot(o.xid, '100:105:101,103')"))
+        #expect(read.contains("AND (hashtext(o.key::text) & 2147483647) % 3 = 2"))
+        #expect(read.hasSuffix("ORDER BY o.id\nLIMIT 500"))
+        #expect(queries.openWindow(cursor).contains("greatest(w.lsn, '0/16B37A1'::pg_lsn)"))
+    }
+
+    @Test func partitionsAreSharedByBackendOrder() {
+        #expect(PartitionAssignment.partitions(for: 7, members: [7], partitions: 3) == [0, 1, 2])
+        #expect(PartitionAssignment.partitions(for: 7, members: [9, 7], partitions: 3) == [0, 2])
+        #expect(PartitionAssignment.partitions(for: 9, members: [9, 7], partitions: 3) == [1])
+        #expect(PartitionAssignment.partitions(for: 5, members: [1, 2, 3], partitions: 3) == [])
+        #expect(OutboxQueries.stableHash("siphon") == OutboxQueries.stableHash("siphon"))
+        #expect(OutboxQueries.stableHash("siphon") >= 0)
+    }
+
+    @Test func readsTimestampsAsUTCSessionsPrintThem() {
+        #expect(TimestampText.parseUTC("2026-11-22 01:04:05.5+00") == PostgresTimestamp(unixMicroseconds: 1_795_309_445_500_000))
+        #expect(TimestampText.parseUTC("2026-11-22 01:04:05+00") == PostgresTimestamp(unixMicroseconds: 1_795_309_445_000_000))
+        #expect(TimestampText.parseUTC("1999-12-31 23:59:59.999999+00")?.rawValue == -1)
+        #expect(TimestampText.parseUTC("2026-11-22 01:04:05+02") == nil)
+        #expect(TimestampText.parseUTC("infinity") == nil)
+    }
+}
