@@ -99,6 +99,7 @@ let package = Package(
             name: "SiphonCLI",
             dependencies: [
                 "Siphon", "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonSystem",
+                "SiphonTrigger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -145,7 +145,7 @@ public final class ReplicationConnection {
         _ name: String, temporary: Bool = false, snapshot: SnapshotAction = .none
     ) async throws -> CreatedSlot {
         let sql =
-            "CREATE_REPLICATION_SLOT \(ServerErrorTranslation.quoteIdentifier(name))"
+            "CREATE_REPLICATION_SLOT \(SQLQuoting.identifier(name))"
             + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput " + snapshot.rawValue
         let result = try await self.simpleQuery(sql)
         guard let row = result.rows.first, row.count >= 4, let slotName = row[0], let pointText = row[1],
@@ -159,7 +159,7 @@ public final class ReplicationConnection {
     /// `DROP_REPLICATION_SLOT name [WAIT]`; `wait` waits for another reader of the slot to go away.
     public func dropReplicationSlot(_ name: String, wait: Bool = false) async throws {
         try await self.simpleQuery(
-            "DROP_REPLICATION_SLOT \(ServerErrorTranslation.quoteIdentifier(name))" + (wait ? " WAIT" : ""))
+            "DROP_REPLICATION_SLOT \(SQLQuoting.identifier(name))" + (wait ? " WAIT" : ""))
     }
 
     // MARK: Plumbing used by ReplicationStream

@@ -39,7 +39,7 @@ extension ReplicationConnection {
     ) async throws -> Result {
         let version = options.protocolVersion ?? (self.serverVersionNumber >= 140000 ? 2 : 1)
         var arguments = ["proto_version '\(version)'"]
-        let publications = options.publications.map { ServerErrorTranslation.quoteIdentifier($0) }.joined(separator: ",")
+        let publications = options.publications.map { SQLQuoting.identifier($0) }.joined(separator: ",")
         arguments.append("publication_names '\(publications.replacingQuotes())'")
         if self.serverVersionNumber >= 140000 {
             if options.binary { arguments.append("binary 'true'") }
@@ -49,7 +49,7 @@ extension ReplicationConnection {
             throw SiphonError(.invalidConfiguration, "binary mode needs PostgreSQL 14 or later")
         }
         let command =
-            "START_REPLICATION SLOT \(ServerErrorTranslation.quoteIdentifier(slot)) LOGICAL \(start) ("
+            "START_REPLICATION SLOT \(SQLQuoting.identifier(slot)) LOGICAL \(start) ("
             + arguments.joined(separator: ", ") + ")"
         var encoder = FrontendEncoder(allocator: self.channel.allocator)
         encoder.query(command)

@@ -15,7 +15,7 @@ public enum ServerErrorTranslation {
             advice = "check the user name and password (URL or PGPASSWORD) and the server's pg_hba.conf"
         case "42501" where fields.message.contains("replication") || fields.message.contains("walsender"):
             code = .authenticationFailed
-            advice = "grant it with: ALTER ROLE \(user.map(quoteIdentifier) ?? "<role>") REPLICATION;"
+            advice = "grant it with: ALTER ROLE \(user.map(SQLQuoting.identifier) ?? "<role>") REPLICATION;"
         case "3D000":
             code = .connectionFailed
             advice = "create the database or fix the database name in the URL"
@@ -42,18 +42,5 @@ public enum ServerErrorTranslation {
         if let hint = fields.hint { message += "; hint: \(hint)" }
         if let advice { message += "; \(advice)" }
         return SiphonError(code, "server error \(fields.sqlState): \(message)", serverError: fields)
-    }
-
-    /// Double-quotes an identifier when PostgreSQL would need it.
-    public static func quoteIdentifier(_ name: String) -> String {
-        let simple = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
-            && !(name.first?.isNumber ?? true)
-        return simple ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

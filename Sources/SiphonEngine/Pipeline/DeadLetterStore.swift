@@ -31,10 +31,10 @@ struct DeadLetterStore: Sendable {
         ChangeEnvelope.append(change, format: .siphon, to: &json)
         let insert = """
             INSERT INTO siphon.dead_letters (change_id, sink, schema_name, table_name, operation, change, error, attempts)
-            VALUES (\(SQLLiteral.quote(change.id.description)), \(SQLLiteral.quote(sink)),
-                    \(SQLLiteral.quote(change.schema)), \(SQLLiteral.quote(change.table)),
-                    \(SQLLiteral.quote(change.operation.rawValue)), \(SQLLiteral.quote(json))::jsonb,
-                    \(SQLLiteral.quote("\(error)")), \(attempts))
+            VALUES (\(SQLQuoting.literal(change.id.description)), \(SQLQuoting.literal(sink)),
+                    \(SQLQuoting.literal(change.schema)), \(SQLQuoting.literal(change.table)),
+                    \(SQLQuoting.literal(change.operation.rawValue)), \(SQLQuoting.literal(json))::jsonb,
+                    \(SQLQuoting.literal("\(error)")), \(attempts))
             ON CONFLICT (change_id, sink) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,
                 parked_at = now()
             """

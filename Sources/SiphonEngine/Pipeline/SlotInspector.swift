@@ -16,7 +16,7 @@ enum SlotInspector {
         let result = try await connection.simpleQuery(
             """
             SELECT slot_type, plugin, database, active_pid, confirmed_flush_lsn, wal_status, current_database()
-            FROM pg_replication_slots WHERE slot_name = \(SQLLiteral.quote(slot))
+            FROM pg_replication_slots WHERE slot_name = \(SQLQuoting.literal(slot))
             """)
         guard let row = result.rows.first else {
             throw SiphonError(
@@ -50,17 +50,5 @@ enum SlotInspector {
             throw SiphonError(.slotUnavailable, "replication slot \"\(slot)\" has no confirmed position yet")
         }
         return SlotState(confirmedFlush: confirmedFlush, activePID: activePID)
-    }
-}
-
-/// SQL string literals for the simple query protocol, where there are no bind parameters.
-enum SQLLiteral {
-    /// `'text'` with quotes doubled; `E''` form when backslashes appear, so `standard_conforming_strings` never matters.
-    static func quote(_ text: String) -> String {
-        let doubled = text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
-        if text.contains("\\") {
-            return "E'" + doubled.split(separator: "\\", omittingEmptySubsequences: false).joined(separator: "\\\\") + "'"
-        }
-        return "'" + doubled + "'"
     }
 }

@@ -27,7 +27,7 @@ struct TypeResolver {
 
     /// Looks up the types of every column of the published tables, on the connection before it starts streaming.
     func preload(connection: ReplicationConnection, publications: [String]) async throws -> Preloaded {
-        let names = publications.map { SQLLiteral.quote($0) }.joined(separator: ", ")
+        let names = publications.map { SQLQuoting.literal($0) }.joined(separator: ", ")
         let columns = try await connection.simpleQuery(
             """
             SELECT DISTINCT a.atttypid, format_type(a.atttypid, NULL)

@@ -114,18 +114,21 @@ enum StructuredText {
 
     private static func readElement(_ scanner: inout TextScanner, delimiter: UInt8) -> Item? {
         if scanner.consume(UInt8(ascii: "\"")) {
-            var bytes: [UInt8] = []
+            let start = scanner.position
+            var unescaped: [UInt8]? = nil
             while true {
                 guard let byte = scanner.next() else { return nil }
                 if byte == UInt8(ascii: "\"") { break }
                 if byte == UInt8(ascii: "\\") {
+                    if unescaped == nil { unescaped = Array(scanner.bytes[start..<(scanner.position - 1)]) }
                     guard let escaped = scanner.next() else { return nil }
-                    bytes.append(escaped)
+                    unescaped!.append(escaped)
                 } else {
-                    bytes.append(byte)
+                    unescaped?.append(byte)
                 }
             }
-            return .unescaped(bytes)
+            // Quoted without escapes: the bytes between the quotes serve as they are.
+            return unescaped.map { .unescaped($0) } ?? .raw(start..<(scanner.position - 1))
         }
         let start = scanner.position
         var escaped: [UInt8]? = nil

@@ -1,6 +1,5 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonCore
 
 /// Quoting for SQL sent through the simple query protocol, where there are no bind parameters: every identifier and
 /// literal Siphon puts into SQL text goes through here.

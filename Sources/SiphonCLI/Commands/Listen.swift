@@ -1,0 +1,83 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SiphonCore
+import SiphonEngine
+import SiphonTrigger
+import UnixSignals
+
+struct Listen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver the changes that notify-channel triggers send, to the same sinks as `siphon run`.",
+        discussion: """
+            Best effort: PostgreSQL keeps no notification for a listener that is not connected, so changes sent
+            while `siphon listen` is down or reconnecting are lost, and each change is delivered at most once. Use
+            the outbox (`siphon run --mode trigger`) when every change matters. Create the channel's triggers with
+            `siphon sql --channel NAME` or `siphon setup --mode trigger --channel NAME`. SIGTERM or SIGINT stop it
+            after the change in hand is delivered.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .customLong("channel"), help: "Channel to listen on (repeatable).")
+    var channels: [String] = []
+
+    @Option(
+        name: .customLong("table"),
+        help: "Only deliver changes of this table, written as SQL does: schema.table, \"Quoted Name\", wildcards * (repeatable).")
+    var tables: [String] = []
+
+    @Option(name: .customLong("sink"), help: "Where changes go: stdout, jsonl:PATH (repeatable; default stdout).")
+    var sinks: [String] = []
+
+    @Option(help: "JSON envelope: siphon or debezium.")
+    var format: String = ChangeFormat.siphon.rawValue
+
+    @Option(help: "Tries per delivery before the poison policy applies.")
+    var maxAttempts: Int = 5
+
+    @Option(help: "What to do with a change a sink keeps refusing: stop, or dead-letter (park it in siphon.dead_letters).")
+    var onPoison: String = DeliveryPolicy.PoisonAction.stop.rawValue
+
+    func validate() throws {
+        if self.channels.isEmpty { throw ValidationError("name at least one channel with --channel") }
+        if self.maxAttempts < 1 { throw ValidationError("--max-attempts must be positive") }
+    }
+
+    func run() async throws {
+        let settings = try self.connection.settings(applicationName: "siphon listen")
+        let logger = self.connection.makeLogger()
+        let format = try RunConfiguration.parseFormat(self.format, place: "--format")
+        let poison = try RunConfiguration.parsePoison(self.onPoison, place: "--on-poison")
+        let patterns = try self.tables.map { try TablePattern(parsing: $0) }
+        let specifications = try (self.sinks.isEmpty ? ["stdout"] : self.sinks).map {
+            try SinkSpecification(parsing: $0)
+        }
+        let debezium = DebeziumSource(database: settings.database)
+        let sinks = try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
+        let listener = NotifyListener(
+            configuration: NotifyListenerConfiguration(
+                connection: settings, channels: self.channels, filter: ChangeFilter(tables: patterns),
+                delivery: DeliveryPolicy(maxAttempts: self.maxAttempts, poisonAction: poison)),
+            sinks: sinks, logger: logger)
+        logger.notice(
+            "siphon listen starting",
+            metadata: [
+                "pg.url": "\(settings)", "channels": "\(self.channels)", "sinks": "\(specifications.map(\.description))",
+            ])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: listener)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let statistics = listener.statistics
+        logger.notice(
+            "siphon listen stopped",
+            metadata: [
+                "changes": "\(statistics.changesDelivered)", "ignored": "\(statistics.ignored)",
+                "reconnects": "\(statistics.reconnects)",
+            ])
+    }
+}
