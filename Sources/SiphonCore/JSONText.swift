@@ -6,7 +6,27 @@
 /// `to_jsonb()`, so all JSON Siphon writes goes through here.
 public enum JSONText {
     /// Appends `text` as a quoted JSON string, escaping exactly what PostgreSQL escapes.
-    public static func appendString(_ text: some StringProtocol, to output: inout String) {
+    ///
+    /// The common case — nothing to escape — is one scan of contiguous UTF-8 and one append.
+    public static func appendString(_ text: String, to output: inout String) {
+        let clean = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if clean == true {
+            output.append("\"")
+            output.append(text)
+            output.append("\"")
+        } else {
+            self.appendEscaped(text, to: &output)
+        }
+    }
+
+    /// Appends `text` as a quoted JSON string, escaping exactly what PostgreSQL escapes.
+    public static func appendString(_ text: Substring, to output: inout String) {
+        self.appendEscaped(text, to: &output)
+    }
+
+    private static func appendEscaped(_ text: some StringProtocol, to output: inout String) {
         output.append("\"")
         var pendingStart = text.utf8.startIndex
         let utf8 = text.utf8
@@ -37,7 +57,7 @@ public enum JSONText {
     }
 
     /// `text` as a quoted JSON string.
-    public static func string(_ text: some StringProtocol) -> String {
+    public static func string(_ text: String) -> String {
         var output = ""
         output.reserveCapacity(text.utf8.count + 2)
         appendString(text, to: &output)
