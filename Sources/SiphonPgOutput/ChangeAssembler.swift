@@ -362,9 +362,9 @@ public struct ChangeAssembler: Sendable {
                 self.heldChangeCount -= streamed.changeCount
                 return .discardTransaction(abort.xid)
             }
-            guard self.streamedTransactions[abort.xid] != nil else { return .none }
-            let dropped = self.streamedTransactions[abort.xid]?.changeCounts.removeValue(forKey: abort.subtransactionXID)
-            self.heldChangeCount -= dropped ?? 0
+            guard var streamed = self.streamedTransactions.removeValue(forKey: abort.xid) else { return .none }
+            self.heldChangeCount -= streamed.changeCounts.removeValue(forKey: abort.subtransactionXID) ?? 0
+            self.streamedTransactions[abort.xid] = streamed
             return .discardSubtransaction(abort.subtransactionXID, of: abort.xid)
         }
         return .none

@@ -113,14 +113,33 @@ struct OutboxNames: Sendable, Hashable {
     var functionName: String { self.name + "_capture" }
     /// The channel readers listen on: `schema.name`.
     var wakeChannel: String { self.schema + "." + self.name }
-    /// The trigger for one operation on a table: `siphon_outbox_insert`.
-    func trigger(_ operation: Change.Operation) -> String { "siphon_\(self.name)_\(operation.rawValue)" }
+    /// The trigger for one event on a table: `siphon_outbox_insert`.
+    func trigger(_ event: TriggerEvent) -> String { "siphon_\(self.name)_\(event.rawValue)" }
     /// The index the reader uses to find changes by transaction.
     var xidIndexName: String { self.name + "_xid" }
 
     static func qualified(_ schema: String, _ name: String) -> String {
         TableName.quoteIdentifier(schema) + "." + TableName.quoteIdentifier(name)
     }
+}
+
+/// What a generated trigger fires on. Updates get two triggers when old rows carry only the key: `update` for those
+/// that keep their key (the function then skips `to_jsonb(OLD)`) and `rekey` for those that change it, chosen by
+/// `WHEN` clauses that PostgreSQL evaluates before calling the function.
+enum TriggerEvent: String, CaseIterable, Sendable {
+    case insert, update, rekey, delete, truncate
+
+    var operation: Change.Operation {
+        switch self {
+        case .insert: return .insert
+        case .update, .rekey: return .update
+        case .delete: return .delete
+        case .truncate: return .truncate
+        }
+    }
+
+    /// How a person calls what the trigger captures.
+    var noun: String { self == .rekey ? "updates that change the key" : self.rawValue }
 }
 
 /// The names of a notify channel's objects.
@@ -131,8 +150,8 @@ struct NotifyNames: Sendable, Hashable {
     /// The trigger function, shared by every channel.
     var function: String { OutboxNames.qualified(self.schema, Self.functionName) }
     static let functionName = "notify_change"
-    /// The trigger for one operation on a table: `siphon_notify_orders_insert`.
-    func trigger(_ operation: Change.Operation) -> String { "siphon_notify_\(self.channel)_\(operation.rawValue)" }
+    /// The trigger for one event on a table: `siphon_notify_orders_insert`.
+    func trigger(_ event: TriggerEvent) -> String { "siphon_notify_\(self.channel)_\(event.rawValue)" }
 }
 
 extension StringProtocol {

@@ -637,7 +637,18 @@ class LatencyReader:
         return int(re.compile(rb'"ts_ms":(\d+)').search(line, source).group(1)) * 1000
 
 
-def measure_latency(ctx, db, contender, rate, seconds, warmup, script):
+def pgbench_script(ctx, table):
+    """pgbench's transaction: one ~200-byte row like the throughput workloads' (`id` comes from the identity)."""
+    path = os.path.join(ctx.work, f"{table}.sql")
+    with open(path, "w") as file:
+        file.write("\\set aid random(1, 100000)\n"
+                   f"INSERT INTO {table} (account_id, amount, created_at, active, note, attrs) "
+                   "VALUES (:aid, :aid / 100.0, now(), true, repeat(md5(:aid::text), 3), "
+                   "'{\"source\": \"bench\", \"tier\": 3, \"tags\": [\"a\", \"b\"]}');\n")
+    return path
+
+
+def measure_latency(ctx, db, contender, rate, seconds, warmup):
     from hdrh.histogram import HdrHistogram
 
     name = f"latency_{rate}_{contender.key.replace('-', '_')}"
@@ -646,6 +657,7 @@ def measure_latency(ctx, db, contender, rate, seconds, warmup, script):
     db.create_table(name)
     db.execute(f"CREATE PUBLICATION {name} FOR TABLE {name}")
     db.create_slot(name)
+    script = pgbench_script(ctx, name)
     argv = contender.latency_argv(ctx, name, name, run_dir)
     child = Child(argv, ctx.environment, os.path.join(run_dir, "log"), run_dir, subprocess.PIPE)
     reader = LatencyReader(contender.stream)
@@ -712,12 +724,6 @@ def measure_latency(ctx, db, contender, rate, seconds, warmup, script):
 
 
 def run_latency(ctx, db, contenders, rates, seconds, warmup, mode):
-    script = os.path.join(ctx.work, "latency.sql")
-    with open(script, "w") as file:
-        file.write("\\set aid random(1, 100000)\n"
-                   "INSERT INTO :table (account_id, amount, created_at, active, note, attrs) VALUES (:aid, :aid / 100.0, "
-                   "now(), true, repeat(md5(:aid::text), 3), "
-                   "'{\"source\": \"bench\", \"tier\": 3, \"tags\": [\"a\", \"b\"]}');\n")
     runs = []
     for rate in rates:
         log(f"latency at {number(rate)} transactions/s for {warmup} + {seconds} s (single-row inserts, 4 pgbench "
@@ -730,11 +736,7 @@ def run_latency(ctx, db, contenders, rates, seconds, warmup, mode):
             if reason:
                 results.append(dict(contender=contender.key, status="skipped", reason=reason))
                 continue
-            name = f"latency_{rate}_{contender.key.replace('-', '_')}"
-            table_script = os.path.join(ctx.work, f"{name}.sql")
-            with open(script) as source, open(table_script, "w") as target:
-                target.write(source.read().replace(":table", name))
-            results.append(measure_latency(ctx, db, contender, rate, seconds, warmup, table_script))
+            results.append(measure_latency(ctx, db, contender, rate, seconds, warmup))
         runs.append(dict(rate=rate, seconds=seconds, warmup_seconds=warmup, results=results))
     return runs
 
@@ -805,6 +807,9 @@ def main():
         if key not in CONTENDER_KEYS:
             parser.error(f"unknown contender {key}; choose from {', '.join(CONTENDER_KEYS)}")
 
+    # Contenders are stopped with SIGTERM. A parent that blocks signals (the Swift test runner does) passes its mask
+    # on through exec, and a contender that blocks SIGTERM would only stop when killed.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     ctx = Context(arguments)
     output = arguments.output or (os.path.join(ctx.root, ".build-bench", "smoke") if arguments.smoke
                                   else os.path.join(ctx.root, "docs"))

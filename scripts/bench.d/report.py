@@ -152,7 +152,7 @@ def draw_chart(results, labels, path):
         axis.invert_yaxis()
         axis.set_xlabel("drain rate ÷ pg_recvlogical (text)")
         axis.set_title("Throughput (higher is better)")
-        axis.legend(fontsize=7, loc="lower right")
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     for axis, run in zip(axes, results["latency"]):
         measured = by_contender(run["results"])
         present = [key for key in keys if key in measured]

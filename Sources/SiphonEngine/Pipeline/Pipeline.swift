@@ -194,7 +194,7 @@ private struct StreamSession {
         self.pipeline = pipeline
         self.stream = stream
         self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
-        self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer)
+        self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer, heldChanges: SpillingChangeStore())
         self.catalog = catalog
         self.tracker = AckTracker(confirmed: confirmed)
         self.batch.reserveCapacity(pipeline.configuration.maxBatchSize)

@@ -19,8 +19,7 @@ final class SpillFile: Sendable {
 
     /// Creates the file in `directory`.
     init(directory: String) throws(SystemCallError) {
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/") + "siphon-spill-XXXXXX")
-            .utf8CString
+        var template = ((directory.hasSuffix("/") ? directory : directory + "/") + "siphon-spill-XXXXXX").utf8CString
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw SystemCallError("mkstemp", errno: errno) }
         // Child processes (siphon spawns some) must not keep the file alive.
@@ -43,7 +42,8 @@ final class SpillFile: Sendable {
         let failure: Int32? = bytes.withUnsafeReadableBytes { bytes in
             var done = 0
             while done < bytes.count {
-                let written = pwrite(self.descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+                let position = off_t(offset) + off_t(done)
+                let written = pwrite(self.descriptor, bytes.baseAddress! + done, bytes.count - done, position)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return errno

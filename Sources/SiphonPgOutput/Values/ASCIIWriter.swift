@@ -55,6 +55,14 @@ struct ASCIIWriter {
 
     /// Writes `value` (non-negative) in decimal with at least `width` digits.
     mutating func write(_ value: UInt64, width: Int) {
+        // Dates and times are mostly two-digit fields: skip counting digits for them.
+        if width == 2 && value < 100 {
+            precondition(self.count + 2 <= self.capacity, "ASCIIWriter overflow")
+            self.base[self.count] = UInt8(truncatingIfNeeded: value / 10) &+ 48
+            self.base[self.count + 1] = UInt8(truncatingIfNeeded: value % 10) &+ 48
+            self.count += 2
+            return
+        }
         var digits = 0
         var remaining = value
         repeat {

@@ -113,7 +113,7 @@ extension PostgresValue {
     }
 
     /// The value as `to_jsonb(value)::text` writes it.
-    public var json: String {
+    public var jsonText: String {
         var output = ""
         self.appendJSON(to: &output)
         return output
@@ -221,7 +221,7 @@ extension PostgresValue {
     }
 
     /// The value's text form (see `appendText(to:)`).
-    public var text: String {
+    public var postgresText: String {
         var output = ""
         self.appendText(to: &output)
         return output

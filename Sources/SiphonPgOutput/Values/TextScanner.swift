@@ -92,11 +92,6 @@ struct TextScanner {
         for _ in count..<6 { value *= 10 }
         return value
     }
-
-    /// The bytes from `start` up to the current position.
-    func slice(from start: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.position])
-    }
 }
 
 /// Whether the bytes equal `text` exactly.

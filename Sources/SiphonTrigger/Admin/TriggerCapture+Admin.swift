@@ -26,7 +26,7 @@ extension TriggerCapture {
         let (tables, notes) = try await TriggerCatalog(connection: connection).resolve(specification)
         let (up, down) = TriggerSQL.migration(specification, tables: tables, triggersOnly: triggersOnly)
         let subject =
-            "\(specification.target) in schema \(SQLText.identifier(specification.schema)), for "
+            "\(specification.target) in schema \(SQLQuoting.identifier(specification.schema)), for "
             + tables.map(\.name.description).joined(separator: ", ") + ".\n"
         let notesText = notes.map { "-- Note: \($0).\n" }.joined()
         return TriggerMigration(
@@ -80,8 +80,8 @@ extension TriggerCapture {
 
     /// The objects `apply` puts in place for `specification` over `tables`.
     static func objects(of specification: CaptureSpecification, tables: [CapturedTable]) -> [TriggerObject] {
-        var objects = [TriggerObject(kind: .schema, name: SQLText.identifier(specification.schema))]
-        let triggerName: (Change.Operation) -> String
+        var objects = [TriggerObject(kind: .schema, name: SQLQuoting.identifier(specification.schema))]
+        let triggerName: (TriggerEvent) -> String
         switch specification.target {
         case .outbox(let name):
             let names = OutboxNames(schema: specification.schema, name: name)
@@ -95,9 +95,9 @@ extension TriggerCapture {
             triggerName = names.trigger
         }
         for table in tables {
-            for operation in TriggerSQL.operationOrder where table.capture.operations.contains(operation) {
+            for event in TriggerSQL.events(for: table) {
                 objects.append(
-                    TriggerObject(kind: .trigger, name: "\(SQLText.identifier(triggerName(operation))) ON \(table.name)"))
+                    TriggerObject(kind: .trigger, name: "\(SQLQuoting.identifier(triggerName(event))) ON \(table.name)"))
             }
         }
         return objects
@@ -107,7 +107,7 @@ extension TriggerCapture {
     static func installedObjects(
         of specification: CaptureSpecification, connection: ReplicationConnection
     ) async throws -> [TriggerObject] {
-        let schema = SQLText.literal(specification.schema)
+        let schema = SQLQuoting.literal(specification.schema)
         let function: String
         var tables: [String] = []
         var triggerFilter = ""
@@ -121,7 +121,7 @@ extension TriggerCapture {
             function = names.function
             triggerFilter =
                 " AND t.tgname IN ("
-                + TriggerSQL.operationOrder.map { SQLText.literal(names.trigger($0)) }.joined(separator: ", ") + ")"
+                + TriggerEvent.allCases.map { SQLQuoting.literal(names.trigger($0)) }.joined(separator: ", ") + ")"
         }
         let result = try await connection.simpleQuery(
             """
@@ -129,15 +129,15 @@ extension TriggerCapture {
             UNION ALL
             SELECT 'table', quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = \(schema) AND c.relname IN (\(tables.map { SQLText.literal($0) }.joined(separator: ", ")
+            WHERE n.nspname = \(schema) AND c.relname IN (\(tables.map { SQLQuoting.literal($0) }.joined(separator: ", ")
                 .nonEmpty ?? "NULL"))
             UNION ALL
-            SELECT 'function', \(SQLText.literal(function + "()"))
-            WHERE to_regprocedure(\(SQLText.literal(function + "()"))) IS NOT NULL
+            SELECT 'function', \(SQLQuoting.literal(function + "()"))
+            WHERE to_regprocedure(\(SQLQuoting.literal(function + "()"))) IS NOT NULL
             UNION ALL
             SELECT 'trigger', quote_ident(t.tgname) || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgfoid = to_regprocedure(\(SQLText.literal(function + "()")))\(triggerFilter)
+            WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(function + "()")))\(triggerFilter)
             """)
         return result.rows.compactMap { row in
             guard let kind = row[0].flatMap(TriggerObject.Kind.init(rawValue:)), let name = row[1] else { return nil }
@@ -151,16 +151,16 @@ extension TriggerCapture {
             """
             SELECT CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE')
                         ELSE has_schema_privilege(n.oid, 'CREATE') END, n.oid IS NULL
-            FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = \(SQLText.literal(schema))
+            FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = \(SQLQuoting.literal(schema))
             """)
         guard let row = result.rows.first, row[0] != "t" else { return }
-        let role = SQLText.identifier(connection.settings.user)
-        let quoted = SQLText.identifier(schema)
+        let role = SQLQuoting.identifier(connection.settings.user)
+        let quoted = SQLQuoting.identifier(schema)
         if row[1] == "t" {
             throw SiphonError(
                 .invalidConfiguration,
                 "role \(connection.settings.user) may not create the schema \(quoted). Fix: GRANT CREATE ON "
-                    + "DATABASE \(SQLText.identifier(connection.settings.database)) TO \(role); or create the schema "
+                    + "DATABASE \(SQLQuoting.identifier(connection.settings.database)) TO \(role); or create the schema "
                     + "first: CREATE SCHEMA \(quoted) AUTHORIZATION \(role);")
         }
         throw SiphonError(

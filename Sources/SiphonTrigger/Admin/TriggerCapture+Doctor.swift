@@ -106,17 +106,17 @@ private struct Doctor {
         for table in resolved {
             let subject = table.name.description
             let have = installed.filter { $0.table == table.name }
-            let wanted = TriggerSQL.operationOrder.filter { table.capture.operations.contains($0) }
-            let absent = wanted.filter { operation in !have.contains { $0.name == triggerName(operation) } }
+            let wanted = TriggerSQL.events(for: table)
+            let absent = wanted.filter { event in !have.contains { $0.name == triggerName(event) } }
             let fixSQL = TriggerSQL.createTriggers(
                 for: table, function: self.function, triggerName: triggerName,
-                arguments: self.arguments(for: table)
+                leadingArguments: self.leadingArguments, captureOwnWrites: self.specification.captureOwnWrites
             ).joined(separator: ";\n") + ";"
             if !absent.isEmpty {
                 checks.append(
                     TriggerCheck(
                         name: "trigger_missing", subject: subject, status: .error,
-                        message: "no trigger for " + absent.map(\.rawValue).joined(separator: ", ")
+                        message: "no trigger for " + absent.map(\.noun).joined(separator: ", ")
                             + ": those changes are not captured", fix: fixSQL))
             }
             for trigger in have {
@@ -152,7 +152,7 @@ private struct Doctor {
                 checks.append(
                     TriggerCheck(
                         name: "trigger_missing", subject: subject, status: .ok,
-                        message: "triggers for " + wanted.map(\.rawValue).joined(separator: ", ")))
+                        message: "triggers for " + wanted.map(\.noun).joined(separator: ", ")))
             }
             if table.keySource == .allColumns {
                 checks.append(
@@ -171,7 +171,7 @@ private struct Doctor {
                     name: "trigger_unconfigured", subject: table.description, status: .warning,
                     message: "has triggers of \(self.specification.target) but is not in the configuration: its "
                         + "changes are still captured",
-                    fix: names.map { "DROP TRIGGER \(SQLText.identifier($0)) ON \(table);" }.joined(separator: " ")))
+                    fix: names.map { "DROP TRIGGER \(SQLQuoting.identifier($0)) ON \(table);" }.joined(separator: " ")))
         }
 
         if case .outbox(let name) = self.specification.target, missing.isEmpty {
@@ -187,32 +187,33 @@ private struct Doctor {
         }
     }
 
-    private var triggerName: (Change.Operation) -> String {
+    private var triggerName: (TriggerEvent) -> String {
         switch self.specification.target {
         case .outbox(let name): return OutboxNames(schema: self.specification.schema, name: name).trigger
         case .notify(let channel): return NotifyNames(schema: self.specification.schema, channel: channel).trigger
         }
     }
 
-    private func arguments(for table: CapturedTable) -> [String] {
-        let arguments = TriggerSQL.arguments(for: table, captureOwnWrites: self.specification.captureOwnWrites)
-        if case .notify(let channel) = self.specification.target { return [channel] + arguments }
-        return arguments
+    private var leadingArguments: [String] {
+        if case .notify(let channel) = self.specification.target { return [channel] }
+        return []
     }
 
     /// The triggers of this outbox or channel, on any table.
     private func installedTriggers() async throws -> [InstalledTrigger] {
-        let names = TriggerSQL.operationOrder.map { SQLText.literal(self.triggerName($0)) }.joined(separator: ", ")
+        let names = TriggerEvent.allCases.map { SQLQuoting.literal(self.triggerName($0)) }.joined(separator: ", ")
         let result = try await self.connection.simpleQuery(
             """
             SELECT t.tgname, n.nspname, c.relname, obj_description(t.oid, 'pg_trigger')
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgfoid = to_regprocedure(\(SQLText.literal(self.function + "()"))) AND t.tgname IN (\(names))
+            WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(self.function + "()"))) AND t.tgname IN (\(names))
             ORDER BY n.nspname, c.relname, t.tgname
             """)
+        let order = Dictionary(
+            uniqueKeysWithValues: TriggerEvent.allCases.enumerated().map { (self.triggerName($0.element), $0.offset) })
         return result.rows.map {
             InstalledTrigger(name: $0[0] ?? "", table: TableName(schema: $0[1] ?? "", $0[2] ?? ""), comment: $0[3])
-        }
+        }.sorted { ($0.table, order[$0.name] ?? 0) < ($1.table, order[$1.name] ?? 0) }
     }
 
     /// Per consumer group: how many changes wait and since when, and whether a reader is connected.
@@ -232,7 +233,7 @@ private struct Doctor {
                 LEFT JOIN \(names.table) AS o ON o.xid >= txid_snapshot_xmin(c.delivered)
                     AND NOT txid_visible_in_snapshot(o.xid, c.delivered)
                     AND (c.partitions = 1 OR (hashtext(o.key::text) & 2147483647) % c.partitions = c.partition)
-                WHERE c.group_name = \(SQLText.literal(group))
+                WHERE c.group_name = \(SQLQuoting.literal(group))
                 """)
             let count = backlog.rows.first?[0].flatMap { Int($0) } ?? 0
             let age = backlog.rows.first?[1].flatMap { Int($0) } ?? 0
@@ -248,7 +249,7 @@ private struct Doctor {
                                 + "group, or the outbox grows)" : ""),
                     fix: status == .warning && readers == 0
                         ? "siphon run --mode trigger --group \(group) (or, if the group is abandoned: DELETE FROM "
-                            + "\(names.cursorsTable) WHERE group_name = \(SQLText.literal(group));)" : nil))
+                            + "\(names.cursorsTable) WHERE group_name = \(SQLQuoting.literal(group));)" : nil))
         }
         let commitTimestamps = try await self.connection.simpleQuery("SHOW track_commit_timestamp")
         let on = commitTimestamps.rows.first?[0] == "on"

@@ -104,7 +104,7 @@ struct TriggerCatalog {
                 if exact.schema == specification.schema {
                     throw SiphonError(
                         .invalidConfiguration,
-                        "table \(exact) is in Siphon's own schema \(SQLText.identifier(specification.schema)) and "
+                        "table \(exact) is in Siphon's own schema \(SQLQuoting.identifier(specification.schema)) and "
                             + "cannot be captured")
                 }
                 matches = [row]
@@ -134,7 +134,7 @@ struct TriggerCatalog {
             throw SiphonError(
                 .invalidConfiguration,
                 "role \(role) may not create triggers on \(list): it must own the table or hold the TRIGGER "
-                    + "privilege. Fix: GRANT TRIGGER ON \(list) TO \(SQLText.identifier(role)); or run this as the "
+                    + "privilege. Fix: GRANT TRIGGER ON \(list) TO \(SQLQuoting.identifier(role)); or run this as the "
                     + "tables' owner")
         }
         let columns = try await self.columns(of: selected.map(\.row.oid))
@@ -146,8 +146,8 @@ struct TriggerCatalog {
             for column in capture.columns where !tableColumns.contains(column) {
                 throw SiphonError(
                     .invalidConfiguration,
-                    "table \(row.name) has no column \(SQLText.identifier(column)) (its columns: "
-                        + tableColumns.map { SQLText.identifier($0) }.joined(separator: ", ") + ")")
+                    "table \(row.name) has no column \(SQLQuoting.identifier(column)) (its columns: "
+                        + tableColumns.map { SQLQuoting.identifier($0) }.joined(separator: ", ") + ")")
             }
             let key = keys[row.oid] ?? ([], .allColumns)
             if key.source == .allColumns {

@@ -284,11 +284,11 @@ private struct ListenerSession {
         let table = payload.table.description
         let match =
             keyColumns.isEmpty
-            ? "to_jsonb(t) = \(SQLText.literal(payload.key))::jsonb"
-            : keyColumns.map { "t.\(SQLText.identifier($0)) = k.\(SQLText.identifier($0))" }.joined(separator: " AND ")
+            ? "to_jsonb(t) = \(SQLQuoting.literal(payload.key))::jsonb"
+            : keyColumns.map { "t.\(SQLQuoting.identifier($0)) = k.\(SQLQuoting.identifier($0))" }.joined(separator: " AND ")
         let result = try await self.queries.simpleQuery(
             "SELECT to_jsonb(t) FROM \(table) AS t, jsonb_populate_record(NULL::\(table), "
-                + "\(SQLText.literal(payload.key))::jsonb) AS k WHERE \(match)")
+                + "\(SQLQuoting.literal(payload.key))::jsonb) AS k WHERE \(match)")
         self.listener.countFetch()
         payload.new = result.rows.first?[0] ?? nil
         if payload.new == nil {

@@ -64,7 +64,7 @@ struct OutboxQueries: Sendable {
         self.group = group
     }
 
-    private var groupCondition: String { "group_name = \(SQLText.literal(self.group.name))" }
+    private var groupCondition: String { "group_name = \(SQLQuoting.literal(self.group.name))" }
 
     /// The changes of other partitions are not this partition's: `hash(key) % partitions`.
     func partitionCondition(_ partition: Int) -> String {
@@ -88,7 +88,7 @@ struct OutboxQueries: Sendable {
     /// insert position, at least one past the previous window's, so change ids grow from window to window.
     func openWindow(_ cursor: OutboxCursor) -> String {
         let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
-        let delivered = SQLText.literal(cursor.delivered)
+        let delivered = SQLQuoting.literal(cursor.delivered)
         let next = LSN(rawValue: cursor.windowLSN.rawValue + 1)
         return """
             UPDATE \(self.names.cursorsTable) AS c SET
@@ -114,8 +114,8 @@ struct OutboxQueries: Sendable {
             SELECT \(OutboxRecord.selectList(commitTime: commitTime))
             FROM \(self.names.table) AS o
             WHERE o.id > \(cursor.lastID) AND o.xid >= \(xmin) AND o.xid < \(xmax)
-                AND txid_visible_in_snapshot(o.xid, \(SQLText.literal(window)))
-                AND NOT txid_visible_in_snapshot(o.xid, \(SQLText.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition))
+                AND txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(window)))
+                AND NOT txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition))
             ORDER BY o.id
             LIMIT \(limit)
             """

@@ -243,8 +243,8 @@ private struct OutboxSession {
         let configuration = reader.configuration
         let queries = OutboxQueries(schema: configuration.schema, outbox: configuration.outbox, group: configuration.group)
         let present = try await connection.simpleQuery(
-            "SELECT to_regclass(\(SQLText.literal(queries.names.table))) IS NOT NULL AND "
-                + "to_regclass(\(SQLText.literal(queries.names.cursorsTable))) IS NOT NULL, "
+            "SELECT to_regclass(\(SQLQuoting.literal(queries.names.table))) IS NOT NULL AND "
+                + "to_regclass(\(SQLQuoting.literal(queries.names.cursorsTable))) IS NOT NULL, "
                 + "current_setting('track_commit_timestamp')")
         guard present.rows.first?[0] == "t" else {
             throw SiphonError(

@@ -42,7 +42,7 @@ struct ColumnOrder: Sendable {
     /// Loads the column order of `tables` from the catalog, replacing what was known about them.
     mutating func load(_ tables: Set<TableName>, connection: ReplicationConnection) async throws {
         guard !tables.isEmpty else { return }
-        let list = tables.sorted().map { "(\(SQLText.literal($0.schema)), \(SQLText.literal($0.table)))" }
+        let list = tables.sorted().map { "(\(SQLQuoting.literal($0.schema)), \(SQLQuoting.literal($0.table)))" }
         let result = try await connection.simpleQuery(
             """
             SELECT n.nspname, c.relname, a.attname

@@ -13,9 +13,6 @@ enum TriggerSQL {
         ("intervalstyle", "'postgres'"), ("extra_float_digits", "1"), ("bytea_output", "'hex'"),
     ]
 
-    /// The operations in the order triggers are created and dropped.
-    static let operationOrder: [Change.Operation] = [.insert, .update, .delete, .truncate]
-
     /// The complete migration for `specification` over `tables`.
     static func migration(
         _ specification: CaptureSpecification, tables: [CapturedTable], triggersOnly: Bool = false
@@ -31,8 +28,8 @@ enum TriggerSQL {
             }
             for table in tables {
                 up += Self.createTriggers(
-                    for: table, function: names.function, triggerName: names.trigger,
-                    arguments: Self.arguments(for: table, captureOwnWrites: specification.captureOwnWrites))
+                    for: table, function: names.function, triggerName: names.trigger, leadingArguments: [],
+                    captureOwnWrites: specification.captureOwnWrites)
                 down += Self.dropTriggers(on: table.name, triggerName: names.trigger)
             }
             if !triggersOnly {
@@ -45,13 +42,13 @@ enum TriggerSQL {
         case .notify(let channel):
             let names = NotifyNames(schema: specification.schema, channel: channel)
             if !triggersOnly {
-                up.append("CREATE SCHEMA IF NOT EXISTS \(SQLText.identifier(specification.schema))")
+                up.append("CREATE SCHEMA IF NOT EXISTS \(SQLQuoting.identifier(specification.schema))")
                 up.append(Self.notifyFunction(names))
             }
             for table in tables {
                 up += Self.createTriggers(
-                    for: table, function: names.function, triggerName: names.trigger,
-                    arguments: [channel] + Self.arguments(for: table, captureOwnWrites: specification.captureOwnWrites))
+                    for: table, function: names.function, triggerName: names.trigger, leadingArguments: [channel],
+                    captureOwnWrites: specification.captureOwnWrites)
                 down += Self.dropTriggers(on: table.name, triggerName: names.trigger)
             }
             if !triggersOnly {
@@ -71,7 +68,7 @@ enum TriggerSQL {
 
     static func outboxObjects(_ names: OutboxNames, groups: [ConsumerGroup]) -> [String] {
         var statements = [
-            "CREATE SCHEMA IF NOT EXISTS \(SQLText.identifier(names.schema))",
+            "CREATE SCHEMA IF NOT EXISTS \(SQLQuoting.identifier(names.schema))",
             """
             CREATE TABLE IF NOT EXISTS \(names.table) (
                 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -89,9 +86,9 @@ enum TriggerSQL {
             """,
             // BRIN: xids grow with insertion order, so a block-range index finds a transaction's rows for almost no
             // cost to writers.
-            "CREATE INDEX IF NOT EXISTS \(SQLText.identifier(names.xidIndexName)) ON \(names.table) USING brin (xid)",
+            "CREATE INDEX IF NOT EXISTS \(SQLQuoting.identifier(names.xidIndexName)) ON \(names.table) USING brin (xid)",
             "COMMENT ON TABLE \(names.table) IS "
-                + SQLText.literal(
+                + SQLQuoting.literal(
                     "Row changes captured by Siphon's triggers, written in the changing transaction. Readers deliver "
                         + "them and delete them (or keep them for the retention period)."),
             """
@@ -108,7 +105,7 @@ enum TriggerSQL {
             )
             """,
             "COMMENT ON TABLE \(names.cursorsTable) IS "
-                + SQLText.literal(
+                + SQLQuoting.literal(
                     "How far each consumer group of the outbox has delivered: every change of a transaction visible "
                         + "in `delivered`, and in the open window every change up to `last_id`."),
         ]
@@ -120,7 +117,7 @@ enum TriggerSQL {
 
     /// Adds a group's partitions to the cursors table unless the group exists.
     static func registerGroup(_ group: ConsumerGroup, names: OutboxNames) -> String {
-        "INSERT INTO \(names.cursorsTable) (group_name, partition, partitions) SELECT \(SQLText.literal(group.name)), "
+        "INSERT INTO \(names.cursorsTable) (group_name, partition, partitions) SELECT \(SQLQuoting.literal(group.name)), "
             + "p, \(group.partitions) FROM generate_series(0, \(group.partitions - 1)) AS p ON CONFLICT DO NOTHING"
     }
 
@@ -132,7 +129,7 @@ enum TriggerSQL {
             ? """
 
                 -- Constant payload: PostgreSQL folds identical notifications, so a transaction sends one.
-                PERFORM pg_notify(\(SQLText.literal(names.wakeChannel)), '');
+                PERFORM pg_notify(\(SQLQuoting.literal(names.wakeChannel)), '');
             """ : ""
         let body = """
 
@@ -141,7 +138,6 @@ enum TriggerSQL {
                 v_new jsonb;
                 v_old jsonb;
                 v_key jsonb;
-                v_key_changed boolean := false;
                 v_index integer;
             BEGIN
                 IF v_origin = 'siphon' AND TG_ARGV[1] = 'skip' THEN
@@ -160,36 +156,33 @@ enum TriggerSQL {
             """
         return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql SECURITY DEFINER\n"
             + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
-            + "AS " + SQLText.dollarQuoted(body)
+            + "AS " + Self.dollarQuoted(body)
     }
 
     /// Fills `v_new`, `v_old` and `v_key` for a row trigger, the way logical replication fills `new`, `old` and
-    /// `key`: `old` holds the key columns (deletes, and updates that changed the key) or, in `full` mode, the row.
+    /// `key`. Modes: `full` (old is the whole row), `key` (old is the key for deletes; updates that keep their key
+    /// have none, so `to_jsonb(OLD)` is skipped), `rekey` (an update that changed its key: old is the old key). The
+    /// generator's `WHEN` clauses choose between `key` and `rekey`, so the function never compares keys itself.
     static func rowCapture(firstKeyArgument: Int, modeArgument: Int) -> String {
         """
                     IF TG_OP <> 'DELETE' THEN
                         v_new := to_jsonb(NEW);
                     END IF;
-                    IF TG_OP <> 'INSERT' THEN
+                    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND TG_ARGV[\(modeArgument)] <> 'key') THEN
                         v_old := to_jsonb(OLD);
                     END IF;
                     IF TG_NARGS = \(firstKeyArgument) THEN
                         v_key := coalesce(v_old, v_new);
+                    ELSIF TG_NARGS = \(firstKeyArgument + 1) THEN
+                        v_key := jsonb_build_object(TG_ARGV[\(firstKeyArgument)], coalesce(v_old, v_new) -> TG_ARGV[\(firstKeyArgument)]);
                     ELSE
                         v_key := '{}';
                         FOR v_index IN \(firstKeyArgument) .. TG_NARGS - 1 LOOP
                             v_key := v_key || jsonb_build_object(TG_ARGV[v_index], coalesce(v_old, v_new) -> TG_ARGV[v_index]);
-                            IF TG_OP = 'UPDATE' AND (v_old -> TG_ARGV[v_index]) IS DISTINCT FROM (v_new -> TG_ARGV[v_index]) THEN
-                                v_key_changed := true;
-                            END IF;
                         END LOOP;
                     END IF;
-                    IF TG_ARGV[\(modeArgument)] = 'key' THEN
-                        IF TG_OP = 'DELETE' OR v_key_changed THEN
-                            v_old := v_key;
-                        ELSE
-                            v_old := NULL;
-                        END IF;
+                    IF TG_ARGV[\(modeArgument)] <> 'full' THEN
+                        v_old := CASE WHEN TG_OP = 'DELETE' OR TG_ARGV[\(modeArgument)] = 'rekey' THEN v_key END;
                     END IF;
         """
     }
@@ -206,7 +199,6 @@ enum TriggerSQL {
                 v_new jsonb;
                 v_old jsonb;
                 v_key jsonb;
-                v_key_changed boolean := false;
                 v_index integer;
                 v_payload text;
             BEGIN
@@ -238,11 +230,11 @@ enum TriggerSQL {
             """
         return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql\n"
             + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
-            + "AS " + SQLText.dollarQuoted(body)
+            + "AS " + Self.dollarQuoted(body)
     }
 
     static func dropChannelTriggers(_ names: NotifyNames) -> String {
-        let triggerNames = Self.operationOrder.map { SQLText.literal(names.trigger($0)) }.joined(separator: ", ")
+        let triggerNames = TriggerEvent.allCases.map { SQLQuoting.literal(names.trigger($0)) }.joined(separator: ", ")
         let body = """
 
             DECLARE
@@ -250,7 +242,7 @@ enum TriggerSQL {
             BEGIN
                 FOR v_trigger IN
                     SELECT t.tgname, t.tgrelid::regclass AS relation FROM pg_trigger t
-                    WHERE t.tgfoid = to_regprocedure(\(SQLText.literal(names.function + "()")))
+                    WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(names.function + "()")))
                         AND t.tgname IN (\(triggerNames))
                 LOOP
                     EXECUTE format('DROP TRIGGER %I ON %s', v_trigger.tgname, v_trigger.relation);
@@ -258,11 +250,11 @@ enum TriggerSQL {
             END
 
             """
-        return "DO " + SQLText.dollarQuoted(body)
+        return "DO " + Self.dollarQuoted(body)
     }
 
     static func dropNotifyFunctionIfUnused(_ names: NotifyNames) -> String {
-        let function = SQLText.literal(names.function + "()")
+        let function = SQLQuoting.literal(names.function + "()")
         let body = """
 
             BEGIN
@@ -273,49 +265,66 @@ enum TriggerSQL {
             END
 
             """
-        return "DO " + SQLText.dollarQuoted(body)
+        return "DO " + Self.dollarQuoted(body)
     }
 
     // MARK: Triggers
 
-    /// Trigger arguments after the function's fixed ones: old-row mode, own-writes choice, key columns.
-    static func arguments(for table: CapturedTable, captureOwnWrites: Bool) -> [String] {
-        [table.oldRowIsFull ? "full" : "key", captureOwnWrites ? "keep" : "skip"] + table.key
+    /// The triggers `table` gets, in creation order.
+    static func events(for table: CapturedTable) -> [TriggerEvent] {
+        TriggerEvent.allCases.filter { event in
+            table.capture.operations.contains(event.operation) && (event != .rekey || !table.oldRowIsFull)
+        }
+    }
+
+    /// Trigger arguments after the leading ones (the channel): old-row mode, own-writes choice, key columns.
+    static func arguments(for table: CapturedTable, event: TriggerEvent, captureOwnWrites: Bool) -> [String] {
+        let mode = table.oldRowIsFull ? "full" : event == .rekey ? "rekey" : "key"
+        return [mode, captureOwnWrites ? "keep" : "skip"] + table.key
     }
 
     static func createTriggers(
-        for table: CapturedTable, function: String, triggerName: (Change.Operation) -> String, arguments: [String]
+        for table: CapturedTable, function: String, triggerName: (TriggerEvent) -> String, leadingArguments: [String],
+        captureOwnWrites: Bool
     ) -> [String] {
         var statements: [String] = []
-        let argumentList = arguments.map { SQLText.literal($0) }.joined(separator: ", ")
-        let comment = SQLText.literal(Self.triggerComment(for: table))
-        for operation in Self.operationOrder {
-            let name = SQLText.identifier(triggerName(operation))
+        let comment = SQLQuoting.literal(Self.triggerComment(for: table))
+        let events = Self.events(for: table)
+        let keyKept =
+            "(" + table.key.map {
+                "OLD.\(SQLQuoting.identifier($0)) IS NOT DISTINCT FROM NEW.\(SQLQuoting.identifier($0))"
+            }.joined(separator: " AND ") + ")"
+        for event in TriggerEvent.allCases {
+            let name = SQLQuoting.identifier(triggerName(event))
             statements.append("DROP TRIGGER IF EXISTS \(name) ON \(table.name)")
-            guard table.capture.operations.contains(operation) else { continue }
+            guard events.contains(event) else { continue }
             var conditions: [String] = []
-            if operation == .update && !table.capture.columns.isEmpty {
+            if event.operation == .update && !table.capture.columns.isEmpty {
                 conditions.append(
                     "("
                         + table.capture.columns.map {
-                            "OLD.\(SQLText.identifier($0)) IS DISTINCT FROM NEW.\(SQLText.identifier($0))"
+                            "OLD.\(SQLQuoting.identifier($0)) IS DISTINCT FROM NEW.\(SQLQuoting.identifier($0))"
                         }.joined(separator: " OR ") + ")")
             }
-            if operation != .truncate, let condition = table.capture.condition {
+            if event == .update && events.contains(.rekey) { conditions.append(keyKept) }
+            if event == .rekey { conditions.append("NOT \(keyKept)") }
+            if event != .truncate, let condition = table.capture.condition {
                 conditions.append("(\(condition.trimmingWhitespace))")
             }
+            let arguments = leadingArguments + Self.arguments(for: table, event: event, captureOwnWrites: captureOwnWrites)
+            let argumentList = arguments.map { SQLQuoting.literal($0) }.joined(separator: ", ")
             let when = conditions.isEmpty ? "" : "\n    WHEN (\(conditions.joined(separator: " AND ")))"
-            let level = operation == .truncate ? "STATEMENT" : "ROW"
+            let level = event == .truncate ? "STATEMENT" : "ROW"
             statements.append(
-                "CREATE TRIGGER \(name) AFTER \(operation.rawValue.uppercased()) ON \(table.name)\n"
+                "CREATE TRIGGER \(name) AFTER \(event.operation.rawValue.uppercased()) ON \(table.name)\n"
                     + "    FOR EACH \(level)\(when)\n    EXECUTE FUNCTION \(function)(\(argumentList))")
             statements.append("COMMENT ON TRIGGER \(name) ON \(table.name) IS \(comment)")
         }
         return statements
     }
 
-    static func dropTriggers(on table: TableName, triggerName: (Change.Operation) -> String) -> [String] {
-        Self.operationOrder.map { "DROP TRIGGER IF EXISTS \(SQLText.identifier(triggerName($0))) ON \(table)" }
+    static func dropTriggers(on table: TableName, triggerName: (TriggerEvent) -> String) -> [String] {
+        TriggerEvent.allCases.map { "DROP TRIGGER IF EXISTS \(SQLQuoting.identifier(triggerName($0))) ON \(table)" }
     }
 
     /// Records what a trigger was generated for, so `doctor` can tell when the table changed since.
@@ -342,17 +351,28 @@ enum TriggerSQL {
         return (columns, key)
     }
 
+    /// A dollar-quoted body whose tag does not occur in `body`, so nothing inside can end it early.
+    static func dollarQuoted(_ body: String, tag: String = "siphon") -> String {
+        var delimiter = "$\(tag)$"
+        var counter = 0
+        while body.contains(delimiter) {
+            counter += 1
+            delimiter = "$\(tag)\(counter)$"
+        }
+        return delimiter + body + delimiter
+    }
+
     static func dropSchemaIfEmpty(_ schema: String) -> String {
         let body = """
 
             BEGIN
-                DROP SCHEMA IF EXISTS \(SQLText.identifier(schema));
+                DROP SCHEMA IF EXISTS \(SQLQuoting.identifier(schema));
             EXCEPTION WHEN dependent_objects_still_exist THEN
                 -- Other objects (Siphon's bookkeeping, or yours) still live in it: keep it.
                 NULL;
             END
 
             """
-        return "DO " + SQLText.dollarQuoted(body)
+        return "DO " + Self.dollarQuoted(body)
     }
 }

@@ -141,6 +141,60 @@ import Testing
         #expect(assembler.bufferedBytes == 0)
     }
 
+    @Test func streamCommitHandsBackItsEventsInPartsWhenAsked() throws {
+        var assembler = ChangeAssembler(source: "slot", renderer: ValueRenderer())
+        _ = try self.run(
+            [
+                Self.relation(), Self.streamStart(10, first: true), Self.insert(xid: 10, "1", "a"),
+                Self.insert(xid: 11, "2", "b"), Self.insert(xid: 10, "3", "c"), .streamStop,
+            ],
+            assembler: &assembler
+        )
+        #expect(assembler.heldChangeCount == 3)
+        var events: [AssembledEvent] = []
+        try assembler.consume(Self.streamCommit(10, lsn: 500), into: &events, limit: 2)
+        #expect(events.count == 2)
+        #expect(assembler.hasPendingEvents)
+        #expect(assembler.heldChangeCount == 0)
+        try assembler.emitPendingEvents(into: &events, limit: 2)
+        #expect(events.count == 4)
+        #expect(assembler.hasPendingEvents)
+        try assembler.emitPendingEvents(into: &events, limit: 2)
+        #expect(!assembler.hasPendingEvents)
+        let whole = try self.run([
+            Self.relation(), Self.streamStart(10, first: true), Self.insert(xid: 10, "1", "a"),
+            Self.insert(xid: 11, "2", "b"), Self.insert(xid: 10, "3", "c"), .streamStop,
+            Self.streamCommit(10, lsn: 500),
+        ])
+        #expect(events == whole)
+        #expect(ChangeAssemblerFixtureTests.changes(events).map(\.id.index) == [0, 1, 2])
+        #expect(
+            events.last == .commit(xid: 10, commitLSN: LSN(500), endLSN: LSN(508), commitTime: PostgresTimestamp(9))
+        )
+        #expect(assembler.bufferedChangeCount == 0)
+        #expect(assembler.bufferedBytes == 0)
+        // Nothing is pending any more: the next message is consumed as usual.
+        #expect(try assembler.consume(Self.begin(xid: 20, lsn: 600)).count == 1)
+    }
+
+    @Test func heldChangeCountFollowsAbortsOfSubtransactionsAndTransactions() throws {
+        var assembler = ChangeAssembler(source: "slot", renderer: ValueRenderer())
+        _ = try self.run(
+            [
+                Self.relation(), Self.streamStart(10, first: true), Self.insert(xid: 10, "1", "a"),
+                Self.insert(xid: 11, "2", "b"), Self.insert(xid: 11, "3", "c"), .streamStop,
+                Self.streamStart(20, first: true), Self.insert(xid: 20, "4", "d"), .streamStop,
+            ],
+            assembler: &assembler
+        )
+        #expect(assembler.heldChangeCount == 4)
+        _ = try assembler.consume(Self.streamAbort(10, 11))
+        #expect(assembler.heldChangeCount == 2)
+        _ = try assembler.consume(Self.streamAbort(20, 20))
+        #expect(assembler.heldChangeCount == 1)
+        #expect(assembler.bufferedChangeCount == 1)
+    }
+
     @Test func relationSentInAbortedSubtransactionStillDescribesLaterChanges() throws {
         // pgoutput sends a relation once per streamed transaction, even when that was inside a subtransaction
         // that later rolled back.

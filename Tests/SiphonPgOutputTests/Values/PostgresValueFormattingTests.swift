@@ -116,7 +116,8 @@ import Testing
 
     @Test func intervalsAreWrittenInPostgresStyle() {
         func text(_ months: Int32, _ days: Int32, _ microseconds: Int64) -> String {
-            PostgresValue.interval(PostgresInterval(months: months, days: days, microseconds: microseconds)).text
+            PostgresValue.interval(PostgresInterval(months: months, days: days, microseconds: microseconds))
+                .postgresText
         }
         let hms: Int64 = (4 * 3600 + 5 * 60 + 6) * 1_000_000
         #expect(text(14, -3, hms + 789_000) == "1 year 2 mons -3 days +04:05:06.789")
@@ -136,31 +137,33 @@ import Testing
             "-2562047788:00:54.775808", "2562047788:00:54.775807", "-178956970 years -8 mons -2147483648 days",
         ] {
             let value = try renderer.decode(ByteBuffer(string: text), format: .text, typeOID: 1186)
-            #expect(value.text == text)
+            #expect(value.postgresText == text)
         }
     }
 
     @Test func datesAndTimestampsFollowJSONAndISOStyles() throws {
         let day: Int64 = 86_400_000_000
-        #expect(PostgresValue.date(daysSince2000: 0).json == "\"2000-01-01\"")
-        #expect(PostgresValue.date(daysSince2000: -746_117).json == "\"0044-03-15 BC\"")
-        #expect(PostgresValue.date(daysSince2000: Int32.max).json == "\"infinity\"")
-        #expect(PostgresValue.date(daysSince2000: Int32.min).json == "\"-infinity\"")
+        #expect(PostgresValue.date(daysSince2000: 0).jsonText == "\"2000-01-01\"")
+        #expect(PostgresValue.date(daysSince2000: -746_117).jsonText == "\"0044-03-15 BC\"")
+        #expect(PostgresValue.date(daysSince2000: Int32.max).jsonText == "\"infinity\"")
+        #expect(PostgresValue.date(daysSince2000: Int32.min).jsonText == "\"-infinity\"")
         let stamp = PostgresTimestamp(rawValue: 9_821 * day + 23 * 3_600_000_000 + 123_456)
-        #expect(PostgresValue.timestamptz(stamp).json == "\"2026-11-21T23:00:00.123456+00:00\"")
-        #expect(PostgresValue.timestamptz(stamp).text == "2026-11-21 23:00:00.123456+00")
-        #expect(PostgresValue.timestamp(stamp).json == "\"2026-11-21T23:00:00.123456\"")
-        #expect(PostgresValue.timestamp(PostgresTimestamp(rawValue: -day / 2)).text == "1999-12-31 12:00:00")
-        #expect(PostgresValue.timestamptz(PostgresTimestamp(rawValue: Int64.min)).json == "\"-infinity\"")
+        #expect(PostgresValue.timestamptz(stamp).jsonText == "\"2026-11-21T23:00:00.123456+00:00\"")
+        #expect(PostgresValue.timestamptz(stamp).postgresText == "2026-11-21 23:00:00.123456+00")
+        #expect(PostgresValue.timestamp(stamp).jsonText == "\"2026-11-21T23:00:00.123456\"")
+        #expect(PostgresValue.timestamp(PostgresTimestamp(rawValue: -day / 2)).postgresText == "1999-12-31 12:00:00")
+        #expect(PostgresValue.timestamptz(PostgresTimestamp(rawValue: Int64.min)).jsonText == "\"-infinity\"")
         #expect(try json(text: "0044-03-15 12:00:00.5+00 BC", 1184) == "\"0044-03-15T12:00:00.5+00:00 BC\"")
         #expect(try json(text: "2026-11-21 23:00:00+05:30", 1184) == "\"2026-11-21T17:30:00+00:00\"")
         #expect(
-            PostgresValue.timetz(microseconds: 12 * 3_600_000_000, secondsWestOfUTC: -19_800).json
+            PostgresValue.timetz(microseconds: 12 * 3_600_000_000, secondsWestOfUTC: -19_800).jsonText
                 == "\"12:00:00+05:30\""
         )
-        #expect(PostgresValue.timetz(microseconds: 0, secondsWestOfUTC: 3_600).json == "\"00:00:00-01\"")
-        #expect(PostgresValue.timetz(microseconds: 1, secondsWestOfUTC: -19_815).json == "\"00:00:00.000001+05:30:15\"")
-        #expect(PostgresValue.time(microseconds: 24 * 3_600_000_000).json == "\"24:00:00\"")
+        #expect(PostgresValue.timetz(microseconds: 0, secondsWestOfUTC: 3_600).jsonText == "\"00:00:00-01\"")
+        #expect(
+            PostgresValue.timetz(microseconds: 1, secondsWestOfUTC: -19_815).jsonText == "\"00:00:00.000001+05:30:15\""
+        )
+        #expect(PostgresValue.time(microseconds: 24 * 3_600_000_000).jsonText == "\"24:00:00\"")
     }
 
     @Test func jsonIsRewrittenIntoJSONBForm() throws {

@@ -164,7 +164,7 @@ enum RenderingHarness {
                             sourceLocation: sourceLocation
                         )
                         let typed = try renderer.decode(sample.bytes, format: sample.format, typeOID: sample.typeOID)
-                        #expect(typed.json == ours, "typed value of \(context)", sourceLocation: sourceLocation)
+                        #expect(typed.jsonText == ours, "typed value of \(context)", sourceLocation: sourceLocation)
                     } catch {
                         Issue.record("\(context): \(error)", sourceLocation: sourceLocation)
                     }

@@ -10,15 +10,15 @@ import Testing
 @Suite struct TriggerInputTests {
     @Test func anUnknownTableIsNamedWithASuggestion() async throws {
         try await TriggerFixture.with { db in
-            try await db.execute("CREATE TABLE \(db.s).\"Orders\" (id int PRIMARY KEY)")
+            try await db.execute("CREATE TABLE \(db.s).\"Invoices\" (id int PRIMARY KEY)")
             let error = await #expect(throws: SiphonError.self) {
                 try await TriggerCapture.apply(
-                    db.outbox([try db.capture("\(db.schema).orders")]), settings: try db.settings(), logger: db.logger)
+                    db.outbox([try db.capture("\(db.schema).invoices")]), settings: try db.settings(), logger: db.logger)
             }
             #expect(error?.code == .invalidConfiguration)
             #expect(
-                error?.message == "table \(db.schema).orders does not exist (or is not an ordinary or partitioned "
-                    + "table); did you mean \(db.schema).\"Orders\"?")
+                error?.message == "table \(db.schema).invoices does not exist (or is not an ordinary or partitioned "
+                    + "table); did you mean \(db.schema).\"Invoices\"?")
             let pattern = await #expect(throws: SiphonError.self) {
                 try await TriggerCapture.plan(
                     db.outbox([try db.capture("\(db.schema).nothing_*")]), settings: try db.settings(),
@@ -105,12 +105,10 @@ import Testing
     @Test func oddNamesAreQuotedEverywhere() async throws {
         let schema = TestEnvironment.uniqueName("Odd \"Schema\"")
         try await TriggerFixture.with(schema: schema) { db in
+            let table = TableName.quoteIdentifier(db.schema) + "." + TableName.quoteIdentifier("Order's \"Items\"")
             try await db.execute(
-                """
-                CREATE TABLE \(db.s)."Order's ""Items""" (
-                    "select" int PRIMARY KEY, "Mixed Case" text, "quote""d" text, "back\\slash" text, "it's" int)
-                """)
-            let table = TableName.quoteIdentifier(db.schema) + #"."Order's ""Items""""#
+                "CREATE TABLE \(table) (\"select\" int PRIMARY KEY, \"Mixed Case\" text, \"quote\"\"d\" text, "
+                    + "\"back\\slash\" text, \"it's\" int)")
             let capture = try db.capture(table) {
                 $0.columns = ["Mixed Case", "it's"]
                 $0.condition = #"NEW."quote""d" IS DISTINCT FROM 'skip'"#
@@ -134,7 +132,8 @@ import Testing
                         attempt += 1
                         try await db.execute(
                             #"INSERT INTO \#(table) VALUES (\#(attempt), 'a', 'x', 'b\c', 1)"#)
-                        try await outboxed.wait { $0.count == attempt }
+                        let inserted = attempt
+                        try await outboxed.wait { $0.count == inserted }
                     } while notified.changes.isEmpty && attempt < 50
                     let inserted = attempt
                     try await db.execute(

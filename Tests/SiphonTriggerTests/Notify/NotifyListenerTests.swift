@@ -85,9 +85,9 @@ import Testing
             let sink = CollectingSink()
             try await self.withListener(db, channel: channel, sinks: [sink]) { listener, _ in
                 // The user's statements succeed although the rows are far over pg_notify's 8000-byte limit.
-                try await db.execute(
-                    "INSERT INTO \(db.s).docs VALUES (1, repeat('x', 9000))",
-                    "DELETE FROM \(db.s).docs WHERE id = 1")
+                try await db.execute("INSERT INTO \(db.s).docs VALUES (1, repeat('x', 9000))")
+                try await sink.wait { $0.count == 1 }
+                try await db.execute("DELETE FROM \(db.s).docs WHERE id = 1")
                 try await sink.wait { $0.count == 2 }
                 #expect(listener.statistics.rowsFetched == 1)
             }

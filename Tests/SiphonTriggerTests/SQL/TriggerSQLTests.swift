@@ -26,8 +26,8 @@ import Testing
         }
         let names = OutboxNames(schema: "siphon", name: "outbox")
         let statements = TriggerSQL.createTriggers(
-            for: table, function: names.function, triggerName: names.trigger,
-            arguments: TriggerSQL.arguments(for: table, captureOwnWrites: false))
+            for: table, function: names.function, triggerName: names.trigger, leadingArguments: [],
+            captureOwnWrites: false)
         let comment = #"'siphon {"columns":["id","canceled","note"],"key":["id"]}'"#
         #expect(
             statements == [
@@ -36,10 +36,18 @@ import Testing
                 """
                 CREATE TRIGGER siphon_outbox_update AFTER UPDATE ON public.orders
                     FOR EACH ROW
-                    WHEN ((OLD.canceled IS DISTINCT FROM NEW.canceled) AND (NEW.note IS NOT NULL))
+                    WHEN ((OLD.canceled IS DISTINCT FROM NEW.canceled) AND (OLD.id IS NOT DISTINCT FROM NEW.id) AND (NEW.note IS NOT NULL))
                     EXECUTE FUNCTION siphon.outbox_capture('key', 'skip', 'id')
                 """,
                 "COMMENT ON TRIGGER siphon_outbox_update ON public.orders IS \(comment)",
+                "DROP TRIGGER IF EXISTS siphon_outbox_rekey ON public.orders",
+                """
+                CREATE TRIGGER siphon_outbox_rekey AFTER UPDATE ON public.orders
+                    FOR EACH ROW
+                    WHEN ((OLD.canceled IS DISTINCT FROM NEW.canceled) AND NOT (OLD.id IS NOT DISTINCT FROM NEW.id) AND (NEW.note IS NOT NULL))
+                    EXECUTE FUNCTION siphon.outbox_capture('rekey', 'skip', 'id')
+                """,
+                "COMMENT ON TRIGGER siphon_outbox_rekey ON public.orders IS \(comment)",
                 "DROP TRIGGER IF EXISTS siphon_outbox_delete ON public.orders",
                 """
                 CREATE TRIGGER siphon_outbox_delete AFTER DELETE ON public.orders
@@ -58,29 +66,32 @@ import Testing
         table.columns = [#"back\slash"#, "select"]
         let names = NotifyNames(schema: "siphon", channel: "orders")
         let statements = TriggerSQL.createTriggers(
-            for: table, function: names.function, triggerName: names.trigger,
-            arguments: ["orders"] + TriggerSQL.arguments(for: table, captureOwnWrites: true))
+            for: table, function: names.function, triggerName: names.trigger, leadingArguments: ["orders"],
+            captureOwnWrites: true)
+        let quoted = "\"Sales Team\".\"Order's \"\"Items\"\"\""
+        #expect(
+            statements[5]
+                == "CREATE TRIGGER siphon_notify_orders_truncate AFTER TRUNCATE ON \(quoted)\n"
+                + "    FOR EACH STATEMENT\n"
+                + #"    EXECUTE FUNCTION siphon.notify_change('orders', 'key', 'keep', E'back\\slash', 'select')"#)
         #expect(
             statements[6]
-                == """
-                CREATE TRIGGER siphon_notify_orders_truncate AFTER TRUNCATE ON "Sales Team"."Order's ""Items"""
-                    FOR EACH STATEMENT
-                    EXECUTE FUNCTION siphon.notify_change('orders', 'key', 'keep', E'back\\\\slash', 'select')
-                """)
-        #expect(
-            statements[7]
-                == #"COMMENT ON TRIGGER siphon_notify_orders_truncate ON "Sales Team"."Order's ""Items""" IS "#
+                == "COMMENT ON TRIGGER siphon_notify_orders_truncate ON \(quoted) IS "
                 + #"E'siphon {"columns":["back\\\\slash","select"],"key":["back\\\\slash","select"]}'"#)
     }
 
-    @Test func tablesWithoutAKeyUseTheWholeRow() {
+    @Test func tablesWithoutAKeyUseTheWholeRowAndOneUpdateTrigger() {
         let table = Self.table(key: [])
-        #expect(TriggerSQL.arguments(for: table, captureOwnWrites: false) == ["full", "skip"])
+        #expect(TriggerSQL.arguments(for: table, event: .update, captureOwnWrites: false) == ["full", "skip"])
+        #expect(TriggerSQL.events(for: table) == [.insert, .update, .delete, .truncate])
         var full = Self.table()
         full.replicaIdentityFull = true
-        #expect(TriggerSQL.arguments(for: full, captureOwnWrites: false) == ["full", "skip", "id"])
+        #expect(TriggerSQL.arguments(for: full, event: .delete, captureOwnWrites: false) == ["full", "skip", "id"])
+        #expect(TriggerSQL.events(for: full) == [.insert, .update, .delete, .truncate])
         full.capture.oldRow = .key
-        #expect(TriggerSQL.arguments(for: full, captureOwnWrites: false) == ["key", "skip", "id"])
+        #expect(TriggerSQL.arguments(for: full, event: .delete, captureOwnWrites: false) == ["key", "skip", "id"])
+        #expect(TriggerSQL.arguments(for: full, event: .rekey, captureOwnWrites: true) == ["rekey", "keep", "id"])
+        #expect(TriggerSQL.events(for: full) == [.insert, .update, .rekey, .delete, .truncate])
     }
 
     @Test func triggerCommentsRoundTrip() {
