@@ -94,13 +94,13 @@ import Testing
         _ = try await sql(url, "CREATE TABLE public.\(table) (id int PRIMARY KEY, note text)")
         let directory = try makeScratchDirectory()
         let tail = try SiphonProcess(
-            ["tail", "--url", url, "--table", table, "--format", "jsonl", "--max-changes", "2", "--timeout", "30"],
+            ["tail", "--url", url, "--table", table, "--format", "jsonl", "--max-changes", "2", "--timeout", "60"],
             directory: directory)
         try await eventually("tail to create its slot") {
             try await sql(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'siphon_tail_%'").rows != [["0"]]
         }
         _ = try await sql(url, "INSERT INTO public.\(table) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
-        #expect(try await tail.wait(timeout: .seconds(30)) == 0)
+        #expect(try await tail.wait(timeout: .seconds(60)) == 0)
         let lines = tail.output.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines.first?.contains("\"new\":{\"id\":1,\"note\":\"a\"}") == true)

@@ -91,11 +91,11 @@ import Testing
             try await group.waitForAll()
         }
         let final = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
-        try await eventually(timeout: .seconds(60), "every row in the file") {
+        try await eventually(timeout: .seconds(120), "every row in the file") {
             try readChanges(file).count == rows.count + rows.count / 10
         }
         final.signal(SIGTERM)
-        #expect(try await final.wait(timeout: .seconds(20)) == 0)
+        #expect(try await final.wait(timeout: .seconds(60)) == 0)
         try Self.checkFile(file, rows: rows)
         try await pipeline.drop()
         try? FileManager.default.removeItem(at: directory)
@@ -110,14 +110,14 @@ import Testing
         try await Self.writeWorkload(pipeline, rows: 1...300)
         try await eventually("the first run to deliver everything") { try readChanges(file).count == 330 }
         first.signal(SIGTERM)
-        #expect(try await first.wait(timeout: .seconds(20)) == 0)
+        #expect(try await first.wait(timeout: .seconds(60)) == 0)
 
         // A second run writing to stdout shows exactly what the slot still holds: nothing but the new row.
         let second = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
         _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (100000, 1)")
         try await eventually("the new row") { second.output.contains("\"id\":100000") }
         second.signal(SIGTERM)
-        #expect(try await second.wait(timeout: .seconds(20)) == 0)
+        #expect(try await second.wait(timeout: .seconds(60)) == 0)
         let lines = second.output.split(separator: "\n")
         #expect(lines.count == 1, "repeated after a clean stop: \(lines.count - 1) lines")
         try await pipeline.drop()
@@ -138,11 +138,11 @@ import Testing
         leader.signal(SIGKILL)
         _ = try await leader.wait(timeout: .seconds(10))
         _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (2, 1)")
-        try await eventually(timeout: .seconds(15), "the standby to take over") {
+        try await eventually(timeout: .seconds(30), "the standby to take over") {
             try readChanges(standbyFile).contains { $0.new?["id"] == "2" }
         }
         standby.signal(SIGTERM)
-        #expect(try await standby.wait(timeout: .seconds(20)) == 0)
+        #expect(try await standby.wait(timeout: .seconds(60)) == 0)
         try await pipeline.drop()
         try? FileManager.default.removeItem(at: directory)
     }
@@ -165,9 +165,9 @@ import Testing
             #expect(status == 0)
         }
         try await RunDurabilityTests.writeWorkload(pipeline, rows: 201...400)
-        try await eventually(timeout: .seconds(60), "every row after the restarts") { try readChanges(file).count == 440 }
+        try await eventually(timeout: .seconds(120), "every row after the restarts") { try readChanges(file).count == 440 }
         process.signal(SIGTERM)
-        #expect(try await process.wait(timeout: .seconds(20)) == 0)
+        #expect(try await process.wait(timeout: .seconds(60)) == 0)
         #expect(process.errors.contains("reconnecting"))
         try RunDurabilityTests.checkFile(file, rows: 1...400)
         try await pipeline.drop()

@@ -73,7 +73,7 @@ func makeScratchDirectory() throws -> URL {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(30), _ what: String, _ condition: () async throws -> Bool) async throws {
+func eventually(timeout: Duration = .seconds(90), _ what: String, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else { throw SiphonError(.cancelled, "timed out waiting for \(what)") }

@@ -95,7 +95,7 @@ func withRunningPipeline<Result: Sendable>(
                 "UPDATE \(fixture.table) SET note = 'uno' WHERE id = 1",
                 "DELETE FROM \(fixture.table) WHERE id = 2",
                 "TRUNCATE \(fixture.table)")
-            _ = try await recorder.next { $0.operation == .truncate }
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.operation == .truncate }
         }
         let changes = recorder.changes
         #expect(changes.map(\.operation) == [.insert, .insert, .update, .delete, .truncate])
@@ -147,7 +147,7 @@ func withRunningPipeline<Result: Sendable>(
                 "INSERT INTO \(fixture.table) VALUES (7, 'a@example.com', 12.50, '2026-11-21 23:00:00.5+00', '{x,y}')",
                 "UPDATE \(fixture.table) SET email = 'b@example.com' WHERE id = 7",
                 "DELETE FROM \(fixture.table) WHERE id = 7")
-            _ = try await recorder.next { $0.operation == .delete }
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.operation == .delete }
         }
         #expect(events.withLock { $0 } == ["insert a@example.com 12.5 [\"x\", \"y\"]", "update a@example.com -> b@example.com", "delete 7"])
         // REPLICA IDENTITY FULL sends every column as key; `key` is still the primary key.
@@ -180,7 +180,7 @@ func withRunningPipeline<Result: Sendable>(
             try await TestEnvironment.execute(
                 "INSERT INTO \(fixture.table) VALUES (1, 'a', 's1')", "UPDATE \(fixture.table) SET note = 'b'",
                 "INSERT INTO \(fixture.table) VALUES (2, 'c', 's2')")
-            _ = try await recorder.next { $0.new?["id"] == "2" }
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.new?["id"] == "2" }
         }
         #expect(recorder.changes.map(\.operation) == [.insert, .insert])
         #expect(recorder.changes.allSatisfy { $0.new?.names == ["id", "note"] })
@@ -206,7 +206,7 @@ func withRunningPipeline<Result: Sendable>(
         try await withRunningPipeline(pipeline) {
             try await TestEnvironment.execute(
                 "INSERT INTO \(fixture.table) VALUES (1, 'fine'), (2, 'poison'), (3, 'fine too')")
-            _ = try await recorder.next { $0.new?["id"] == "3" }
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.new?["id"] == "3" }
         }
         #expect(pipeline.statistics.deadLetters == 1)
         // 3 tries for the batch, then 3 for the change on its own.
@@ -234,7 +234,7 @@ func withRunningPipeline<Result: Sendable>(
         // Other tests' transactions may let the slot advance up to ours, never past it: a working sink gets the row.
         let recorder = ChangeRecorder()
         let working = Pipeline(configuration: fixture.configuration(), sinks: [recorder], logger: self.logger)
-        let change = try await withRunningPipeline(working) { try await recorder.next() }
+        let change = try await withRunningPipeline(working) { try await recorder.next(timeout: .seconds(90)) }
         #expect(change.new?["id"] == "1")
         try await fixture.drop()
     }
@@ -257,7 +257,7 @@ func withRunningPipeline<Result: Sendable>(
                 INSERT INTO \(fixture.table) VALUES (20000, 'last');
                 COMMIT;
                 """)
-            _ = try await recorder.next(timeout: .seconds(60)) { $0.new?["id"] == "20000" }
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.new?["id"] == "20000" }
         }
         let changes = recorder.changes
         #expect(changes.count == 8001)
