@@ -272,14 +272,14 @@ func withRunningPipeline<Result: Sendable>(
         let other = TestEnvironment.uniqueName("unpublished")
         try await TestEnvironment.execute("CREATE TABLE public.\(other) (id int PRIMARY KEY)")
         var configuration = fixture.configuration()
-        configuration.heartbeatInterval = .milliseconds(200)
+        configuration.heartbeatInterval = .milliseconds(500)
         let pipeline = Pipeline(configuration: configuration, sinks: [ChangeRecorder()], logger: self.logger)
         let target = try await withRunningPipeline(pipeline) {
             try await TestEnvironment.execute("INSERT INTO public.\(other) SELECT generate_series(1, 1000)")
             let written = try await ReplicationConnection.withConnection(
                 settings: fixture.settings, replication: false, logger: self.logger
             ) { LSN(try await $0.simpleQuery("SELECT pg_current_wal_lsn()").rows[0][0]!)! }
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(120)
             while try await fixture.confirmedFlush() < written, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
             }
