@@ -14,7 +14,7 @@ struct SiphonCommand: AsyncParsableCommand {
             Connection settings come from --url (or SIPHON_URL), then libpq's variables (PGHOST, PGPORT, PGUSER,
             PGPASSWORD, PGDATABASE, PGSSLMODE). Start with `siphon demo`, which needs no database.
             """,
-        subcommands: [Demo.self, Setup.self, Run.self, Tail.self, Doctor.self, Teardown.self]
+        subcommands: [Demo.self, Setup.self, Run.self, Tail.self, Doctor.self, Teardown.self, Sql.self, Listen.self]
     )
 
     /// Prints errors the way a person can act on them, and exits non-zero.

@@ -113,6 +113,8 @@ struct OutboxNames: Sendable, Hashable {
     var functionName: String { self.name + "_capture" }
     /// The channel readers listen on: `schema.name`.
     var wakeChannel: String { self.schema + "." + self.name }
+    /// The advisory lock (`key, 0`) an idle reader holds: writers notify only while it is held.
+    var idleLockKey: Int32 { OutboxQueries.stableHash("siphon idle \(self.wakeChannel)") }
     /// The trigger for one event on a table: `siphon_outbox_insert`.
     func trigger(_ event: TriggerEvent) -> String { "siphon_\(self.name)_\(event.rawValue)" }
     /// The index the reader uses to find changes by transaction.

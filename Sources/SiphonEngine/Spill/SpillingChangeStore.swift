@@ -76,8 +76,7 @@ public struct SpillingChangeStore: HeldChangeStore {
 
     public mutating func hold(_ event: AssembledEvent, bytes: Int, xid: UInt32, subtransactionXID: UInt32) throws {
         let held = Held(event: event, subtransactionXID: subtransactionXID, bytes: bytes)
-        self.transactions[xid, default: Transaction()].memory.append(held)
-        self.transactions[xid]!.memoryBytes += bytes
+        Self.append(held, to: &self.transactions[xid, default: Transaction()])
         self.changesInMemory += held.changeCount
         self.bytesInMemory += bytes
         while self.bytesInMemory > self.memoryLimit, let largest = self.largestInMemory() {
@@ -138,6 +137,11 @@ public struct SpillingChangeStore: HeldChangeStore {
         self.bytesInMemory -= held.bytes
         self.transactions[xid] = transaction
         return held.event
+    }
+
+    private static func append(_ held: Held, to transaction: inout Transaction) {
+        transaction.memory.append(held)
+        transaction.memoryBytes += held.bytes
     }
 
     /// The transaction with the most bytes in memory that may still be written to its file.

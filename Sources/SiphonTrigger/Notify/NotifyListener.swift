@@ -188,6 +188,13 @@ public final class NotifyListener: Service, Sendable {
                 "Ignoring a notification that is not a Siphon change",
                 metadata: ["channel": "\(notification.channel)", "error": "\(error)"])
             return
+        } catch let error as SiphonError where error.code == .serverError && !OutboxReader.isRetryable(error) {
+            // Fetching a row that did not fit failed (the table was dropped or renamed, privileges changed).
+            self.state.withLock { $0.statistics.ignored += 1 }
+            self.logger.error(
+                "Skipping a change whose row could not be fetched",
+                metadata: ["channel": "\(notification.channel)", "error": "\(error)"])
+            return
         }
         guard let kept = self.configuration.filter.apply(change) else {
             self.state.withLock { $0.statistics.changesFiltered += 1 }
@@ -219,7 +226,7 @@ public struct NotifyListenerStatistics: Sendable, Hashable {
     public var notifications = 0
     public var changesDelivered = 0
     public var changesFiltered = 0
-    /// Notifications that were not Siphon changes (logged and skipped).
+    /// Notifications that were not Siphon changes, or whose row could not be fetched (logged and skipped).
     public var ignored = 0
     /// Rows fetched because they did not fit in their notification.
     public var rowsFetched = 0
@@ -251,18 +258,33 @@ private struct ListenerSession {
         if !self.columns.knows(payload.table) {
             try await self.columns.load([payload.table], connection: self.queries)
         }
+        var (change, complete) = try self.change(from: payload, channel: notification.channel, position: position)
+        if !complete {
+            // A column added since the order was loaded.
+            try await self.columns.load([payload.table], connection: self.queries)
+            change = try self.change(from: payload, channel: notification.channel, position: position).change
+        }
+        return change
+    }
+
+    private func change(
+        from payload: NotificationPayload, channel: String, position: UInt64
+    ) throws(SiphonError) -> (change: Change, complete: Bool) {
+        var complete = true
+        func row(_ json: String) throws(JSONObjectTextError) -> Row {
+            let (row, known) = try self.columns.row(fromJSON: json, of: payload.table)
+            complete = complete && known
+            return row
+        }
         do {
-            return Change(
-                id: Change.ID(source: notification.channel, commitLSN: LSN(rawValue: position), index: 0),
+            let change = Change(
+                id: Change.ID(source: channel, commitLSN: LSN(rawValue: position), index: 0),
                 operation: payload.operation, schema: payload.table.schema, table: payload.table.table, xid: nil,
                 commitTime: PostgresTimestamp(unixMicroseconds: Int64(position)),
-                new: try payload.new.map { json throws(JSONObjectTextError) in
-                    try self.columns.row(fromJSON: json, of: payload.table)
-                },
-                old: try payload.old.map { json throws(JSONObjectTextError) in
-                    try self.columns.row(fromJSON: json, of: payload.table)
-                },
-                key: try self.columns.row(fromJSON: payload.key, of: payload.table))
+                new: try payload.new.map { json throws(JSONObjectTextError) in try row(json) },
+                old: try payload.old.map { json throws(JSONObjectTextError) in try row(json) },
+                key: try row(payload.key))
+            return (change, complete)
         } catch {
             throw SiphonError(.decodingFailed, "malformed row in a notification: \(error)", underlying: error)
         }

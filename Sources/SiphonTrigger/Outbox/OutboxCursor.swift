@@ -106,6 +106,15 @@ struct OutboxQueries: Sendable {
             """
     }
 
+    /// Whether the partition has changes that are not delivered yet (read-only, for looking often while idle).
+    func hasPending(_ cursor: OutboxCursor) -> String {
+        let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
+        return """
+            SELECT EXISTS (SELECT FROM \(self.names.table) AS o
+                           WHERE o.xid >= \(xmin) AND NOT txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition)))
+            """
+    }
+
     /// The next changes of the open window, in outbox id order.
     func readBatch(_ cursor: OutboxCursor, window: String, limit: Int, commitTime: String) -> String {
         let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
@@ -153,6 +162,22 @@ struct OutboxQueries: Sendable {
     static func seconds(_ duration: Duration) -> Int64 {
         duration.components.seconds
     }
+
+    // MARK: Waiting for wake-ups
+
+    /// Tries to become the outbox's idle sentinel (see `TriggerSQL.outboxFunction`): `sentinel` when this reader
+    /// now holds the idle lock, `watched` when another reader does (its wake-up reaches every listener), `busy` when
+    /// writers that decided not to notify are still in flight.
+    var becomeIdle: String {
+        let key = "\(self.names.idleLockKey), 0"
+        return """
+            SELECT CASE WHEN pg_try_advisory_lock(\(key)) THEN 'sentinel'
+                        WHEN pg_try_advisory_lock_shared(\(key)) THEN (SELECT 'busy' FROM pg_advisory_unlock_shared(\(key)))
+                        ELSE 'watched' END
+            """
+    }
+
+    var stopBeingIdle: String { "SELECT pg_advisory_unlock(\(self.names.idleLockKey), 0)" }
 
     // MARK: Sharing partitions between the readers of a group
 

@@ -159,11 +159,44 @@ public final class OutboxReader: Service, Sendable {
             var session = try await OutboxSession.start(reader: self, connection: connection)
             connected()
             self.logger.info("Reading the outbox")
+            var quietSince: ContinuousClock.Instant?
             while !self.stopRequested {
-                let busy = try await session.deliverRound()
+                if try await session.deliverRound() {
+                    quietSince = nil
+                    continue
+                }
                 if self.stopRequested { break }
-                if !busy {
+                guard self.configuration.listensForWakeUps else {
+                    self.configuration.caughtUp?()
                     guard await wakeUps.next(isolation: #isolation) != nil else { break }
+                    continue
+                }
+                // Nothing to deliver. Right after a burst, more usually follows: keep looking (read-only) for a
+                // moment rather than having the next writers pay for wake-ups.
+                let now = ContinuousClock.now
+                let quiet = quietSince ?? now
+                quietSince = quiet
+                if now - quiet < self.configuration.idleAfter {
+                    try await Task.sleep(for: self.configuration.busyPollInterval)
+                    continue
+                }
+                // Wait for a wake-up, but only once writers know to send one.
+                switch try await session.becomeIdle() {
+                case .sentinel:
+                    // Writers that committed while the idle lock was being taken sent no wake-up: look once more.
+                    if try await session.deliverRound() {
+                        try await session.stopBeingIdle()
+                        continue
+                    }
+                    self.configuration.caughtUp?()
+                    let woken = await wakeUps.next(isolation: #isolation) != nil
+                    try await session.stopBeingIdle()
+                    if !woken { break }
+                case .watched:
+                    self.configuration.caughtUp?()
+                    guard await wakeUps.next(isolation: #isolation) != nil else { break }
+                case .busy:
+                    try await Task.sleep(for: self.configuration.busyPollInterval)
                 }
             }
             if self.stopRequested {
@@ -234,6 +267,8 @@ private struct OutboxSession {
     var columns = ColumnOrder()
     var cursors: [Int: OutboxCursor] = [:]
     var held: Set<Int> = []
+    /// When opening a window last found a partition empty.
+    var foundEmpty: [Int: ContinuousClock.Instant] = [:]
     var lastRebalance: ContinuousClock.Instant?
     var lastCleanup: ContinuousClock.Instant?
 
@@ -270,6 +305,28 @@ private struct OutboxSession {
             logger: reader.log)
         return OutboxSession(
             reader: reader, connection: connection, queries: queries, commitTime: commitTime, delivery: delivery)
+    }
+
+    /// Whether this reader may wait for a wake-up (see `OutboxQueries.becomeIdle`).
+    enum Idleness: String {
+        /// This reader holds the idle lock: writers notify from now on.
+        case sentinel
+        /// Another reader holds it; its wake-ups reach this reader's listener too.
+        case watched
+        /// Writers that did not notify are still in flight: look again soon instead of waiting.
+        case busy
+    }
+
+    func becomeIdle() async throws -> Idleness {
+        let answer = try await self.connection.simpleQuery(self.queries.becomeIdle).rows.first?[0] ?? nil
+        guard let answer, let idleness = Idleness(rawValue: answer) else {
+            throw SiphonError(.protocolViolation, "unexpected answer to the idle-lock query: \(String(describing: answer))")
+        }
+        return idleness
+    }
+
+    func stopBeingIdle() async throws {
+        try await self.connection.simpleQuery(self.queries.stopBeingIdle)
     }
 
     /// Takes the partitions this reader should hold, then delivers one window of each. Returns whether there may be
@@ -327,10 +384,18 @@ private struct OutboxSession {
     private mutating func deliverWindow(_ partition: Int) async throws -> Bool {
         guard var cursor = self.cursors[partition] else { return false }
         if cursor.window == nil {
+            // Opening a window writes (it moves `delivered` on even when empty). When this partition was found empty
+            // a moment ago, a read-only look comes first, so looking often while idle costs the server no writes.
+            let now = ContinuousClock.now
+            if let emptyAt = self.foundEmpty[partition], now - emptyAt < self.reader.configuration.pollInterval {
+                let pending = try await self.connection.simpleQuery(self.queries.hasPending(cursor))
+                guard pending.rows.first?[0] == "t" else { return false }
+            }
             let opened = try await self.connection.simpleQuery(self.queries.openWindow(cursor))
             guard let row = opened.rows.first else { throw Self.lostPartition(partition) }
             cursor = try OutboxCursor(row: row)
             self.cursors[partition] = cursor
+            self.foundEmpty[partition] = cursor.window == nil ? now : nil
         }
         guard let window = cursor.window else { return false }
         let configuration = self.reader.configuration
@@ -342,12 +407,9 @@ private struct OutboxSession {
             var records: [OutboxRecord] = []
             records.reserveCapacity(rows.count)
             for row in rows { records.append(try OutboxRecord(row: row)) }
-            try await self.learnColumns(of: records)
             var changes: [Change] = []
             changes.reserveCapacity(records.count)
-            for record in records {
-                let change = try record.change(
-                    source: configuration.outbox, windowLSN: cursor.windowLSN, columns: self.columns)
+            for change in try await self.changes(of: records, windowLSN: cursor.windowLSN) {
                 if let kept = configuration.filter.apply(change) { changes.append(kept) }
             }
             if !changes.isEmpty {
@@ -388,25 +450,26 @@ private struct OutboxSession {
             "the cursor of outbox partition \(partition) was changed by another reader; re-reading it")
     }
 
-    /// Loads the column order of tables the records name and the session does not know yet (or whose columns
-    /// changed since).
-    private mutating func learnColumns(of records: [OutboxRecord]) async throws {
-        var missing: Set<TableName> = []
-        for record in records where !missing.contains(record.table) {
-            if !self.columns.knows(record.table) {
-                missing.insert(record.table)
-            } else if record.operation != .truncate {
-                let names: [String]
-                do {
-                    names = try record.columnNames()
-                } catch {
-                    throw SiphonError(
-                        .decodingFailed, "outbox row \(record.id) of \(record.table) holds malformed JSON: \(error)")
-                }
-                if !self.columns.covers(names, of: record.table) { missing.insert(record.table) }
-            }
+    /// The changes the records stand for, their columns in table order: the order of tables not seen before is
+    /// loaded first, and loaded again for a table whose rows name columns it does not know (added since).
+    private mutating func changes(of records: [OutboxRecord], windowLSN: LSN) async throws -> [Change] {
+        let source = self.reader.configuration.outbox
+        try await self.columns.load(
+            Set(records.map(\.table).filter { !self.columns.knows($0) }), connection: self.connection)
+        var changes: [Change] = []
+        changes.reserveCapacity(records.count)
+        var incomplete: Set<TableName> = []
+        for record in records {
+            let (change, complete) = try record.change(source: source, windowLSN: windowLSN, columns: self.columns)
+            if !complete { incomplete.insert(record.table) }
+            changes.append(change)
         }
-        try await self.columns.load(missing, connection: self.connection)
+        guard !incomplete.isEmpty else { return changes }
+        try await self.columns.load(incomplete, connection: self.connection)
+        for (index, record) in records.enumerated() where incomplete.contains(record.table) {
+            changes[index] = try record.change(source: source, windowLSN: windowLSN, columns: self.columns).change
+        }
+        return changes
     }
 
     private mutating func cleanUpIfDue() async throws {

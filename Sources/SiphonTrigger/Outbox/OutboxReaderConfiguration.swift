@@ -21,6 +21,12 @@ public struct OutboxReaderConfiguration: Sendable {
     public var pollInterval: Duration
     /// Wake up on the outbox's notifications; without it the reader only polls.
     public var listensForWakeUps: Bool
+    /// How soon to look again when there was nothing to deliver but writers that sent no wake-up (because a reader
+    /// was busy when they wrote) have not committed yet.
+    public var busyPollInterval: Duration
+    /// How long to find nothing (looking every `busyPollInterval`) before waiting for wake-ups: writers send a
+    /// wake-up only while a reader waits, so under steady load none of them pays for one.
+    public var idleAfter: Duration
     /// Keep delivered changes this long before deleting them, so the outbox doubles as an audit log; `nil` deletes
     /// them as soon as every consumer group delivered them.
     public var retention: Duration?
@@ -30,13 +36,17 @@ public struct OutboxReaderConfiguration: Sendable {
     public var reconnectBackoff: Backoff
     /// How to retry a sink that failed, and what to do when it keeps failing.
     public var delivery: DeliveryPolicy
+    /// Called each time the reader has delivered everything and starts waiting for a wake-up.
+    public var caughtUp: (@Sendable () -> Void)?
 
     public init(
         connection: ConnectionSettings, schema: String = TriggerCapture.defaultSchema, outbox: String = "outbox",
         group: ConsumerGroup = ConsumerGroup(), filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
-        pollInterval: Duration = .seconds(2), listensForWakeUps: Bool = true, retention: Duration? = nil,
+        pollInterval: Duration = .seconds(2), listensForWakeUps: Bool = true,
+        busyPollInterval: Duration = .milliseconds(50), idleAfter: Duration = .milliseconds(250),
+        retention: Duration? = nil,
         cleanupInterval: Duration = .seconds(1), reconnectBackoff: Backoff = Backoff(),
-        delivery: DeliveryPolicy = DeliveryPolicy()
+        delivery: DeliveryPolicy = DeliveryPolicy(), caughtUp: (@Sendable () -> Void)? = nil
     ) {
         self.connection = connection
         self.schema = schema
@@ -46,9 +56,12 @@ public struct OutboxReaderConfiguration: Sendable {
         self.maxBatchSize = maxBatchSize
         self.pollInterval = pollInterval
         self.listensForWakeUps = listensForWakeUps
+        self.busyPollInterval = busyPollInterval
+        self.idleAfter = idleAfter
         self.retention = retention
         self.cleanupInterval = cleanupInterval
         self.reconnectBackoff = reconnectBackoff
         self.delivery = delivery
+        self.caughtUp = caughtUp
     }
 }

@@ -60,26 +60,28 @@ struct OutboxRecord: Sendable, Hashable {
         self.time = time
     }
 
-    /// The names of every column the row's objects carry, to check the column order covers them.
-    func columnNames() throws(JSONObjectTextError) -> [String] {
-        var names: [String] = []
-        for json in [self.new, self.old, self.key] {
-            if let json { names += try JSONObjectText.members(of: json).map(\.name) }
-        }
-        return names
-    }
-
     /// The change, with id `source/windowLSN/id`: the window's LSN orders windows, the outbox id orders changes in
     /// a window, which is delivery order.
-    func change(source: String, windowLSN: LSN, columns: ColumnOrder) throws(SiphonError) -> Change {
+    ///
+    /// `complete` is false when a row named a column the column order does not know.
+    func change(
+        source: String, windowLSN: LSN, columns: ColumnOrder
+    ) throws(SiphonError) -> (change: Change, complete: Bool) {
         do {
-            return Change(
+            var complete = true
+            func row(_ json: String) throws(JSONObjectTextError) -> Row {
+                let (row, known) = try columns.row(fromJSON: json, of: self.table)
+                complete = complete && known
+                return row
+            }
+            let change = Change(
                 id: Change.ID(source: source, commitLSN: windowLSN, index: Int(self.id)),
                 operation: self.operation, schema: self.table.schema, table: self.table.table,
                 xid: UInt32(truncatingIfNeeded: self.xid), commitTime: self.time, origin: self.origin,
-                new: try self.new.map { json throws(JSONObjectTextError) in try columns.row(fromJSON: json, of: self.table) },
-                old: try self.old.map { json throws(JSONObjectTextError) in try columns.row(fromJSON: json, of: self.table) },
-                key: try columns.row(fromJSON: self.key, of: self.table))
+                new: try self.new.map { json throws(JSONObjectTextError) in try row(json) },
+                old: try self.old.map { json throws(JSONObjectTextError) in try row(json) },
+                key: try row(self.key))
+            return (change, complete)
         } catch {
             throw SiphonError(
                 .decodingFailed, "outbox row \(self.id) of \(self.table) holds malformed JSON: \(error)", underlying: error)

@@ -22,21 +22,19 @@ struct ColumnOrder: Sendable {
         self.positions[table] = positions
     }
 
-    /// Whether every name in `names` is a known column of `table`.
-    func covers(_ names: [String], of table: TableName) -> Bool {
-        guard let positions = self.positions[table] else { return false }
-        return names.allSatisfy { positions[$0] != nil }
-    }
-
     /// The row in `json` (an object from `to_jsonb()`), its columns in table order. Names the catalog does not know
-    /// (a column dropped since the change was written, or a table that is gone) follow in their JSON order.
-    func row(fromJSON json: String, of table: TableName) throws(JSONObjectTextError) -> Row {
+    /// (a column dropped since the change was written, or a table that is gone) follow in their JSON order, and
+    /// `complete` tells whether there were any (then the order may be worth loading again).
+    func row(fromJSON json: String, of table: TableName) throws(JSONObjectTextError) -> (row: Row, complete: Bool) {
         let members = try JSONObjectText.members(of: json)
         let positions = self.positions[table] ?? [:]
-        let ordered = members.enumerated().sorted {
-            (positions[$0.element.name] ?? Int.max, $0.offset) < (positions[$1.element.name] ?? Int.max, $1.offset)
-        }
-        return Row(ordered.map { Row.Column(name: $0.element.name, json: $0.element.value) })
+        var complete = true
+        let ordered = members.enumerated().map { member -> (position: Int, offset: Int, column: Row.Column) in
+            let position = positions[member.element.name]
+            if position == nil { complete = false }
+            return (position ?? Int.max, member.offset, Row.Column(name: member.element.name, json: member.element.value))
+        }.sorted { ($0.position, $0.offset) < ($1.position, $1.offset) }
+        return (Row(ordered.map(\.column)), complete)
     }
 
     /// Loads the column order of `tables` from the catalog, replacing what was known about them.

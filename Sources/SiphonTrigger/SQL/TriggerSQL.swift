@@ -121,15 +121,23 @@ enum TriggerSQL {
             + "p, \(group.partitions) FROM generate_series(0, \(group.partitions - 1)) AS p ON CONFLICT DO NOTHING"
     }
 
-    /// The one trigger function of an outbox. Arguments: old-row mode (`key` or `full`), `skip` or `keep` for
-    /// Siphon's own writes, then the key columns (none: the whole row is the key).
+    /// The one trigger function of an outbox. Arguments: old-row mode (`key`, `rekey` or `full`), `skip` or `keep`
+    /// for Siphon's own writes, then the key columns (none: the whole row is the key).
+    ///
+    /// The wake-up notification is sent only while a reader is idle, which it shows by holding the outbox's idle
+    /// lock: a notifying transaction takes a cluster-wide lock that it holds through its commit, serializing every
+    /// such commit, so under load (readers busy) no transaction pays for one. The shared lock a writer takes when no
+    /// reader is idle keeps a reader from declaring itself idle until that writer has committed, so the reader sees
+    /// the change before it starts waiting.
     static func outboxFunction(_ names: OutboxNames, wakeUpReaders: Bool) -> String {
         let wake =
             wakeUpReaders
             ? """
 
-                -- Constant payload: PostgreSQL folds identical notifications, so a transaction sends one.
-                PERFORM pg_notify(\(SQLQuoting.literal(names.wakeChannel)), '');
+                IF NOT pg_try_advisory_xact_lock_shared(\(names.idleLockKey), 0) THEN
+                    -- Constant payload: PostgreSQL folds identical notifications, so a transaction sends one.
+                    PERFORM pg_notify(\(SQLQuoting.literal(names.wakeChannel)), '');
+                END IF;
             """ : ""
         let body = """
 

@@ -212,3 +212,48 @@ extension OutboxReaderTests {
         }
     }
 }
+
+extension OutboxReaderTests {
+    @Test func columnsKeepTableOrderWhenTheTableChangesWhileReading() async throws {
+        try await TriggerFixture.with { db in
+            try await db.execute("CREATE TABLE \(db.s).t (id int PRIMARY KEY, name text)")
+            _ = try await TriggerCapture.apply(
+                db.outbox([try db.capture("\(db.schema).t")]), settings: try db.settings(), logger: db.logger)
+            let sink = CollectingSink()
+            try await db.withReader(try db.readerConfiguration(), sinks: [sink]) { _ in
+                try await db.execute("INSERT INTO \(db.s).t VALUES (1, 'a')")
+                try await sink.wait { $0.count == 1 }
+                try await db.execute(
+                    "ALTER TABLE \(db.s).t DROP COLUMN name, ADD COLUMN b int, ADD COLUMN name text",
+                    "INSERT INTO \(db.s).t VALUES (2, 20, 'b')")
+                try await sink.wait { $0.count == 2 }
+            }
+            #expect(sink.changes.map { $0.new?.names ?? [] } == [["id", "name"], ["id", "b", "name"]])
+        }
+    }
+}
+
+extension OutboxReaderTests {
+    @Test func anIdleReaderIsWokenByTheFirstChange() async throws {
+        try await TriggerFixture.with { db in
+            try await db.execute("CREATE TABLE \(db.s).t (id int PRIMARY KEY)")
+            _ = try await TriggerCapture.apply(
+                db.outbox([try db.capture("\(db.schema).t")]), settings: try db.settings(), logger: db.logger)
+            let (caughtUp, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            var configuration = try db.readerConfiguration()
+            // Only a wake-up can bring these changes in time.
+            configuration.pollInterval = .seconds(120)
+            configuration.caughtUp = { signal.yield() }
+            let sink = CollectingSink()
+            try await db.withReader(configuration, sinks: [sink]) { _ in
+                var waits = caughtUp.makeAsyncIterator()
+                for id in 1...3 {
+                    _ = await waits.next(isolation: #isolation)
+                    try await db.execute("INSERT INTO \(db.s).t VALUES (\(id))")
+                    try await sink.wait(timeout: .seconds(20)) { $0.count == id }
+                }
+            }
+            #expect(sink.changes.map { $0.key["id"] } == ["1", "2", "3"])
+        }
+    }
+}
