@@ -4,6 +4,20 @@ import ArgumentParser
 import Foundation
 import SiphonAdmin
 import SiphonCore
+import SiphonTrigger
+
+/// How changes are captured: logical replication (the default) or generated triggers.
+enum CaptureMode: String, ExpressibleByArgument, CaseIterable {
+    case logical
+    case trigger
+}
+
+extension TriggerReport {
+    /// One line per object, then the notes.
+    var text: String {
+        (self.objects.map { "\($0.kind) \($0.name)" } + self.notes.map { "note: \($0)" }).joined(separator: "\n")
+    }
+}
 
 /// The slot and publication every command uses unless told otherwise.
 struct PipelineNameOptions: ParsableArguments {
@@ -30,6 +44,11 @@ struct Setup: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var names: PipelineNameOptions
 
+    @Option(help: "How to capture: logical (replication slot) or trigger (outbox or notify triggers).")
+    var mode: CaptureMode = .logical
+
+    @OptionGroup(title: "Trigger mode") var trigger: TriggerCaptureOptions
+
     @Flag(help: "Publish every table, including tables created later (needs a superuser).")
     var allTables = false
 
@@ -50,6 +69,13 @@ struct Setup: AsyncParsableCommand {
 
     func run() async throws {
         let logger = self.connection.makeLogger()
+        if self.mode == .trigger {
+            let report = try await TriggerCapture.apply(
+                try self.trigger.specification(tables: self.names.tables),
+                settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
+            print(report.text)
+            return
+        }
         let tables: TableSelection = self.allTables ? .allTables : try TableSelection(parsing: self.names.tables)
         let report = try await SiphonAdmin.setup(
             SetupOptions(
@@ -67,6 +93,14 @@ struct Teardown: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(help: "What to remove: logical (what setup recorded) or trigger (the outbox or channel triggers of --table).")
+    var mode: CaptureMode = .logical
+
+    @Option(name: .customLong("table"), help: "Trigger mode: tables whose triggers to remove (repeatable).")
+    var tables: [String] = []
+
+    @OptionGroup(title: "Trigger mode") var trigger: TriggerCaptureOptions
+
     @Flag(help: "Terminate a process that is still reading the slot, then remove it.")
     var force = false
 
@@ -75,6 +109,13 @@ struct Teardown: AsyncParsableCommand {
 
     func run() async throws {
         let logger = self.connection.makeLogger()
+        if self.mode == .trigger {
+            let report = try await TriggerCapture.remove(
+                try self.trigger.specification(tables: self.tables),
+                settings: try self.connection.settings(applicationName: "siphon teardown"), logger: logger)
+            print(report.text)
+            return
+        }
         let report = try await SiphonAdmin.teardown(
             TeardownOptions(force: self.force), settings: try self.connection.settings(applicationName: "siphon teardown"),
             logger: logger)
@@ -93,8 +134,21 @@ struct Doctor: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON, for scripts.")
     var json = false
 
+    @Option(help: "What to check: logical (replication) or trigger (outbox or channel triggers of --table).")
+    var mode: CaptureMode = .logical
+
+    @OptionGroup(title: "Trigger mode") var trigger: TriggerCaptureOptions
+
     func run() async throws {
         let logger = self.connection.makeLogger()
+        if self.mode == .trigger {
+            let checks = try await TriggerCapture.doctor(
+                try self.trigger.specification(tables: self.names.tables),
+                settings: try self.connection.settings(applicationName: "siphon doctor"), logger: logger)
+            print(checks.map(\.description).joined(separator: "\n"))
+            if checks.contains(where: { $0.status == .error }) { throw ExitCode(1) }
+            return
+        }
         let report = await SiphonAdmin.doctor(
             DoctorOptions(
                 slot: self.names.slot, publication: self.names.publication,

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonTrigger
 import UnixSignals
 
 struct Run: AsyncParsableCommand {
@@ -52,6 +53,18 @@ struct Run: AsyncParsableCommand {
     @Option(help: "What to do with a change a sink keeps refusing: stop, or dead-letter (park it in siphon.dead_letters).")
     var onPoison: String?
 
+    @Option(help: "Where changes come from: logical (replication slot) or trigger (the outbox `siphon setup --mode trigger` made).")
+    var mode: CaptureMode = .logical
+
+    @Option(help: "Trigger mode: the outbox table to read.")
+    var outbox: String = "outbox"
+
+    @Option(help: "Trigger mode: the schema of the outbox.")
+    var triggerSchema: String = TriggerCapture.defaultSchema
+
+    @Option(name: .customLong("group"), help: "Trigger mode: the consumer group this reader belongs to.")
+    var group: String = "default"
+
     func resolvedConfiguration(environment: [String: String]) throws -> RunConfiguration {
         var configuration = RunConfiguration()
         if let config { try configuration.apply(file: config) }
@@ -87,11 +100,26 @@ struct Run: AsyncParsableCommand {
         }
         let debezium = DebeziumSource(database: settings.database)
         let sinks = try specifications.map { try $0.makeSink(format: configuration.format, debezium: debezium) }
+        let delivery = DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)
+        if self.mode == .trigger {
+            let reader = OutboxReader(
+                configuration: OutboxReaderConfiguration(
+                    connection: settings, schema: self.triggerSchema, outbox: self.outbox,
+                    group: ConsumerGroup(name: self.group), filter: ChangeFilter(tables: patterns),
+                    maxBatchSize: configuration.batchSize, delivery: delivery),
+                sinks: sinks, logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: reader, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            return
+        }
         let pipeline = Pipeline(
             configuration: PipelineConfiguration(
                 connection: settings, slot: configuration.slot!, publications: configuration.publications,
                 binary: configuration.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
-                delivery: DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)),
+                delivery: delivery),
             sinks: sinks, logger: logger)
         logger.notice(
             "siphon run starting",
