@@ -38,8 +38,20 @@ public final class ChildProcess: @unchecked Sendable {
             cArguments.forEach { free($0) }
             cEnvironment.forEach { free($0) }
         }
+        // The child starts with no blocked signals and default handlers: a parent thread that blocks SIGTERM (as
+        // the test runner's threads do) must not pass that on, or the child could not be stopped.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], &actions, nil, &cArguments, &cEnvironment)
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, &cArguments, &cEnvironment)
         guard result == 0 else { throw ChildProcessError(program: arguments[0], reason: String(cString: strerror(result))) }
         self.pid = pid
     }

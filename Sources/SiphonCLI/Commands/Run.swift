@@ -35,7 +35,7 @@ struct Run: AsyncParsableCommand {
         help: "Only deliver changes of this table, written as SQL does: schema.table, \"Quoted Name\", wildcards * (repeatable).")
     var tables: [String] = []
 
-    @Option(name: .customLong("sink"), help: "Where changes go: stdout, jsonl:PATH (repeatable; default stdout).")
+    @Option(name: .customLong("sink"), help: "Where changes go: stdout, jsonl:PATH, null (repeatable; default stdout).")
     var sinks: [String] = []
 
     @Option(help: "JSON envelope: siphon or debezium.")
