@@ -111,6 +111,8 @@ struct OutboxNames: Sendable, Hashable {
     /// The one trigger function every captured table calls.
     var function: String { Self.qualified(self.schema, self.functionName) }
     var functionName: String { self.name + "_capture" }
+    /// `to_jsonb()` with the rendering settings pinned, for sessions that render values otherwise.
+    var renderingFunction: String { Self.qualified(self.schema, self.name + "_json") }
     /// The channel readers listen on: `schema.name`.
     var wakeChannel: String { self.schema + "." + self.name }
     /// The advisory lock (`key, 0`) an idle reader holds: writers notify only while it is held.
@@ -152,6 +154,8 @@ struct NotifyNames: Sendable, Hashable {
     /// The trigger function, shared by every channel.
     var function: String { OutboxNames.qualified(self.schema, Self.functionName) }
     static let functionName = "notify_change"
+    /// `to_jsonb()` with the rendering settings pinned, shared by every channel like the trigger function.
+    var renderingFunction: String { OutboxNames.qualified(self.schema, "notify_json") }
     /// The trigger for one event on a table: `siphon_notify_orders_insert`.
     func trigger(_ event: TriggerEvent) -> String { "siphon_notify_\(self.channel)_\(event.rawValue)" }
 }

@@ -219,7 +219,7 @@ private struct StreamSession {
             case .primaryKeepalive(let walEnd, _, _):
                 try await self.flush()
                 if let lsn = self.tracker.idlePositionReported(
-                    walEnd, openStreamedTransactions: self.assembler.bufferedChangeCount > 0)
+                    walEnd, openStreamedTransactions: self.assembler.heldChangeCount > 0)
                 {
                     try await self.acknowledge(lsn)
                 }
@@ -244,12 +244,25 @@ private struct StreamSession {
             let name = TableName(schema: relation.namespace.isEmpty ? "pg_catalog" : relation.namespace, relation.name)
             self.primaryKeys[name] = try await self.catalog.primaryKey(of: relation)
         }
+        // A Stream Commit may complete millions of changes: take them a batch at a time.
+        let limit = self.pipeline.configuration.maxBatchSize
         self.events.removeAll(keepingCapacity: true)
         do {
-            try self.assembler.consume(message, into: &self.events)
+            try self.assembler.consume(message, into: &self.events, limit: limit)
+        } catch let error as SiphonError {
+            throw error
         } catch {
             throw SiphonError(.decodingFailed, "\(error)", lsn: data.walStart, underlying: error)
         }
+        try await self.handleEvents()
+        while self.assembler.hasPendingEvents {
+            self.events.removeAll(keepingCapacity: true)
+            try self.assembler.emitPendingEvents(into: &self.events, limit: limit)
+            try await self.handleEvents()
+        }
+    }
+
+    private mutating func handleEvents() async throws {
         for event in self.events {
             switch event {
             case .begin:
@@ -276,7 +289,7 @@ private struct StreamSession {
             case .message(let transactional, _, _, let lsn):
                 // Heartbeats (and other non-transactional messages) mark a position with nothing before it pending.
                 if !transactional, let confirmable = self.tracker.idlePositionReported(
-                    lsn, openStreamedTransactions: self.assembler.bufferedChangeCount > 0)
+                    lsn, openStreamedTransactions: self.assembler.heldChangeCount > 0)
                 {
                     try await self.flush()
                     try await self.acknowledge(confirmable)

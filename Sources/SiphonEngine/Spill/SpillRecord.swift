@@ -65,7 +65,8 @@ enum SpillRecord {
                 let record = try reader.record()
                 guard reader.offset == reader.bytes.count else {
                     throw SpillRecordError(
-                        description: "\(reader.bytes.count - reader.offset) bytes left after a record's last field")
+                        description: "\(reader.bytes.count - reader.offset) bytes left after a record's last field"
+                    )
                 }
                 return record
             }
@@ -212,7 +213,11 @@ enum SpillRecord {
                 let content = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: self.bytes[self.offset...]))
                 self.offset = self.bytes.count
                 let event = AssembledEvent.message(
-                    transactional: transactional == 1, prefix: prefix, content: content, lsn: LSN(rawValue: lsn))
+                    transactional: transactional == 1,
+                    prefix: prefix,
+                    content: content,
+                    lsn: LSN(rawValue: lsn)
+                )
                 return (subtransactionXID, event)
             case let kind:
                 throw SpillRecordError(description: "unknown record kind \(kind)")
@@ -240,13 +245,23 @@ enum SpillRecord {
             let truncateOptions = try self.optional { (reader) throws(SpillRecordError) in
                 Change.TruncateOptions(
                     cascade: try reader.integer(as: UInt8.self) == 1,
-                    restartIdentity: try reader.integer(as: UInt8.self) == 1)
+                    restartIdentity: try reader.integer(as: UInt8.self) == 1
+                )
             }
             return Change(
                 id: Change.ID(source: source, commitLSN: LSN(rawValue: commitLSN), index: Int(index)),
-                operation: SpillRecord.operations[operation], schema: schema, table: table, xid: xid,
-                commitTime: PostgresTimestamp(rawValue: commitTime), origin: origin, new: new, old: old, key: key,
-                unchangedToast: unchangedToast, truncateOptions: truncateOptions)
+                operation: SpillRecord.operations[operation],
+                schema: schema,
+                table: table,
+                xid: xid,
+                commitTime: PostgresTimestamp(rawValue: commitTime),
+                origin: origin,
+                new: new,
+                old: old,
+                key: key,
+                unchangedToast: unchangedToast,
+                truncateOptions: truncateOptions
+            )
         }
     }
 }

@@ -125,7 +125,8 @@ public struct SpillingChangeStore: HeldChangeStore {
                     .decodingFailed,
                     "cannot read back the changes of streamed transaction \(xid) that were spilled to a file in "
                         + "\(self.directory): \(error)",
-                    underlying: error)
+                    underlying: error
+                )
             }
             // Free the disk space before the events in memory go.
             transaction.file = nil
@@ -174,11 +175,13 @@ public struct SpillingChangeStore: HeldChangeStore {
             throw SiphonError(
                 .decodingFailed,
                 "cannot spill the changes of streamed transaction \(xid) to a file in \(self.directory): \(error)",
-                underlying: error)
+                underlying: error
+            )
         }
         self.changesInMemory -= transaction.memory.reduce(0) { $0 + $1.changeCount }
         self.bytesInMemory -= transaction.memoryBytes
-        transaction.memory.removeAll(keepingCapacity: true)
+        // Not keeping the capacity: it would be memory the limit no longer counts, once per spilled transaction.
+        transaction.memory.removeAll()
         transaction.memoryBytes = 0
         self.transactions[xid] = transaction
     }

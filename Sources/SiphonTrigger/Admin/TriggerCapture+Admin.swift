@@ -87,10 +87,12 @@ extension TriggerCapture {
             let names = OutboxNames(schema: specification.schema, name: name)
             objects.append(TriggerObject(kind: .table, name: names.table))
             objects.append(TriggerObject(kind: .table, name: names.cursorsTable))
+            objects.append(TriggerObject(kind: .function, name: names.renderingFunction + "(anyelement)"))
             objects.append(TriggerObject(kind: .function, name: names.function + "()"))
             triggerName = names.trigger
         case .notify(let channel):
             let names = NotifyNames(schema: specification.schema, channel: channel)
+            objects.append(TriggerObject(kind: .function, name: names.renderingFunction + "(anyelement)"))
             objects.append(TriggerObject(kind: .function, name: names.function + "()"))
             triggerName = names.trigger
         }
@@ -109,16 +111,19 @@ extension TriggerCapture {
     ) async throws -> [TriggerObject] {
         let schema = SQLQuoting.literal(specification.schema)
         let function: String
+        let rendering: String
         var tables: [String] = []
         var triggerFilter = ""
         switch specification.target {
         case .outbox(let name):
             let names = OutboxNames(schema: specification.schema, name: name)
             function = names.function
+            rendering = names.renderingFunction + "(anyelement)"
             tables = [name, names.cursorsTableName]
         case .notify(let channel):
             let names = NotifyNames(schema: specification.schema, channel: channel)
             function = names.function
+            rendering = names.renderingFunction + "(anyelement)"
             triggerFilter =
                 " AND t.tgname IN ("
                 + TriggerEvent.allCases.map { SQLQuoting.literal(names.trigger($0)) }.joined(separator: ", ") + ")"
@@ -131,6 +136,9 @@ extension TriggerCapture {
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = \(schema) AND c.relname IN (\(tables.map { SQLQuoting.literal($0) }.joined(separator: ", ")
                 .nonEmpty ?? "NULL"))
+            UNION ALL
+            SELECT 'function', \(SQLQuoting.literal(rendering))
+            WHERE to_regprocedure(\(SQLQuoting.literal(rendering))) IS NOT NULL
             UNION ALL
             SELECT 'function', \(SQLQuoting.literal(function + "()"))
             WHERE to_regprocedure(\(SQLQuoting.literal(function + "()"))) IS NOT NULL

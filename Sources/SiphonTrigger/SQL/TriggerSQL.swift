@@ -5,13 +5,35 @@ import SiphonCore
 /// Builds the SQL of trigger capture from resolved tables. Pure: no I/O, the same input gives the same text, so
 /// migrations can be reviewed and diffed.
 enum TriggerSQL {
-    /// Session settings pinned for the trigger functions (their `SET` clauses), so `to_jsonb()` renders values the
-    /// way logical mode does whatever the writing session uses: the same settings `ReplicationConnection` sends at
-    /// startup. `search_path` keeps the `SECURITY DEFINER` function from resolving anything in a user's schema.
-    static let functionSettings: [(name: String, value: String)] = [
-        ("search_path", "pg_catalog, pg_temp"), ("timezone", "'UTC'"), ("datestyle", "'ISO'"),
-        ("intervalstyle", "'postgres'"), ("extra_float_digits", "1"), ("bytea_output", "'hex'"),
+    /// Session settings that change how `to_jsonb()` renders values, as `ReplicationConnection` pins them at startup
+    /// (so logical mode renders this way). The trigger functions render rows with them whatever the writing session
+    /// uses: directly when the session already matches (`renderingMatches`), otherwise through a helper function
+    /// whose `SET` clauses pin them. Pinning them on every call would cost about a quarter of the writer's
+    /// throughput (measured with pgbench), and most sessions match.
+    static let renderingSettings: [(name: String, value: String)] = [
+        ("timezone", "'UTC'"), ("datestyle", "'ISO'"), ("intervalstyle", "'postgres'"), ("extra_float_digits", "1"),
+        ("bytea_output", "'hex'"),
     ]
+
+    /// Time zones that render every `timestamptz` exactly as UTC does (offset zero, no daylight saving time).
+    static let utcZones = [
+        "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0",
+        "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+    ]
+
+    /// SQL that is true when the session renders values as `renderingSettings` do.
+    static let renderingMatches =
+        "current_setting('TimeZone') IN (" + utcZones.map { SQLQuoting.literal($0) }.joined(separator: ", ") + ")\n"
+        + "        AND current_setting('DateStyle') LIKE 'ISO,%' AND current_setting('IntervalStyle') = 'postgres'\n"
+        + "        AND current_setting('extra_float_digits')::integer > 0 AND current_setting('bytea_output') = 'hex'"
+
+    /// `to_jsonb()` with `renderingSettings` pinned, for sessions that render values otherwise.
+    static func renderingFunction(_ name: String) -> String {
+        "CREATE OR REPLACE FUNCTION \(name)(anyelement) RETURNS jsonb\nLANGUAGE sql STABLE\n"
+            + "SET search_path = pg_catalog, pg_temp\n"
+            + Self.renderingSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
+            + "AS 'SELECT pg_catalog.to_jsonb($1)'"
+    }
 
     /// The complete migration for `specification` over `tables`.
     static func migration(
@@ -24,6 +46,7 @@ enum TriggerSQL {
             let names = OutboxNames(schema: specification.schema, name: name)
             if !triggersOnly {
                 up += Self.outboxObjects(names, groups: specification.groups)
+                up.append(Self.renderingFunction(names.renderingFunction))
                 up.append(Self.outboxFunction(names, wakeUpReaders: specification.wakeUpReaders))
             }
             for table in tables {
@@ -35,6 +58,7 @@ enum TriggerSQL {
             if !triggersOnly {
                 // CASCADE also drops triggers on tables that were captured once but are no longer listed.
                 down.append("DROP FUNCTION IF EXISTS \(names.function)() CASCADE")
+                down.append("DROP FUNCTION IF EXISTS \(names.renderingFunction)(anyelement)")
                 down.append("DROP TABLE IF EXISTS \(names.cursorsTable)")
                 down.append("DROP TABLE IF EXISTS \(names.table)")
                 down.append(Self.dropSchemaIfEmpty(specification.schema))
@@ -43,6 +67,7 @@ enum TriggerSQL {
             let names = NotifyNames(schema: specification.schema, channel: channel)
             if !triggersOnly {
                 up.append("CREATE SCHEMA IF NOT EXISTS \(SQLQuoting.identifier(specification.schema))")
+                up.append(Self.renderingFunction(names.renderingFunction))
                 up.append(Self.notifyFunction(names))
             }
             for table in tables {
@@ -146,6 +171,7 @@ enum TriggerSQL {
                 v_new jsonb;
                 v_old jsonb;
                 v_key jsonb;
+                v_pinned boolean;
                 v_index integer;
             BEGIN
                 IF v_origin = 'siphon' AND TG_ARGV[1] = 'skip' THEN
@@ -154,7 +180,7 @@ enum TriggerSQL {
                 IF TG_OP = 'TRUNCATE' THEN
                     v_key := '{}';
                 ELSE
-            \(Self.rowCapture(firstKeyArgument: 2, modeArgument: 0))
+            \(Self.rowCapture(firstKeyArgument: 2, modeArgument: 0, renderingFunction: names.renderingFunction))
                 END IF;
                 INSERT INTO \(names.table) (op, schema_name, table_name, key, old, new, origin)
                 VALUES (lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME, v_key, v_old, v_new, nullif(v_origin, ''));\(wake)
@@ -162,8 +188,9 @@ enum TriggerSQL {
             END
 
             """
+        // search_path: a SECURITY DEFINER function must not resolve anything in a schema its callers control.
         return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql SECURITY DEFINER\n"
-            + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
+            + "SET search_path = pg_catalog, pg_temp\n"
             + "AS " + Self.dollarQuoted(body)
     }
 
@@ -171,13 +198,14 @@ enum TriggerSQL {
     /// `key`. Modes: `full` (old is the whole row), `key` (old is the key for deletes; updates that keep their key
     /// have none, so `to_jsonb(OLD)` is skipped), `rekey` (an update that changed its key: old is the old key). The
     /// generator's `WHEN` clauses choose between `key` and `rekey`, so the function never compares keys itself.
-    static func rowCapture(firstKeyArgument: Int, modeArgument: Int) -> String {
+    static func rowCapture(firstKeyArgument: Int, modeArgument: Int, renderingFunction: String) -> String {
         """
+                    v_pinned := \(Self.renderingMatches);
                     IF TG_OP <> 'DELETE' THEN
-                        v_new := to_jsonb(NEW);
+                        v_new := CASE WHEN v_pinned THEN to_jsonb(NEW) ELSE \(renderingFunction)(NEW) END;
                     END IF;
                     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND TG_ARGV[\(modeArgument)] <> 'key') THEN
-                        v_old := to_jsonb(OLD);
+                        v_old := CASE WHEN v_pinned THEN to_jsonb(OLD) ELSE \(renderingFunction)(OLD) END;
                     END IF;
                     IF TG_NARGS = \(firstKeyArgument) THEN
                         v_key := coalesce(v_old, v_new);
@@ -207,6 +235,7 @@ enum TriggerSQL {
                 v_new jsonb;
                 v_old jsonb;
                 v_key jsonb;
+                v_pinned boolean;
                 v_index integer;
                 v_payload text;
             BEGIN
@@ -216,7 +245,7 @@ enum TriggerSQL {
                 IF TG_OP = 'TRUNCATE' THEN
                     v_key := '{}';
                 ELSE
-            \(Self.rowCapture(firstKeyArgument: 3, modeArgument: 1))
+            \(Self.rowCapture(firstKeyArgument: 3, modeArgument: 1, renderingFunction: names.renderingFunction))
                 END IF;
                 v_payload := jsonb_build_object('op', lower(TG_OP), 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
                     'key', v_key, 'old', v_old, 'new', v_new)::text;
@@ -237,7 +266,7 @@ enum TriggerSQL {
 
             """
         return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql\n"
-            + Self.functionSettings.map { "SET \($0.name) = \($0.value)\n" }.joined()
+            + "SET search_path = pg_catalog, pg_temp\n"
             + "AS " + Self.dollarQuoted(body)
     }
 
@@ -269,6 +298,7 @@ enum TriggerSQL {
                 IF to_regprocedure(\(function)) IS NOT NULL
                     AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgfoid = to_regprocedure(\(function))) THEN
                     DROP FUNCTION \(names.function)();
+                    DROP FUNCTION IF EXISTS \(names.renderingFunction)(anyelement);
                 END IF;
             END
 

@@ -21,7 +21,7 @@ import Testing
             ])
             #expect(
                 try await db.leftovers() == [
-                    "function outbox_capture", "relation outbox", "relation outbox_cursors", "relation outbox_cursors_pkey",
+                    "function outbox_capture", "function outbox_json", "relation outbox", "relation outbox_cursors", "relation outbox_cursors_pkey",
                     "relation outbox_id_seq", "relation outbox_pkey", "relation outbox_xid",
                     "schema \(db.siphonSchema)",
                     "trigger siphon_outbox_delete", "trigger siphon_outbox_delete",
@@ -35,7 +35,8 @@ import Testing
             let removed = try await TriggerCapture.remove(specification, settings: try db.settings(), logger: db.logger)
             let siphon = db.siphonSchema
             var expected = [
-                "function \(siphon).outbox_capture()", "schema \(siphon)", "table \(siphon).outbox",
+                "function \(siphon).outbox_capture()", "function \(siphon).outbox_json(anyelement)", "schema \(siphon)",
+                "table \(siphon).outbox",
                 "table \(siphon).outbox_cursors",
             ]
             for event in ["delete", "insert", "rekey", "truncate", "update"] {

@@ -103,13 +103,22 @@ import Testing
         #expect(TriggerSQL.parseTriggerComment("someone else's trigger") == nil)
     }
 
-    @Test func functionsPinTheRenderingSettingsAndUseUnambiguousDollarQuotes() {
-        let function = TriggerSQL.outboxFunction(OutboxNames(schema: "$siphon$", name: "outbox"), wakeUpReaders: true)
-        #expect(function.hasPrefix("CREATE OR REPLACE FUNCTION \"$siphon$\".outbox_capture() RETURNS trigger\n"))
-        #expect(function.contains("SET timezone = 'UTC'\nSET datestyle = 'ISO'\nSET intervalstyle = 'postgres'\n"))
+    @Test func functionsRenderWithPinnedSettingsAndUseUnambiguousDollarQuotes() {
+        let names = OutboxNames(schema: "$siphon$", name: "outbox")
+        let function = TriggerSQL.outboxFunction(names, wakeUpReaders: true)
+        #expect(
+            function.hasPrefix(
+                "CREATE OR REPLACE FUNCTION \"$siphon$\".outbox_capture() RETURNS trigger\nLANGUAGE plpgsql SECURITY "
+                    + "DEFINER\nSET search_path = pg_catalog, pg_temp\nAS $siphon1$"))
+        #expect(function.contains("v_new := CASE WHEN v_pinned THEN to_jsonb(NEW) ELSE \"$siphon$\".outbox_json(NEW) END;"))
         #expect(function.contains("PERFORM pg_notify('$siphon$.outbox', '');"))
-        #expect(function.contains("AS $siphon1$"))
         #expect(function.hasSuffix("$siphon1$"))
+        #expect(
+            TriggerSQL.renderingFunction(names.renderingFunction)
+                == "CREATE OR REPLACE FUNCTION \"$siphon$\".outbox_json(anyelement) RETURNS jsonb\nLANGUAGE sql STABLE\n"
+                + "SET search_path = pg_catalog, pg_temp\nSET timezone = 'UTC'\nSET datestyle = 'ISO'\n"
+                + "SET intervalstyle = 'postgres'\nSET extra_float_digits = 1\nSET bytea_output = 'hex'\n"
+                + "AS 'SELECT pg_catalog.to_jsonb($1)'")
         let quiet = TriggerSQL.outboxFunction(OutboxNames(schema: "siphon", name: "outbox"), wakeUpReaders: false)
         #expect(!quiet.contains("pg_notify"))
     }
