@@ -19,16 +19,16 @@ extension ChangeEnvelope {
     }
 
     /// The change id a line carries, in either format (`id` in Siphon's, `source.change_id` in Debezium's).
-    static func changeID(inLine line: some StringProtocol) throws(EnvelopeDecodingError) -> Change.ID {
+    static func changeID(inLine line: some StringProtocol) throws(JSONTextError) -> Change.ID {
         var scanner = JSONScanner(line)
         var found: Change.ID?
-        try scanner.readObject { (scanner, key) throws(EnvelopeDecodingError) in
+        try scanner.readObject { (scanner, key) throws(JSONTextError) in
             switch key {
             case "id" where found == nil:
                 found = try self.readID(&scanner)
             case "source" where found == nil:
                 guard !scanner.readNull() else { return }
-                try scanner.readObject { (scanner, key) throws(EnvelopeDecodingError) in
+                try scanner.readObject { (scanner, key) throws(JSONTextError) in
                     if key == "change_id" {
                         found = try self.readID(&scanner)
                     } else {
@@ -44,7 +44,7 @@ extension ChangeEnvelope {
         return found
     }
 
-    static func decodeSiphon(_ line: some StringProtocol) throws(EnvelopeDecodingError) -> Change {
+    static func decodeSiphon(_ line: some StringProtocol) throws(JSONTextError) -> Change {
         var scanner = JSONScanner(line)
         var id: Change.ID?
         var operation: Change.Operation?
@@ -60,7 +60,7 @@ extension ChangeEnvelope {
         var unchangedToast: [String] = []
         var truncateOptions: Change.TruncateOptions?
 
-        try scanner.readObject { (scanner, name) throws(EnvelopeDecodingError) in
+        try scanner.readObject { (scanner, name) throws(JSONTextError) in
             switch name {
             case "id":
                 id = try self.readID(&scanner)
@@ -99,13 +99,13 @@ extension ChangeEnvelope {
             case "key":
                 key = try self.readRow(&scanner)
             case "unchanged_toast":
-                try scanner.readArray { (scanner) throws(EnvelopeDecodingError) in
+                try scanner.readArray { (scanner) throws(JSONTextError) in
                     unchangedToast.append(try scanner.readString())
                 }
             case "truncate":
                 guard !scanner.readNull() else { return }
                 var options = Change.TruncateOptions(cascade: false, restartIdentity: false)
-                try scanner.readObject { (scanner, option) throws(EnvelopeDecodingError) in
+                try scanner.readObject { (scanner, option) throws(JSONTextError) in
                     switch option {
                     case "cascade": options.cascade = try scanner.readBool()
                     case "restart_identity": options.restartIdentity = try scanner.readBool()
@@ -119,7 +119,7 @@ extension ChangeEnvelope {
         }
         try scanner.finish()
 
-        func missing(_ key: String) -> EnvelopeDecodingError { scanner.failure("missing \"\(key)\"") }
+        func missing(_ key: String) -> JSONTextError { scanner.failure("missing \"\(key)\"") }
         guard let id else { throw missing("id") }
         guard let operation else { throw missing("op") }
         guard let schema else { throw missing("schema") }
@@ -139,7 +139,7 @@ extension ChangeEnvelope {
             truncateOptions: truncateOptions)
     }
 
-    private static func readID(_ scanner: inout JSONScanner) throws(EnvelopeDecodingError) -> Change.ID {
+    private static func readID(_ scanner: inout JSONScanner) throws(JSONTextError) -> Change.ID {
         let start = scanner.position
         let text = try scanner.readString()
         guard let id = Change.ID(parsing: text) else {
@@ -149,9 +149,9 @@ extension ChangeEnvelope {
     }
 
     /// Reads an object whose values stay raw JSON text.
-    private static func readRow(_ scanner: inout JSONScanner) throws(EnvelopeDecodingError) -> Row {
+    private static func readRow(_ scanner: inout JSONScanner) throws(JSONTextError) -> Row {
         var row = Row()
-        try scanner.readObject { (scanner, name) throws(EnvelopeDecodingError) in
+        try scanner.readObject { (scanner, name) throws(JSONTextError) in
             row.columns.append(Row.Column(name: name, json: scanner.text(try scanner.skipValue())))
         }
         return row

@@ -1,39 +1,44 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-/// Why a line could not be read as a change, and where.
-struct EnvelopeDecodingError: Error, Hashable, CustomStringConvertible {
-    var message: String
-    /// Byte offset in the line.
-    var offset: Int
+/// Why a text could not be read as the JSON expected, and where. Shared by the envelope and trigger-mode decoding.
+package struct JSONTextError: Error, Hashable, CustomStringConvertible {
+    package var message: String
+    /// Byte offset in the text.
+    package var offset: Int
 
-    var description: String { "\(self.message) at byte \(self.offset)" }
+    package init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
+
+    package var description: String { "\(self.message) at byte \(self.offset)" }
 }
 
 /// A pull scanner over one line of JSON that hands out values as their raw text instead of parsing them.
 ///
 /// Row values must come back as exactly the JSON text PostgreSQL rendered (`1.50` stays `1.50`, key order and
 /// spacing inside `{"a": 1}` stay), which a parse into `Double` or `[String: Any]` would lose.
-struct JSONScanner {
+package struct JSONScanner {
     private let bytes: [UInt8]
-    private(set) var position = 0
+    package private(set) var position = 0
 
-    init(_ text: some StringProtocol) {
+    package init(_ text: some StringProtocol) {
         self.bytes = Array(text.utf8)
     }
 
     /// The text of `range` as it stands in the input.
-    func text(_ range: Range<Int>) -> String {
+    package func text(_ range: Range<Int>) -> String {
         String(decoding: self.bytes[range], as: UTF8.self)
     }
 
-    func failure(_ message: String, at offset: Int? = nil) -> EnvelopeDecodingError {
-        EnvelopeDecodingError(message: message, offset: offset ?? self.position)
+    func failure(_ message: String, at offset: Int? = nil) -> JSONTextError {
+        JSONTextError(message: message, offset: offset ?? self.position)
     }
 
-    /// Fails unless only whitespace is left.
-    mutating func finish() throws(EnvelopeDecodingError) {
+    /// Fails unless only whitespace is left after `what` was read.
+    package mutating func finish(after what: String = "the object") throws(JSONTextError) {
         self.skipWhitespace()
-        guard self.position == self.bytes.count else { throw self.failure("unexpected text after the object") }
+        guard self.position == self.bytes.count else { throw self.failure("unexpected text after \(what)") }
     }
 
     /// Consumes `null` if it comes next.
@@ -44,7 +49,7 @@ struct JSONScanner {
         return true
     }
 
-    mutating func readBool() throws(EnvelopeDecodingError) -> Bool {
+    mutating func readBool() throws(JSONTextError) -> Bool {
         self.skipWhitespace()
         if self.bytes[self.position...].starts(with: "true".utf8) {
             self.position += 4
@@ -58,7 +63,7 @@ struct JSONScanner {
     }
 
     /// Reads a JSON string and undoes its escapes.
-    mutating func readString() throws(EnvelopeDecodingError) -> String {
+    package mutating func readString() throws(JSONTextError) -> String {
         self.skipWhitespace()
         let start = self.position
         try self.skipString()
@@ -68,7 +73,7 @@ struct JSONScanner {
     }
 
     /// Reads a JSON integer in `0...UInt32.max`.
-    mutating func readUInt32() throws(EnvelopeDecodingError) -> UInt32 {
+    mutating func readUInt32() throws(JSONTextError) -> UInt32 {
         self.skipWhitespace()
         let start = self.position
         let range = try self.skipValue()
@@ -79,9 +84,9 @@ struct JSONScanner {
     }
 
     /// Reads an object, calling `member` with each key; `member` must consume the value.
-    mutating func readObject(
-        _ member: (inout JSONScanner, _ key: String) throws(EnvelopeDecodingError) -> Void
-    ) throws(EnvelopeDecodingError) {
+    package mutating func readObject(
+        _ member: (inout JSONScanner, _ key: String) throws(JSONTextError) -> Void
+    ) throws(JSONTextError) {
         try self.expect("{")
         self.skipWhitespace()
         if self.peek() == UInt8(ascii: "}") {
@@ -105,9 +110,9 @@ struct JSONScanner {
     }
 
     /// Reads an array, calling `element` for each element; `element` must consume it.
-    mutating func readArray(
-        _ element: (inout JSONScanner) throws(EnvelopeDecodingError) -> Void
-    ) throws(EnvelopeDecodingError) {
+    package mutating func readArray(
+        _ element: (inout JSONScanner) throws(JSONTextError) -> Void
+    ) throws(JSONTextError) {
         try self.expect("[")
         self.skipWhitespace()
         if self.peek() == UInt8(ascii: "]") {
@@ -127,7 +132,7 @@ struct JSONScanner {
     }
 
     /// Checks the grammar of the next value, whatever it is, and returns where its text lies.
-    mutating func skipValue() throws(EnvelopeDecodingError) -> Range<Int> {
+    package mutating func skipValue() throws(JSONTextError) -> Range<Int> {
         self.skipWhitespace()
         let start = self.position
         // The closing brackets still owed, innermost last: iterative, so deep nesting cannot overflow the stack.
@@ -202,21 +207,21 @@ struct JSONScanner {
         }
     }
 
-    private mutating func expect(_ character: Unicode.Scalar) throws(EnvelopeDecodingError) {
+    private mutating func expect(_ character: Unicode.Scalar) throws(JSONTextError) {
         self.skipWhitespace()
         guard self.peek() == UInt8(ascii: character) else { throw self.failure("expected '\(character)'") }
         self.position += 1
     }
 
     /// Skips `"key":` inside an object.
-    private mutating func skipKey() throws(EnvelopeDecodingError) {
+    private mutating func skipKey() throws(JSONTextError) {
         self.skipWhitespace()
         guard self.peek() == UInt8(ascii: "\"") else { throw self.failure("expected a key") }
         try self.skipString()
         try self.expect(":")
     }
 
-    private mutating func skipString() throws(EnvelopeDecodingError) {
+    private mutating func skipString() throws(JSONTextError) {
         guard self.peek() == UInt8(ascii: "\"") else { throw self.failure("expected a string") }
         let start = self.position
         self.position += 1
@@ -237,7 +242,7 @@ struct JSONScanner {
         throw self.failure("unterminated string", at: start)
     }
 
-    private mutating func skipNumber() throws(EnvelopeDecodingError) {
+    private mutating func skipNumber() throws(JSONTextError) {
         let start = self.position
         func digits() -> Int {
             let first = self.position
@@ -261,11 +266,11 @@ struct JSONScanner {
         }
     }
 
-    private func unescape(_ range: Range<Int>) throws(EnvelopeDecodingError) -> String {
+    private func unescape(_ range: Range<Int>) throws(JSONTextError) -> String {
         var utf8: [UInt8] = []
         utf8.reserveCapacity(range.count)
         var index = range.lowerBound
-        func hex4(at offset: Int) throws(EnvelopeDecodingError) -> UInt32 {
+        func hex4(at offset: Int) throws(JSONTextError) -> UInt32 {
             guard offset + 4 <= range.upperBound else { throw self.failure("malformed \\u escape", at: offset) }
             var value: UInt32 = 0
             for byte in self.bytes[offset..<offset + 4] {
