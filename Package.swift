@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "SiphonTrigger",
             dependencies: [
-                "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonWire",
+                "SiphonAdmin", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "SiphonTriggerTests",
             dependencies: [
-                "SiphonTrigger", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
+                "SiphonTrigger", "SiphonAdmin", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -145,8 +145,9 @@ struct Doctor: AsyncParsableCommand {
             let checks = try await TriggerCapture.doctor(
                 try self.trigger.specification(tables: self.names.tables),
                 settings: try self.connection.settings(applicationName: "siphon doctor"), logger: logger)
-            print(checks.map(\.description).joined(separator: "\n"))
-            if checks.contains(where: { $0.status == .error }) { throw ExitCode(1) }
+            let report = DoctorReport(checks: checks)
+            print(self.json ? report.json : report.description)
+            if report.blocksRunning { throw ExitCode(1) }
             return
         }
         let report = await SiphonAdmin.doctor(

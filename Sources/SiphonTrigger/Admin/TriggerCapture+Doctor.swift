@@ -1,44 +1,14 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import Logging
+import SiphonAdmin
 import SiphonCore
 import SiphonReplication
 
-/// One check of `TriggerCapture.doctor`: the same fields as `siphon doctor`'s checks, so the command prints both
-/// modes alike.
-public struct TriggerCheck: Sendable, Hashable, CustomStringConvertible {
-    public enum Status: String, Sendable, Hashable, CaseIterable {
-        /// The precondition holds.
-        case ok
-        /// Capture works, but something will surprise you.
-        case warning
-        /// Changes are not captured (or not delivered) correctly until this is fixed.
-        case error
-    }
-
-    /// What is checked, for scripts: `trigger_objects`, `trigger_tables`, `trigger_privileges`, `trigger_missing`,
-    /// `trigger_stale`, `trigger_unconfigured`, `primary_key`, `outbox_backlog`, `commit_time`.
-    public var name: String
-    /// The table (as SQL writes it) or consumer group the check is about, if any.
-    public var subject: String?
-    public var status: Status
-    public var message: String
-    /// The exact SQL or command that fixes it; `nil` when nothing needs fixing.
-    public var fix: String?
-
-    public init(name: String, subject: String? = nil, status: Status, message: String, fix: String? = nil) {
-        self.name = name
-        self.subject = subject
-        self.status = status
-        self.message = message
-        self.fix = fix
-    }
-
-    public var description: String {
-        "[\(self.status.rawValue)] \(self.name)\(self.subject.map { " (\($0))" } ?? ""): \(self.message)"
-            + (self.fix.map { "\n  fix: \($0)" } ?? "")
-    }
-}
+/// One check of `TriggerCapture.doctor`: the same type as `siphon doctor`'s checks, so both modes print and
+/// serialise alike. Names in trigger mode: `trigger_objects`, `trigger_tables`, `trigger_privileges`,
+/// `trigger_missing`, `trigger_stale`, `trigger_unconfigured`, `primary_key`, `outbox_backlog`, `commit_time`.
+public typealias TriggerCheck = DoctorReport.Check
 
 extension TriggerCapture {
     /// Checks that trigger capture for `specification` is in place and current: the outbox or notify function

@@ -3,6 +3,7 @@
 import SiphonCore
 import SiphonTestSupport
 import SiphonTrigger
+import SiphonAdmin
 import Testing
 
 @Suite struct TriggerDoctorTests {
