@@ -115,9 +115,10 @@ import Testing
                 #expect(created.consistentPoint > LSN.zero)
                 #expect(created.plugin == "pgoutput")
                 try await TestEnvironment.execute("INSERT INTO \(table) VALUES (1, 'one'), (2, 'two')")
-                // Protocol 1: other tests' large transactions would add empty stream blocks under protocol 2.
+                // Protocol 1 and no logical messages: other tests' large transactions (stream blocks) and heartbeats
+                // (non-transactional messages, sent to every slot) must not show up here.
                 try await connection.streamChanges(
-                    slot: slot, options: PgOutputOptions(publications: [publication], protocolVersion: 1)
+                    slot: slot, options: PgOutputOptions(publications: [publication], messages: false, protocolVersion: 1)
                 ) {
                     stream in
                     while let message = try await stream.next() {
