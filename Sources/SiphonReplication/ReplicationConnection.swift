@@ -25,8 +25,8 @@ public final class ReplicationConnection {
 
     let channel: any Channel
     private var inbound: NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator
+    /// The rest of the last socket read, last message first: popping moves a message out without copying it.
     private var buffered: [BackendMessage] = []
-    private var bufferedIndex = 0
     let logger: Logger
     public let settings: ConnectionSettings
     /// `ParameterStatus` values from startup: `server_version`, `server_encoding`, …
@@ -173,13 +173,12 @@ public final class ReplicationConnection {
     }
 
     /// Whether messages from the last socket read are still waiting; `false` means the next message needs a read.
-    var hasBufferedMessages: Bool { self.bufferedIndex < self.buffered.count }
+    var hasBufferedMessages: Bool { !self.buffered.isEmpty }
 
     /// The next message from the server; a closed connection is an error (we never expect the server to hang up).
     func nextMessage() async throws -> BackendMessage {
-        if self.bufferedIndex < self.buffered.count {
-            defer { self.bufferedIndex += 1 }
-            return self.buffered[self.bufferedIndex]
+        if let message = self.buffered.popLast() {
+            return message
         }
         let batch: [BackendMessage]?
         do {
@@ -191,8 +190,8 @@ public final class ReplicationConnection {
             throw SiphonError(.connectionFailed, "the server closed the connection (\(self.settings))")
         }
         self.buffered = batch
-        self.bufferedIndex = 1
-        return batch[0]
+        self.buffered.reverse()
+        return self.buffered.removeLast()
     }
 
     private func terminate() async {

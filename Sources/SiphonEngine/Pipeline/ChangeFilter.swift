@@ -26,18 +26,18 @@ public struct ChangeFilter: Sendable {
     }
 
     /// The change as the sinks should see it, or `nil` when it is filtered out.
-    public func apply(_ change: Change) -> Change? {
+    public func apply(_ change: consuming Change) -> Change? {
         if !self.operations.isEmpty, !self.operations.contains(change.operation) { return nil }
-        if !self.tables.isEmpty, !self.tables.contains(where: { $0.matches(schema: change.schema, table: change.table) }) {
-            return nil
+        if !self.tables.isEmpty {
+            let (schema, table) = (change.schema, change.table)
+            if !self.tables.contains(where: { $0.matches(schema: schema, table: table) }) { return nil }
         }
         if let predicate = self.predicate, !predicate(change) { return nil }
         guard !self.columns.isEmpty else { return change }
-        var projected = change
         let keep = Set(self.columns).union(change.key.names)
-        projected.new = change.new.map { Row($0.columns.filter { keep.contains($0.name) }) }
-        projected.old = change.old.map { Row($0.columns.filter { keep.contains($0.name) }) }
-        projected.unchangedToast = change.unchangedToast.filter { keep.contains($0) }
-        return projected
+        change.new = change.new.map { Row($0.columns.filter { keep.contains($0.name) }) }
+        change.old = change.old.map { Row($0.columns.filter { keep.contains($0.name) }) }
+        change.unchangedToast = change.unchangedToast.filter { keep.contains($0) }
+        return change
     }
 }

@@ -263,23 +263,15 @@ private struct StreamSession {
     }
 
     private mutating func handleEvents() async throws {
-        for event in self.events {
+        // Popping moves each event out of the array: a change's strings and rows are not retained and released once
+        // more per stage on their way into the batch.
+        self.events.reverse()
+        while let event = self.events.popLast() {
             switch event {
             case .begin:
                 self.tracker.transactionBegan()
-            case .change(var change):
-                if !self.primaryKeys.isEmpty, let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
-                    let row = change.old ?? change.new
-                {
-                    change.key = Row(row.columns.filter { key.contains($0.name) })
-                }
-                if let kept = self.pipeline.configuration.filter.apply(change) {
-                    self.batch.append(kept)
-                    self.tracker.changeQueued()
-                    if self.batch.count >= self.pipeline.configuration.maxBatchSize { try await self.flush() }
-                } else {
-                    self.pipeline.record { $0.changesFiltered += 1 }
-                }
+            case .change(let change):
+                try await self.queue(change)
             case .commit(_, _, let endLSN, let commitTime):
                 self.tracker.transactionCommitted(endLSN: endLSN)
                 self.pipeline.record {
@@ -296,6 +288,22 @@ private struct StreamSession {
                 }
             }
         }
+    }
+
+    /// Adds a change to the batch unless the filter drops it; delivers the batch once it is full.
+    private mutating func queue(_ change: consuming Change) async throws {
+        if !self.primaryKeys.isEmpty, let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
+            let row = change.old ?? change.new
+        {
+            change.key = Row(row.columns.filter { key.contains($0.name) })
+        }
+        guard let kept = self.pipeline.configuration.filter.apply(change) else {
+            self.pipeline.record { $0.changesFiltered += 1 }
+            return
+        }
+        self.batch.append(kept)
+        self.tracker.changeQueued()
+        if self.batch.count >= self.pipeline.configuration.maxBatchSize { try await self.flush() }
     }
 
     /// Delivers the batch to every sink, then confirms what became confirmable.

@@ -18,6 +18,34 @@ import Testing
         try self.renderer.json(of: ByteBuffer(string: text), format: .text, typeOID: typeOID)
     }
 
+    @Test func escapeScanFindsEveryByteThatNeedsEscapingAtEveryOffset() {
+        for length in 1...24 {
+            for offset in 0..<length {
+                for byte in UInt8.min...UInt8.max {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[offset] = byte
+                    let expected = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                    let found = bytes.withUnsafeBytes { needsJSONEscape($0) }
+                    #expect(found == expected, "byte \(byte) at \(offset) of \(length)")
+                    if found != expected { return }
+                }
+            }
+        }
+    }
+
+    @Test func textWithEscapesAnywhereRendersLikeJSONText() throws {
+        for offset in 0..<20 {
+            for byte in UInt8(0)...UInt8(0x7F) {
+                var bytes = [UInt8]("abcdefghijklmnopqrs".utf8)
+                bytes.insert(byte, at: offset)
+                let text = String(decoding: bytes, as: UTF8.self)
+                var expected = ""
+                JSONText.appendString(text, to: &expected)
+                #expect(try self.json(text: text, 25) == expected, "byte \(byte) at \(offset)")
+            }
+        }
+    }
+
     /// `numeric_send` bytes: ndigits, weight, sign, dscale, base-10000 digits.
     private func numeric(weight: Int16, sign: UInt16, scale: Int16, _ digits: [Int16]) -> [UInt8] {
         var buffer = ByteBuffer()
