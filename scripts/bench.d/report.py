@@ -251,7 +251,8 @@ def write(results, output, contenders):
          "with triggers costs the application that writes." if results.get("triggers") else "") + "\n")
     add(f"Every figure below comes from `{results['command']}`, started {results['started']} and taking "
         f"{results['seconds'] / 60:.0f} minutes ({results['mode']} run). Regenerate this page with "
-        "`scripts/bench` (full, about 35 minutes) or `scripts/bench --quick` (a few minutes).\n")
+        "`scripts/bench` (full, about 35 minutes) or `scripts/bench --quick` (a few minutes). The profiles behind "
+        "these figures and the changes they led to are in [performance.md](performance.md).\n")
     if chart_problem:
         add(f"*(No chart: {chart_problem}.)*\n")
     else:
