@@ -179,7 +179,7 @@ enum TemporaryPublication {
     static func drop(_ name: String, settings: ConnectionSettings, logger: Logger) async {
         do {
             try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
-                try await $0.simpleQuery("DROP PUBLICATION IF EXISTS \(TableName.quoteIdentifier(name))")
+                _ = try await $0.simpleQuery("DROP PUBLICATION IF EXISTS \(TableName.quoteIdentifier(name))")
             }
         } catch {
             logger.error("Could not drop the temporary publication \(name): \(error)")

@@ -95,7 +95,7 @@ struct DemoWorkload {
 
     private func sql(_ statements: String) async throws {
         try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
-            try await $0.simpleQuery(statements)
+            _ = try await $0.simpleQuery(statements)
         }
     }
 }

@@ -26,7 +26,7 @@ struct Heartbeat: Sendable {
                 try await ReplicationConnection.withConnection(
                     settings: self.settings, replication: false, logger: self.logger
                 ) { connection in
-                    try await connection.simpleQuery("SELECT pg_logical_emit_message(false, '\(Self.prefix)', '')")
+                    _ = try await connection.simpleQuery("SELECT pg_logical_emit_message(false, '\(Self.prefix)', '')")
                 }
             } catch {
                 self.logger.warning("Heartbeat failed; the slot advances only on keepalives until it works",
