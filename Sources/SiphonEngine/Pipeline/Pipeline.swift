@@ -76,7 +76,7 @@ public final class Pipeline: Service, Sendable {
                             metadata: ["siphon.slot": "\(self.configuration.slot)", "error": "\(error)"])
                     }
                     attempt = 1
-                    try await Task.sleep(for: .seconds(1))
+                    try await Backoff.wait(.seconds(1)) { self.stopRequested }
                     continue
                 }
                 let delay = self.configuration.reconnectBackoff.delay(attempt: attempt)
@@ -85,7 +85,7 @@ public final class Pipeline: Service, Sendable {
                 self.logger.warning(
                     "Replication interrupted; reconnecting",
                     metadata: ["error": "\(error)", "retry.in": "\(delay)", "siphon.slot": "\(self.configuration.slot)"])
-                try await Task.sleep(for: delay)
+                try await Backoff.wait(delay) { self.stopRequested }
             }
         }
         for sink in self.sinks { try await sink.close() }

@@ -72,6 +72,17 @@ public struct Backoff: Sendable, Hashable {
         }
         return min(delay, self.maximum)
     }
+
+    /// Waits `delay`, or less once `stopped()` holds (checked every 100 ms): a stop request or a shutdown signal
+    /// never waits out a reconnect delay of up to `maximum`. Throws `CancellationError` when the task is cancelled.
+    public static func wait(_ delay: Duration, unless stopped: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + delay
+        while !stopped() {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return }
+            try await Task.sleep(for: min(left, .milliseconds(100)))
+        }
+    }
 }
 
 /// How sinks are retried and what happens to a change that keeps failing.

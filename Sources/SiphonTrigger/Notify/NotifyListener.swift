@@ -142,7 +142,7 @@ public final class NotifyListener: Service, Sendable {
                 self.logger.warning(
                     "Lost the notify connection; reconnecting. Notifications sent meanwhile are lost (best effort)",
                     metadata: ["error": "\(error)", "retry.in": "\(delay)"])
-                try await Task.sleep(for: delay)
+                try await Backoff.wait(delay) { self.stopRequested }
             }
         }
     }

@@ -133,7 +133,7 @@ public final class OutboxReader: Service, Sendable {
                 self.record { $0.reconnects += 1 }
                 self.logger.warning(
                     "Outbox reader interrupted; reconnecting", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
-                try await Task.sleep(for: delay)
+                try await Backoff.wait(delay) { self.stopRequested }
             }
         }
     }

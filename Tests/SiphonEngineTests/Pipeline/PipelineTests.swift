@@ -300,4 +300,24 @@ func withRunningPipeline<Result: Sendable>(
         #expect(error?.message.contains("changes made since then are lost") == true)
         #expect(error?.message.contains("siphon setup") == true)
     }
+
+    @Test func stopDuringAReconnectDelayEndsTheRunAtOnce() async throws {
+        // Nothing listens on port 1: every attempt fails and is followed by a one-minute delay.
+        let settings = try ConnectionSettings(url: "postgres://siphon@127.0.0.1:1/none", environment: [:])
+        let pipeline = Pipeline(
+            configuration: PipelineConfiguration(
+                connection: settings, slot: "unreachable", publications: ["x"],
+                reconnectBackoff: Backoff(initial: .seconds(60), maximum: .seconds(60))),
+            sinks: [ChangeRecorder()], logger: self.logger)
+        let run = Task { try await pipeline.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while pipeline.statistics.reconnects == 0 {
+            try #require(ContinuousClock.now < deadline, "the first connection attempt never failed")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stopped = ContinuousClock.now
+        pipeline.stop()
+        try await run.value
+        #expect(ContinuousClock.now - stopped < .seconds(10), "stop waited out the reconnect delay")
+    }
 }
