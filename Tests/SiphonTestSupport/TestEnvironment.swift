@@ -44,8 +44,17 @@ public enum TestEnvironment {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            return try await body(client)
+            do {
+                return try await body(client)
+            } catch let error as PSQLError {
+                throw DatabaseError(description: String(reflecting: error))
+            }
         }
+    }
+
+    /// A failed statement with the server's message: `PSQLError`'s own description leaves it out on purpose.
+    public struct DatabaseError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Runs each statement on the logical cluster as `siphon`, in order, each in its own implicit transaction.
