@@ -994,6 +994,9 @@ def main():
     # Contenders are stopped with SIGTERM. A parent that blocks signals (the Swift test runner does) passes its mask
     # on through exec, and a contender that blocks SIGTERM would only stop when killed.
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    # Stopped itself (scripts/bench's trap, a CI timeout), the harness unwinds through its `finally` blocks, so no
+    # contender it started outlives it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ctx = Context(arguments)
     output = arguments.output or (os.path.join(ctx.root, ".build-bench", "smoke") if arguments.smoke
                                   else os.path.join(ctx.root, "docs"))
