@@ -11,8 +11,10 @@ struct SiphonCommand: AsyncParsableCommand {
         commandName: "siphon",
         abstract: "Change data capture for PostgreSQL: every committed row change, in commit order, without loss.",
         discussion: """
-            Connection settings come from --url (or SIPHON_URL), then libpq's variables (PGHOST, PGPORT, PGUSER,
-            PGPASSWORD, PGDATABASE, PGSSLMODE). Start with `siphon demo`, which needs no database.
+            Connection settings come from --url or --url-file (or SIPHON_URL, SIPHON_URL_FILE), then libpq's variables
+            (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …), and the password from ~/.pgpass (or
+            PGPASSFILE) when none is given. Keep passwords off the command line, where `ps` shows them to every user.
+            Start with `siphon demo`, which needs no database.
             """,
         subcommands: [Demo.self, Setup.self, Run.self, Tail.self, Doctor.self, Teardown.self, Sql.self, Listen.self]
     )
@@ -24,6 +26,7 @@ struct SiphonCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
+            CommandLineScrubber.maskConnectionStrings()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -43,19 +46,41 @@ struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "PostgreSQL URL, e.g. postgres://user:password@localhost:5432/app?sslmode=require.",
-            discussion: "Defaults to $SIPHON_URL, then libpq's PG* environment variables.",
+            "PostgreSQL URL or libpq key=value string, e.g. postgres://user@localhost:5432/app?sslmode=verify-full.",
+            discussion: "Defaults to $SIPHON_URL, then libpq's PG* environment variables. A password here is "
+                + "visible to other users in `ps` until Siphon masks it; prefer --url-file or ~/.pgpass.",
             valueName: "url"))
     var url: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File holding the URL or key=value string (instead of --url, so the password stays off the command line).",
+            discussion: "Defaults to $SIPHON_URL_FILE.",
+            valueName: "path"))
+    var urlFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
     func settings(applicationName: String = "siphon") throws -> ConnectionSettings {
         let environment = ProcessInfo.processInfo.environment
-        var settings = try ConnectionSettings(url: self.url ?? environment["SIPHON_URL"], environment: environment)
+        let connectionString = try self.commandLineConnectionString() ?? ConnectionStringFile.fromEnvironment(environment)
+        var settings = try ConnectionSettings(url: connectionString, environment: environment)
         settings.applicationName = applicationName
         return settings
+    }
+
+    /// The connection string the flags give: `--url`, or the contents of `--url-file`.
+    func commandLineConnectionString() throws -> String? {
+        switch (self.url, self.urlFile) {
+        case (.some, .some):
+            throw SiphonError(.invalidConfiguration, "give either --url or --url-file, not both")
+        case (let url, nil):
+            return url
+        case (nil, .some(let path)):
+            return try ConnectionStringFile.read(path, place: "--url-file")
+        }
     }
 
     func makeLogger(label: String = "siphon") -> Logger {
@@ -63,6 +88,72 @@ struct ConnectionOptions: ParsableArguments {
         var logger = Logger(label: label)
         logger.logLevel = self.logLevel
         return logger
+    }
+}
+
+/// A connection string kept in a file (`--url-file`, `SIPHON_URL_FILE`, `url_file:`), so the password is in
+/// neither the command line nor the environment of the process.
+enum ConnectionStringFile {
+    /// The file's text without surrounding white space; errors never show the contents.
+    static func read(_ path: String, place: String) throws -> String {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SiphonError(
+                .invalidConfiguration, "\(place): cannot read the connection string file \(path): \(error.localizedDescription)")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else {
+            throw SiphonError(.invalidConfiguration, "\(place): the connection string file \(path) is empty")
+        }
+        return trimmed
+    }
+
+    /// `SIPHON_URL`, or the contents of the file `SIPHON_URL_FILE` names.
+    static func fromEnvironment(_ environment: [String: String]) throws -> String? {
+        switch (environment["SIPHON_URL"], environment["SIPHON_URL_FILE"]) {
+        case (.some, .some):
+            throw SiphonError(.invalidConfiguration, "set either SIPHON_URL or SIPHON_URL_FILE, not both")
+        case (let url, nil):
+            return url
+        case (nil, .some(let path)):
+            return try Self.read(path, place: "SIPHON_URL_FILE")
+        }
+    }
+}
+
+/// Masks passwords in the process's own argument strings once they are parsed, so `ps` and `/proc/PID/cmdline`
+/// stop showing them. Another user can still read them in the moment between start and parsing: a password
+/// belongs in ~/.pgpass or a --url-file.
+enum CommandLineScrubber {
+    static func maskConnectionStrings() {
+        var connectionStringFollows = false
+        for index in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[index] else { continue }
+            let text = String(cString: argument)
+            defer { connectionStringFollows = text == "--url" }
+            let value: Substring
+            if connectionStringFollows {
+                value = text[...]
+            } else if text.hasPrefix("--url=") {
+                value = text.dropFirst("--url=".count)
+            } else {
+                continue
+            }
+            let masked = Array(ConnectionSettings.redacted(connectionString: String(value)).utf8)
+            guard masked != Array(value.utf8) else { continue }
+            let start = text.utf8.count - value.utf8.count
+            let available = value.utf8.count
+            // The argument's memory cannot grow: a masked text longer than the original (a one-byte password)
+            // becomes stars throughout, and a shorter one is padded with spaces.
+            let replacement = masked.count <= available ? masked : Array(repeating: UInt8(ascii: "*"), count: available)
+            argument.withMemoryRebound(to: UInt8.self, capacity: start + available) { bytes in
+                for offset in 0..<available {
+                    bytes[start + offset] = offset < replacement.count ? replacement[offset] : UInt8(ascii: " ")
+                }
+            }
+        }
     }
 }
 

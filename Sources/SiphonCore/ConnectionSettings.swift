@@ -1,6 +1,13 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-/// Where and how to connect to PostgreSQL, read from a `postgres://` URL and libpq's environment variables.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where and how to connect to PostgreSQL, read from a libpq connection string (URL or keywords) and libpq's
+/// environment variables.
 public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
     /// TCP host name / address, or a Unix socket.
     public enum Endpoint: Sendable, Hashable {
@@ -23,6 +30,9 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var endpoint: Endpoint
+    /// libpq's `hostaddr`: the numeric address to connect to instead of resolving the host name, which still names
+    /// the server for `verify-full` and the password file.
+    public var hostAddress: String?
     public var user: String
     public var password: String?
     public var database: String
@@ -30,15 +40,48 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
     /// PEM file of trusted certificate authorities for `verify-ca` / `verify-full` (`sslrootcert`).
     public var tlsRootCertificatePath: String?
     public var applicationName: String
-    /// Seconds to wait for the connection and authentication.
+    /// Seconds allowed for each phase of connecting: the TCP connect, then TLS, startup and authentication
+    /// together. A server that accepts the connection and never answers fails after this long.
     public var connectTimeout: Int
+    /// `channel_binding`.
+    public var channelBinding: ChannelBindingMode
+    /// `require_auth`.
+    public var requiredAuthentication: AuthenticationRequirement
+    /// TCP keepalives, so a peer that vanished (a cut network, a crashed host) is noticed while Siphon waits.
+    public var keepalives: Keepalives
+
+    /// libpq's `keepalives`, `keepalives_idle`, `keepalives_interval` and `keepalives_count`. Siphon's defaults
+    /// (probe after 60 s of silence, every 10 s, give up after 6) notice a dead peer within about two minutes,
+    /// where the operating system's usual defaults take more than two hours.
+    public struct Keepalives: Sendable, Hashable {
+        public var enabled: Bool
+        /// Seconds of silence before the first probe.
+        public var idle: Int
+        /// Seconds between probes.
+        public var interval: Int
+        /// Unanswered probes before the connection counts as dead.
+        public var count: Int
+
+        public init(enabled: Bool = true, idle: Int = 60, interval: Int = 10, count: Int = 6) {
+            self.enabled = enabled
+            self.idle = idle
+            self.interval = interval
+            self.count = count
+        }
+    }
+
+    /// Seconds allowed for connecting when `connect_timeout` is not set (or is 0, which in libpq means forever).
+    public static let defaultConnectTimeout = 10
 
     public init(
         endpoint: Endpoint, user: String, password: String? = nil, database: String? = nil,
         tlsMode: TLSMode = .prefer, tlsRootCertificatePath: String? = nil, applicationName: String = "siphon",
-        connectTimeout: Int = 10
+        connectTimeout: Int = Self.defaultConnectTimeout, hostAddress: String? = nil,
+        channelBinding: ChannelBindingMode = .prefer, requiredAuthentication: AuthenticationRequirement = .any,
+        keepalives: Keepalives = Keepalives()
     ) {
         self.endpoint = endpoint
+        self.hostAddress = hostAddress
         self.user = user
         self.password = password
         self.database = database ?? user
@@ -46,12 +89,24 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
         self.tlsRootCertificatePath = tlsRootCertificatePath
         self.applicationName = applicationName
         self.connectTimeout = connectTimeout
+        self.channelBinding = channelBinding
+        self.requiredAuthentication = requiredAuthentication
+        self.keepalives = keepalives
     }
 
-    /// Host name to check the server certificate against (`verify-full`), if TCP.
+    /// Host name to check the server certificate against (`verify-full`), if TCP and a name rather than an
+    /// address (an address is checked against the certificate's IP entries instead).
     public var hostName: String? {
-        if case .tcp(let host, _) = self.endpoint { return host }
-        return nil
+        guard case .tcp(let host, _) = self.endpoint, !Self.isIPAddress(host) else { return nil }
+        return host
+    }
+
+    /// Whether `host` is a literal IPv4 (dotted quad) or IPv6 address rather than a name; `1password.com` and
+    /// `0x7f.example` are names.
+    public static func isIPAddress(_ host: String) -> Bool {
+        var ipv4 = in_addr()
+        var ipv6 = in6_addr()
+        return inet_pton(AF_INET, host, &ipv4) == 1 || inet_pton(AF_INET6, host, &ipv6) == 1
     }
 
     /// A URL that is safe to log: the password is replaced by `***`.
@@ -71,88 +126,118 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension ConnectionSettings {
-    /// Reads settings from a connection URL, falling back to libpq's environment variables (`PGHOST`, `PGPORT`,
-    /// `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`) for
-    /// whatever the URL leaves out, then to libpq's defaults. With no URL, the environment alone decides.
+    /// Reads settings from a connection string, a `postgres://` URL or libpq's `key=value` form, falling back to
+    /// libpq's environment variables (`PGHOST`, `PGHOSTADDR`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGPASSFILE`,
+    /// `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGCHANNELBINDING`,
+    /// `PGREQUIREAUTH`) for whatever it leaves out, then to libpq's defaults. With no string, the environment alone
+    /// decides. Without a password, the password file (`passfile`, `PGPASSFILE`, `~/.pgpass`) is consulted.
     public init(url: String?, environment: [String: String]) throws(SiphonError) {
-        var host = environment["PGHOST"].flatMap { $0.isEmpty ? nil : $0 }
-        var port = environment["PGPORT"].flatMap { $0.isEmpty ? nil : $0 }
-        var user = environment["PGUSER"].flatMap { $0.isEmpty ? nil : $0 }
-        var password = environment["PGPASSWORD"]
-        var database = environment["PGDATABASE"].flatMap { $0.isEmpty ? nil : $0 }
-        var sslMode = environment["PGSSLMODE"].flatMap { $0.isEmpty ? nil : $0 }
-        var rootCertificate = environment["PGSSLROOTCERT"].flatMap { $0.isEmpty ? nil : $0 }
-        var applicationName = environment["PGAPPNAME"].flatMap { $0.isEmpty ? nil : $0 }
-        var connectTimeout = environment["PGCONNECT_TIMEOUT"].flatMap { $0.isEmpty ? nil : $0 }
-
+        var values: [String: String] = [:]
+        for (keyword, variable) in Self.environmentVariables {
+            if let value = environment[variable], !value.isEmpty { values[keyword] = value }
+        }
         if let url {
-            let parsed = try ParsedURL(url)
-            host = parsed.host ?? host
-            port = parsed.port ?? port
-            user = parsed.user ?? user
-            password = parsed.password ?? password
-            database = parsed.database ?? database
-            for (key, value) in parsed.query {
-                switch key {
-                case "host": host = value
-                case "port": port = value
-                case "user": user = value
-                case "password": password = value
-                case "dbname": database = value
-                case "sslmode": sslMode = value
-                case "sslrootcert": rootCertificate = value
-                case "application_name": applicationName = value
-                case "connect_timeout": connectTimeout = value
-                default:
+            for (key, value) in try ConnectionString(url).parameters {
+                guard Self.keywords.contains(key) else {
                     throw SiphonError(
                         .invalidConfiguration,
-                        "unknown connection URL parameter '\(key)'; supported: host, port, user, password, dbname, "
-                            + "sslmode, sslrootcert, application_name, connect_timeout")
+                        "unknown connection parameter '\(key)'; supported: \(Self.keywords.sorted().joined(separator: ", "))")
                 }
+                values[key] = value
             }
         }
+        try self.init(keywords: values, environment: environment)
+    }
 
-        let portNumber: Int
-        if let port {
-            guard let number = Int(port), (1...65535).contains(number) else {
-                throw SiphonError(.invalidConfiguration, "invalid port '\(port)': expected a number from 1 to 65535")
-            }
-            portNumber = number
-        } else {
-            portNumber = 5432
+    /// The libpq keywords Siphon understands.
+    static let keywords: Set<String> = Set(environmentVariables.map(\.keyword)).union([
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+    ])
+
+    private static let environmentVariables: [(keyword: String, variable: String)] = [
+        ("host", "PGHOST"), ("hostaddr", "PGHOSTADDR"), ("port", "PGPORT"), ("user", "PGUSER"),
+        ("password", "PGPASSWORD"), ("passfile", "PGPASSFILE"), ("dbname", "PGDATABASE"), ("sslmode", "PGSSLMODE"),
+        ("sslrootcert", "PGSSLROOTCERT"), ("application_name", "PGAPPNAME"), ("connect_timeout", "PGCONNECT_TIMEOUT"),
+        ("channel_binding", "PGCHANNELBINDING"), ("require_auth", "PGREQUIREAUTH"),
+    ]
+
+    private init(keywords values: [String: String], environment: [String: String]) throws(SiphonError) {
+        let port = try values["port"].map { text throws(SiphonError) in
+            try Self.integer(text, keyword: "port", range: 1...65535, expected: "a number from 1 to 65535")
+        } ?? 5432
+        let hostAddress = values["hostaddr"].flatMap { $0.isEmpty ? nil : $0 }
+        if let hostAddress, !Self.isIPAddress(hostAddress) {
+            throw SiphonError(
+                .invalidConfiguration, "invalid hostaddr '\(hostAddress)': expected a numeric IPv4 or IPv6 address")
         }
-        let resolvedHost = host ?? Self.defaultSocketDirectory
+        let host = values["host"].flatMap { $0.isEmpty ? nil : $0 } ?? hostAddress ?? Self.defaultSocketDirectory
         let endpoint: Endpoint =
-            resolvedHost.hasPrefix("/")
-            ? .unixSocket(directory: resolvedHost, port: portNumber)
-            : .tcp(host: resolvedHost, port: portNumber)
+            host.hasPrefix("/") ? .unixSocket(directory: host, port: port) : .tcp(host: host, port: port)
 
-        let mode: TLSMode
-        if let sslMode {
-            guard let known = TLSMode(rawValue: sslMode) else {
-                throw SiphonError(
-                    .invalidConfiguration,
-                    "invalid sslmode '\(sslMode)': use one of "
-                        + TLSMode.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            mode = known
-        } else {
-            mode = .prefer
+        let mode = try Self.choice(values["sslmode"], keyword: "sslmode", default: TLSMode.prefer)
+        let channelBinding = try Self.choice(
+            values["channel_binding"], keyword: "channel_binding", default: ChannelBindingMode.prefer)
+        let requiredAuthentication = try values["require_auth"].map(AuthenticationRequirement.init(parsing:)) ?? .any
+        let timeout = try values["connect_timeout"].map { text throws(SiphonError) in
+            try Self.integer(text, keyword: "connect_timeout", range: 0...Int(Int32.max), expected: "whole seconds")
         }
-        let timeout: Int
-        if let connectTimeout {
-            guard let seconds = Int(connectTimeout), seconds >= 0 else {
-                throw SiphonError(.invalidConfiguration, "invalid connect_timeout '\(connectTimeout)': expected seconds")
-            }
-            timeout = seconds == 0 ? 10 : seconds
-        } else {
-            timeout = 10
+        var keepalives = Keepalives()
+        if let enabled = values["keepalives"] {
+            keepalives.enabled = try Self.integer(enabled, keyword: "keepalives", range: 0...1, expected: "0 or 1") == 1
         }
-        let resolvedUser = user ?? environment["USER"] ?? "postgres"
+        for (keyword, path) in [
+            ("keepalives_idle", \Keepalives.idle), ("keepalives_interval", \Keepalives.interval),
+            ("keepalives_count", \Keepalives.count),
+        ] {
+            if let text = values[keyword] {
+                keepalives[keyPath: path] = try Self.integer(text, keyword: keyword, range: 1...32767, expected: "a positive number")
+            }
+        }
+
+        let user = values["user"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["USER"] ?? "postgres"
+        let database = values["dbname"].flatMap { $0.isEmpty ? nil : $0 } ?? user
+        var password = values["password"].flatMap { $0.isEmpty ? nil : $0 }
+        if password == nil, let file = values["passfile"] ?? environment["HOME"].map({ $0 + "/.pgpass" }) {
+            password = try PasswordFile.lookUp(
+                path: file, host: PasswordFile.hostForLookup(endpoint), port: String(port), database: database,
+                user: user)
+        }
         self.init(
-            endpoint: endpoint, user: resolvedUser, password: password, database: database ?? resolvedUser,
-            tlsMode: mode, tlsRootCertificatePath: rootCertificate, applicationName: applicationName ?? "siphon",
-            connectTimeout: timeout)
+            endpoint: endpoint, user: user, password: password, database: database, tlsMode: mode,
+            tlsRootCertificatePath: values["sslrootcert"], applicationName: values["application_name"] ?? "siphon",
+            connectTimeout: timeout.flatMap { $0 == 0 ? nil : $0 } ?? Self.defaultConnectTimeout,
+            hostAddress: hostAddress, channelBinding: channelBinding, requiredAuthentication: requiredAuthentication,
+            keepalives: keepalives)
+    }
+
+    /// A number within `range`; the error repeats the value only when it is a number (a stray value could be part
+    /// of a password that a typo moved).
+    private static func integer(
+        _ text: String, keyword: String, range: ClosedRange<Int>, expected: String
+    ) throws(SiphonError) -> Int {
+        guard let number = Int(text), range.contains(number) else {
+            let shown = text.allSatisfy(\.isNumber) && !text.isEmpty ? " '\(text)'" : ""
+            throw SiphonError(.invalidConfiguration, "invalid \(keyword)\(shown): expected \(expected)")
+        }
+        return number
+    }
+
+    private static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ text: String?, keyword: String, default value: Choice
+    ) throws(SiphonError) -> Choice where Choice.RawValue == String {
+        guard let text, !text.isEmpty else { return value }
+        guard let choice = Choice(rawValue: text) else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "invalid \(keyword) '\(text)': use one of " + Choice.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return choice
+    }
+
+    /// `text` with every password masked, whichever form it takes (a URL's user info, a `password=` parameter or
+    /// keyword). Use it for any connection string that goes into an error or a log line.
+    public static func redacted(connectionString text: String) -> String {
+        ConnectionString.redacted(text)
     }
 
     /// Debian's libpq looks for the server's socket here when no host is given.
@@ -174,88 +259,3 @@ extension ConnectionSettings {
     }
 }
 
-/// The pieces of `postgres://user:password@host:port/database?key=value`, percent-decoded.
-private struct ParsedURL {
-    var user: String?
-    var password: String?
-    var host: String?
-    var port: String?
-    var database: String?
-    var query: [(String, String)] = []
-
-    init(_ url: String) throws(SiphonError) {
-        let schemes = ["postgresql://", "postgres://"]
-        guard let scheme = schemes.first(where: { url.hasPrefix($0) }) else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "malformed connection URL '\(Self.redacted(url))': it must start with postgres:// or postgresql://, "
-                    + "e.g. postgres://user:password@localhost:5432/dbname")
-        }
-        var rest = Substring(url.dropFirst(scheme.count))
-        if let questionMark = rest.firstIndex(of: "?") {
-            for pair in rest[rest.index(after: questionMark)...].split(separator: "&") where !pair.isEmpty {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2 else {
-                    throw SiphonError(.invalidConfiguration, "malformed URL parameter '\(pair)': expected key=value")
-                }
-                self.query.append((try Self.decode(parts[0]), try Self.decode(parts[1])))
-            }
-            rest = rest[..<questionMark]
-        }
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            if !path.isEmpty { self.database = try Self.decode(path) }
-            rest = rest[..<slash]
-        }
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            if let colon = credentials.firstIndex(of: ":") {
-                self.user = try Self.decode(credentials[..<colon])
-                self.password = try Self.decode(credentials[credentials.index(after: colon)...])
-            } else if !credentials.isEmpty {
-                self.user = try Self.decode(credentials)
-            }
-            rest = rest[rest.index(after: at)...]
-        }
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else {
-                throw SiphonError(.invalidConfiguration, "malformed URL host '\(rest)': missing ']' after IPv6 address")
-            }
-            self.host = String(rest[rest.index(after: rest.startIndex)..<close])
-            let afterHost = rest[rest.index(after: close)...]
-            if afterHost.hasPrefix(":") { self.port = String(afterHost.dropFirst()) }
-        } else if let colon = rest.lastIndex(of: ":") {
-            if colon != rest.startIndex { self.host = try Self.decode(rest[..<colon]) }
-            self.port = String(rest[rest.index(after: colon)...])
-        } else if !rest.isEmpty {
-            self.host = try Self.decode(rest)
-        }
-        if let port, port.isEmpty { self.port = nil }
-    }
-
-    static func decode(_ text: some StringProtocol) throws(SiphonError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else {
-                    throw SiphonError(.invalidConfiguration, "malformed percent-encoding in connection URL")
-                }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The URL with any password masked, for error messages.
-    static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let schemeEnd = url.firstRange(of: "://")?.upperBound,
-            schemeEnd <= at, let colon = url[schemeEnd..<at].firstIndex(of: ":")
-        else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
-    }
-}

@@ -25,6 +25,10 @@ extension ReplicationConnection {
     /// Returns the notifications that arrived before the command finished: the server may send one as soon as the
     /// `LISTEN` committed, and it must not be lost.
     public func listen(_ channels: [String]) async throws -> [PostgresNotification] {
+        try await self.withQueryDeadline { try await self.runListen(channels) }
+    }
+
+    private func runListen(_ channels: [String]) async throws -> [PostgresNotification] {
         let sql = channels.map { "LISTEN \(TableName.quoteIdentifier($0))" }.joined(separator: "; ")
         var encoder = FrontendEncoder(allocator: self.channel.allocator)
         encoder.query(sql)

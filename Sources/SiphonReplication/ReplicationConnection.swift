@@ -1,9 +1,15 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 import SiphonCore
 import SiphonWire
 
@@ -33,16 +39,20 @@ public final class ReplicationConnection {
     public let parameters: [String: String]
     /// The server's process id for this connection (as `pg_stat_replication.pid` shows it).
     public let processID: Int32
+    /// How long a command may wait for the server's answer before the connection is closed as unresponsive.
+    let queryTimeout: Duration?
 
     private init(
         channel: any Channel, inbound: NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
-        settings: ConnectionSettings, parameters: [String: String], processID: Int32, logger: Logger
+        settings: ConnectionSettings, parameters: [String: String], processID: Int32, queryTimeout: Duration?,
+        logger: Logger
     ) {
         self.channel = channel
         self.inbound = inbound
         self.settings = settings
         self.parameters = parameters
         self.processID = processID
+        self.queryTimeout = queryTimeout
         self.logger = logger
     }
 
@@ -54,28 +64,54 @@ public final class ReplicationConnection {
     }
 
     /// Connects, authenticates, runs `body`, and closes the connection.
+    ///
+    /// The TCP connect, and then TLS, startup and authentication together, each get `settings.connectTimeout`
+    /// seconds: a server that accepts the connection and then says nothing fails with a timeout instead of
+    /// blocking forever. `queryTimeout` bounds the wait for each command's answer (`simpleQuery`, `listen`), for
+    /// side connections whose caller must not stall behind a silent server; it is a client-side deadline, so it
+    /// also catches a server that stopped answering altogether, where `statement_timeout` cannot.
     public static func withConnection<Result>(
         settings: ConnectionSettings,
         replication: Bool = true,
+        queryTimeout: Duration? = nil,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (ReplicationConnection) async throws -> Result
     ) async throws -> Result {
         let channel = try await Self.openChannel(settings: settings, eventLoopGroup: eventLoopGroup)
+        let deadline = ResponseDeadline(
+            channel: channel, timeout: .seconds(settings.connectTimeout),
+            expiredError: { SiphonError(
+                .connectionFailed,
+                "the server at \(settings) accepted the connection but did not finish TLS, startup and "
+                    + "authentication within connect_timeout=\(settings.connectTimeout) s; check that it is a "
+                    + "PostgreSQL server and that it is not overloaded, or raise connect_timeout")
+            })
         let asyncChannel: NIOAsyncChannel<[BackendMessage], ByteBuffer>
+        let security: TransportSecurity
         do {
-            asyncChannel = try await Self.negotiateTLSAndWrap(channel: channel, settings: settings)
+            (asyncChannel, security) = try await Self.negotiateTLSAndWrap(channel: channel, settings: settings)
         } catch {
+            deadline.cancel()
             try? await channel.close()
-            throw Self.connectionError(error, settings: settings)
+            throw deadline.error(replacing: Self.connectionError(error, settings: settings))
         }
         return try await asyncChannel.executeThenClose { inbound, _ in
             var iterator = inbound.makeAsyncIterator()
-            let (parameters, processID) = try await Self.startUp(
-                channel: channel, inbound: &iterator, settings: settings, replication: replication, logger: logger)
+            let parameters: [String: String]
+            let processID: Int32
+            do {
+                (parameters, processID) = try await Self.startUp(
+                    channel: channel, inbound: &iterator, settings: settings, security: security,
+                    replication: replication, logger: logger)
+                deadline.cancel()
+            } catch {
+                deadline.cancel()
+                throw deadline.error(replacing: error)
+            }
             let connection = ReplicationConnection(
                 channel: channel, inbound: iterator, settings: settings, parameters: parameters, processID: processID,
-                logger: logger)
+                queryTimeout: queryTimeout, logger: logger)
             do {
                 let result = try await body(connection)
                 await connection.terminate()
@@ -92,6 +128,29 @@ public final class ReplicationConnection {
     /// One statement through the simple query protocol; returns the rows of the last result (text format).
     @discardableResult
     public func simpleQuery(_ sql: String) async throws -> QueryResult {
+        try await self.withQueryDeadline { try await self.runSimpleQuery(sql) }
+    }
+
+    /// Runs `command`, closing the connection if the server has not answered within `queryTimeout`.
+    func withQueryDeadline<Result>(_ command: () async throws -> Result) async throws -> Result {
+        guard let timeout = self.queryTimeout else { return try await command() }
+        let settings = self.settings
+        let deadline = ResponseDeadline(
+            channel: self.channel, timeout: timeout,
+            expiredError: { SiphonError(
+                .connectionFailed,
+                "the server at \(settings) did not answer within \(timeout); the connection was closed "
+                    + "(is the server overloaded, or the network down?)")
+            })
+        defer { deadline.cancel() }
+        do {
+            return try await command()
+        } catch {
+            throw deadline.error(replacing: error)
+        }
+    }
+
+    private func runSimpleQuery(_ sql: String) async throws -> QueryResult {
         var encoder = FrontendEncoder(allocator: self.channel.allocator)
         encoder.query(sql)
         try await self.write(encoder.flushBuffer())
@@ -207,12 +266,12 @@ public final class ReplicationConnection {
     ) async throws -> any Channel {
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.seconds(Int64(settings.connectTimeout)))
-            .channelOption(.socketOption(.so_keepalive), value: 1)
         do {
             switch settings.endpoint {
             case .tcp(let host, let port):
-                return try await bootstrap.channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                    .connect(host: host, port: port).get()
+                return try await Self.keepalives(settings.keepalives, on: bootstrap)
+                    .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .connect(host: settings.hostAddress ?? host, port: port).get()
             case .unixSocket:
                 return try await bootstrap.connect(unixDomainSocketPath: settings.endpoint.socketPath!).get()
             }
@@ -221,9 +280,34 @@ public final class ReplicationConnection {
         }
     }
 
+    /// TCP keepalives (`SO_KEEPALIVE` with `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`), so a peer that vanished
+    /// without closing the connection turns into an error while Siphon waits for it.
+    private static func keepalives(
+        _ keepalives: ConnectionSettings.Keepalives, on bootstrap: ClientBootstrap
+    ) -> ClientBootstrap {
+        guard keepalives.enabled else { return bootstrap.channelOption(.socketOption(.so_keepalive), value: 0) }
+        #if os(Linux)
+        let idle = NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE)
+        #else
+        let idle = NIOBSDSocket.Option(rawValue: TCP_KEEPALIVE)
+        #endif
+        return bootstrap.channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(.tcpOption(idle), value: SocketOptionValue(keepalives.idle))
+            .channelOption(.tcpOption(.init(rawValue: TCP_KEEPINTVL)), value: SocketOptionValue(keepalives.interval))
+            .channelOption(.tcpOption(.init(rawValue: TCP_KEEPCNT)), value: SocketOptionValue(keepalives.count))
+    }
+
+    /// What the transport itself guarantees, which decides what authentication may send over it.
+    struct TransportSecurity {
+        var isUnixSocket: Bool
+        /// `nil` without TLS; with TLS, whether the certificate was checked, and the channel-binding data.
+        var tls: (serverVerified: Bool, channelBindingData: [UInt8]?)?
+    }
+
     private static func negotiateTLSAndWrap(
         channel: any Channel, settings: ConnectionSettings
-    ) async throws -> NIOAsyncChannel<[BackendMessage], ByteBuffer> {
+    ) async throws -> (NIOAsyncChannel<[BackendMessage], ByteBuffer>, TransportSecurity) {
+        var security = TransportSecurity(isUnixSocket: settings.endpoint.socketPath != nil, tls: nil)
         let wantsTLS: Bool
         switch (settings.tlsMode, settings.endpoint) {
         case (.disable, _), (.allow, _), (.prefer, .unixSocket):
@@ -245,13 +329,18 @@ public final class ReplicationConnection {
                 let handshake = channel.eventLoop.makePromise(of: Void.self)
                 try await channel.eventLoop.submit {
                     // With no host name (an IP address), NIOSSL checks the certificate against the peer's address.
-                    let isAddress = serverHostname.map { $0.first?.isNumber == true || $0.contains(":") } ?? true
-                    let handler = try NIOSSLClientHandler(
-                        context: context, serverHostname: isAddress ? nil : serverHostname)
+                    let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
                     try channel.pipeline.syncOperations.addHandler(handler, position: .first)
                     try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
                 }.get()
                 try await handshake.futureResult.get()
+                let certificate = try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.nioSSL_peerCertificate()?.toDERBytes()
+                }.get()
+                security.tls = (
+                    serverVerified: settings.tlsMode == .verifyCA || settings.tlsMode == .verifyFull,
+                    channelBindingData: certificate.flatMap(TLSServerEndPoint.bindingData(certificateDER:))
+                )
             } else if settings.tlsMode != .prefer && settings.tlsMode != .allow {
                 throw SiphonError(
                     .connectionFailed,
@@ -259,13 +348,14 @@ public final class ReplicationConnection {
                         + "enable ssl on the server or use sslmode=prefer")
             }
         }
-        return try await channel.eventLoop.submit {
+        let asyncChannel = try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BackendMessageDecoder()))
             try channel.pipeline.syncOperations.addHandler(MessageBatcher())
             return try NIOAsyncChannel<[BackendMessage], ByteBuffer>(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
         }.get()
+        return (asyncChannel, security)
     }
 
     private static func makeTLSContext(settings: ConnectionSettings) throws -> NIOSSLContext {
@@ -302,16 +392,25 @@ public final class ReplicationConnection {
         channel: any Channel,
         inbound: inout NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
         settings: ConnectionSettings,
+        security: TransportSecurity,
         replication: Bool,
         logger: Logger
     ) async throws -> ([String: String], Int32) {
-        var machine = StartupStateMachine(user: settings.user, password: settings.password, tlsMode: .disable)
+        // TLS was negotiated before: the machine starts from its outcome.
+        var machine = StartupStateMachine(
+            user: settings.user, password: settings.password, tlsMode: .disable,
+            channelBinding: settings.channelBinding, requiredAuthentication: settings.requiredAuthentication,
+            isUnixSocket: security.isUnixSocket)
         var encoder = FrontendEncoder(allocator: channel.allocator)
         encoder.startup(
             parameters: [("user", settings.user), ("database", settings.database)]
                 + (replication ? [("replication", "database")] : [])
                 + [("application_name", settings.applicationName)] + Self.sessionParameters)
-        _ = machine.connected()
+        if let tls = security.tls {
+            _ = machine.tlsEstablished(serverVerified: tls.serverVerified, channelBindingData: tls.channelBindingData)
+        } else {
+            _ = machine.connected()
+        }
         do {
             try await channel.writeAndFlush(encoder.flushBuffer())
             while true {

@@ -52,7 +52,7 @@ import Testing
         }
         for (url, fragment) in [
             ("postgres://h:99999/d", "invalid port '99999'"), ("postgres://h/d?sslmode=always", "invalid sslmode 'always'"),
-            ("postgres://h/d?colour=red", "unknown connection URL parameter 'colour'"), ("postgres://h/d%zz", "percent-encoding"),
+            ("postgres://h/d?colour=red", "unknown connection parameter 'colour'"), ("postgres://h/d%zz", "percent-encoding"),
         ] {
             do {
                 _ = try ConnectionSettings(url: url, environment: [:])

@@ -31,7 +31,10 @@ import Testing
 
     @Test func md5CleartextAndTrustAuthentication() async throws {
         for user in ["siphon_md5", "siphon_cleartext", "siphon_trust"] {
-            let settings = try self.settings(user: user, password: user == "siphon_trust" ? "" : nil)
+            // Cleartext over an unverified connection only with require_auth listing it (see docs/security.md).
+            let settings = try self.settings(
+                user: user, password: user == "siphon_trust" ? "" : nil,
+                extra: user == "siphon_cleartext" ? "&require_auth=password" : "")
             let result = try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) {
                 try await $0.simpleQuery("SELECT current_user")
             }

@@ -69,7 +69,7 @@ struct Run: AsyncParsableCommand {
         var configuration = RunConfiguration()
         if let config { try configuration.apply(file: config) }
         try configuration.apply(environment: environment)
-        if let url = self.connection.url { configuration.url = url }
+        if let url = try self.connection.commandLineConnectionString() { configuration.url = url }
         if let slot { configuration.slot = slot }
         if !self.publications.isEmpty { configuration.publications = self.publications }
         if !self.tables.isEmpty { configuration.tables = self.tables }

@@ -21,7 +21,7 @@ struct RunConfiguration: Equatable {
 
     /// Keys a config file may hold, with what each means (for the error on a typo).
     static let fileKeys: [String: String] = [
-        "url": "PostgreSQL URL", "slot": "replication slot name", "publication": "publication name or list",
+        "url": "PostgreSQL URL or key=value string", "url_file": "file holding the PostgreSQL URL", "slot": "replication slot name", "publication": "publication name or list",
         "tables": "list of tables to keep", "sinks": "list of sinks (stdout, jsonl:PATH)", "format": "siphon or debezium",
         "binary": "true or false", "batch_size": "changes per delivery", "max_attempts": "tries per change",
         "on_poison": "stop or dead-letter",
@@ -44,6 +44,9 @@ struct RunConfiguration: Equatable {
         guard let root else { return }
         guard let mapping = root.mapping else {
             throw SiphonError(.invalidConfiguration, "\(path):\(Self.line(root)): expected a mapping of settings (key: value)")
+        }
+        if mapping[string: "url"] != nil && mapping[string: "url_file"] != nil {
+            throw SiphonError(.invalidConfiguration, "\(path): give either 'url' or 'url_file', not both")
         }
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? ""
@@ -73,6 +76,7 @@ struct RunConfiguration: Equatable {
             }
             switch key {
             case "url": self.url = try string()
+            case "url_file": self.url = try ConnectionStringFile.read(try string(), place: place)
             case "slot": self.slot = try string()
             case "publication": self.publications = try list()
             case "tables": self.tables = try list()
@@ -96,13 +100,13 @@ struct RunConfiguration: Equatable {
         }
     }
 
-    /// Reads `SIPHON_URL`, `SIPHON_SLOT`, `SIPHON_PUBLICATION`, `SIPHON_TABLES`, `SIPHON_SINKS` (comma-separated),
+    /// Reads `SIPHON_URL` (or the file `SIPHON_URL_FILE` names), `SIPHON_SLOT`, `SIPHON_PUBLICATION`, `SIPHON_TABLES`, `SIPHON_SINKS` (comma-separated),
     /// `SIPHON_FORMAT`, `SIPHON_BINARY`, `SIPHON_BATCH_SIZE`, `SIPHON_ON_POISON`.
     mutating func apply(environment: [String: String]) throws {
         func list(_ name: String) -> [String]? {
             environment[name].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         }
-        if let url = environment["SIPHON_URL"] { self.url = url }
+        if let url = try ConnectionStringFile.fromEnvironment(environment) { self.url = url }
         if let slot = environment["SIPHON_SLOT"] { self.slot = slot }
         if let publications = list("SIPHON_PUBLICATION") { self.publications = publications }
         if let tables = list("SIPHON_TABLES") { self.tables = tables }

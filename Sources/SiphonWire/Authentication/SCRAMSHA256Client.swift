@@ -3,9 +3,20 @@
 import Crypto
 import SiphonCore
 
-/// The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL uses it: the user name travels in the
-/// startup message, so the SCRAM `n=` attribute is left empty, and no channel binding is used (`n,,`).
+/// The client side of SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802, RFC 7677) as PostgreSQL uses them: the user
+/// name travels in the startup message, so the SCRAM `n=` attribute is left empty.
 public struct SCRAMSHA256Client: Sendable {
+    /// What the client says about channel binding in its GS2 header (RFC 5802 section 7).
+    public enum ChannelBinding: Sendable, Equatable {
+        /// `n,,`: the client cannot bind (no TLS, or binding disabled).
+        case unsupported
+        /// `y,,`: the client could bind but the server did not offer SCRAM-SHA-256-PLUS. A server that does
+        /// support it then knows its offer was stripped on the way and refuses.
+        case supportedButNotOffered
+        /// `p=tls-server-end-point,,` with the binding data (`TLSServerEndPoint.bindingData`): SCRAM-SHA-256-PLUS.
+        case tlsServerEndPoint([UInt8])
+    }
+
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case malformedServerMessage(String)
         case nonceMismatch
@@ -23,13 +34,15 @@ public struct SCRAMSHA256Client: Sendable {
     }
 
     private let password: String
+    private let channelBinding: ChannelBinding
     private let clientNonce: String
     private var clientFirstBare: String { "n=,r=\(self.clientNonce)" }
     private var expectedServerSignature: [UInt8]?
 
     /// `nonce` is for tests (RFC 7677's example); by default 24 random bytes, base64.
-    public init(password: String, nonce: String? = nil) {
+    public init(password: String, channelBinding: ChannelBinding = .unsupported, nonce: String? = nil) {
         self.password = password
+        self.channelBinding = channelBinding
         if let nonce {
             self.clientNonce = nonce
         } else {
@@ -38,8 +51,29 @@ public struct SCRAMSHA256Client: Sendable {
         }
     }
 
+    /// The SASL mechanism name for `SASLInitialResponse`.
+    public var mechanism: String {
+        if case .tlsServerEndPoint = self.channelBinding { return "SCRAM-SHA-256-PLUS" }
+        return "SCRAM-SHA-256"
+    }
+
+    private var gs2Header: String {
+        switch self.channelBinding {
+        case .unsupported: "n,,"
+        case .supportedButNotOffered: "y,,"
+        case .tlsServerEndPoint: "p=tls-server-end-point,,"
+        }
+    }
+
+    /// The `c=` attribute: the GS2 header, followed by the binding data when binding.
+    private var channelBindingAttribute: String {
+        var input = Array(self.gs2Header.utf8)
+        if case .tlsServerEndPoint(let data) = self.channelBinding { input += data }
+        return Base64.encode(input)
+    }
+
     /// The `client-first-message`.
-    public func clientFirstMessage() -> [UInt8] { Array(("n,," + self.clientFirstBare).utf8) }
+    public func clientFirstMessage() -> [UInt8] { Array((self.gs2Header + self.clientFirstBare).utf8) }
 
     /// Takes the `server-first-message`, returns the `client-final-message` with the proof.
     public mutating func clientFinalMessage(serverFirst: [UInt8]) throws(Failure) -> [UInt8] {
@@ -57,7 +91,7 @@ public struct SCRAMSHA256Client: Sendable {
         let saltedPassword = Self.pbkdf2SHA256(password: Array(self.password.utf8), salt: salt, iterations: iterations)
         let clientKey = Self.hmac(key: saltedPassword, Array("Client Key".utf8))
         let storedKey = Array(SHA256.hash(data: clientKey))
-        let clientFinalWithoutProof = "c=biws,r=\(nonce)"
+        let clientFinalWithoutProof = "c=\(self.channelBindingAttribute),r=\(nonce)"
         let authMessage = Array("\(self.clientFirstBare),\(serverFirstText),\(clientFinalWithoutProof)".utf8)
         let clientSignature = Self.hmac(key: storedKey, authMessage)
         let proof = zip(clientKey, clientSignature).map { $0 ^ $1 }
@@ -66,7 +100,8 @@ public struct SCRAMSHA256Client: Sendable {
         return Array("\(clientFinalWithoutProof),p=\(Base64.encode(proof))".utf8)
     }
 
-    /// Checks the `server-final-message`: the server proves it knew the password too.
+    /// Checks the `server-final-message`: the server proves it knew the password too (and, with channel binding,
+    /// saw the same TLS certificate, since the binding is part of the signed message).
     public func verify(serverFinal: [UInt8]) throws(Failure) {
         let text = String(decoding: serverFinal, as: UTF8.self)
         let attributes = try Self.attributes(text)

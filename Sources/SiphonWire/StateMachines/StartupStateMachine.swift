@@ -26,6 +26,8 @@ public struct StartupStateMachine {
         case waitingForAuthentication
         case waitingForSCRAMContinue(SCRAMSHA256Client)
         case waitingForSCRAMFinal(SCRAMSHA256Client)
+        /// The server proved it knows the password; `AuthenticationOk` may follow.
+        case scramVerified
         case authenticated
         case ready
         case failed
@@ -35,14 +37,33 @@ public struct StartupStateMachine {
     private let user: String
     private let password: String?
     private let tlsMode: ConnectionSettings.TLSMode
+    private let channelBinding: ChannelBindingMode
+    private let requiredAuthentication: AuthenticationRequirement
+    /// Whether the server is who it claims to be without any help from authentication: a Unix socket (only a local
+    /// process can listen there) or TLS whose certificate was checked.
+    private var serverVerifiedByTransport: Bool
+    /// Set once TLS is up.
+    private var tls: TLS?
+
+    private struct TLS {
+        /// The `tls-server-end-point` data, or `nil` when the certificate's hash is not one Siphon knows.
+        var channelBindingData: [UInt8]?
+    }
     /// `server_version` and the other `ParameterStatus` values the server reported.
     public private(set) var parameters: [String: String] = [:]
     public private(set) var processID: Int32 = 0
 
-    public init(user: String, password: String?, tlsMode: ConnectionSettings.TLSMode) {
+    public init(
+        user: String, password: String?, tlsMode: ConnectionSettings.TLSMode,
+        channelBinding: ChannelBindingMode = .prefer, requiredAuthentication: AuthenticationRequirement = .any,
+        isUnixSocket: Bool = false
+    ) {
         self.user = user
         self.password = password
         self.tlsMode = tlsMode
+        self.channelBinding = channelBinding
+        self.requiredAuthentication = requiredAuthentication
+        self.serverVerifiedByTransport = isUnixSocket
     }
 
     /// The socket is connected.
@@ -75,33 +96,54 @@ public struct StartupStateMachine {
         }
     }
 
-    /// The TLS handshake finished.
-    public mutating func tlsEstablished() -> Action {
+    /// The TLS handshake finished (after `startTLS`, or negotiated by the caller before startup).
+    /// `serverVerified`: the certificate was checked against trusted CAs (`verify-ca`, `verify-full`).
+    /// `channelBindingData`: `TLSServerEndPoint.bindingData` of the server certificate, if it has one.
+    public mutating func tlsEstablished(serverVerified: Bool = false, channelBindingData: [UInt8]? = nil) -> Action {
+        self.tls = TLS(channelBindingData: channelBindingData)
+        self.serverVerifiedByTransport = self.serverVerifiedByTransport || serverVerified
         self.state = .waitingForAuthentication
         return .sendStartup
     }
 
     public mutating func authenticationReceived(_ request: BackendMessage.Authentication) -> Action {
         switch (self.state, request) {
-        case (.waitingForAuthentication, .ok), (.waitingForSCRAMFinal, .ok):
+        case (.waitingForAuthentication, .ok):
+            if self.channelBinding == .require {
+                return self.fail(
+                    .authenticationFailed,
+                    "channel_binding=require, but the server let the client in without authenticating (no channel "
+                        + "binding took place); a server in the middle may be answering")
+            }
+            if let refusal = self.refusal(of: .none) { return refusal }
             self.state = .authenticated
             return .none
+        case (.scramVerified, .ok):
+            self.state = .authenticated
+            return .none
+        case (.waitingForSCRAMContinue, .ok), (.waitingForSCRAMFinal, .ok):
+            return self.fail(
+                .authenticationFailed,
+                "the server reported successful authentication before proving it knows the password (the SCRAM "
+                    + "exchange was not finished); a server in the middle may be answering")
         case (.waitingForAuthentication, .cleartextPassword):
+            if let refusal = self.refusal(of: .password) { return refusal }
             guard let password = self.password else { return self.missingPassword() }
+            guard self.serverVerifiedByTransport || self.requiredAuthentication.isExplicitList else {
+                return self.fail(
+                    .authenticationFailed,
+                    "the server asks for the password in cleartext, but nothing proves this is the real server "
+                        + "(sslmode=\(self.tlsMode.rawValue)), so a server in the middle could read it; Siphon refuses. "
+                        + "Use sslmode=verify-full with sslrootcert, switch the role to scram-sha-256 in pg_hba.conf, "
+                        + "or accept the risk explicitly with require_auth=password")
+            }
             return .sendPassword(password)
         case (.waitingForAuthentication, .md5Password(let salt)):
+            if let refusal = self.refusal(of: .md5) { return refusal }
             guard let password = self.password else { return self.missingPassword() }
             return .sendPassword(MD5Password.response(user: self.user, password: password, salt: salt))
         case (.waitingForAuthentication, .sasl(let mechanisms)):
-            guard mechanisms.contains("SCRAM-SHA-256") else {
-                return self.fail(
-                    .authenticationFailed,
-                    "the server offers SASL mechanisms \(mechanisms) but Siphon supports only SCRAM-SHA-256")
-            }
-            guard let password = self.password else { return self.missingPassword() }
-            let client = SCRAMSHA256Client(password: password)
-            self.state = .waitingForSCRAMContinue(client)
-            return .sendSASLInitialResponse(mechanism: "SCRAM-SHA-256", data: client.clientFirstMessage())
+            return self.startSCRAM(offered: mechanisms)
         case (.waitingForSCRAMContinue(var client), .saslContinue(let data)):
             do {
                 let final = try client.clientFinalMessage(serverFirst: data)
@@ -113,19 +155,78 @@ public struct StartupStateMachine {
         case (.waitingForSCRAMFinal(let client), .saslFinal(let data)):
             do {
                 try client.verify(serverFinal: data)
+                self.state = .scramVerified
                 return .none
             } catch {
                 return self.fail(.authenticationFailed, "SCRAM authentication failed: \(error)")
             }
-        case (_, .unsupported(let code)):
+        case (.waitingForAuthentication, .unsupported(let code)):
             return self.fail(
                 .authenticationFailed,
                 "the server asks for an authentication method Siphon does not support (code \(code)); "
                     + "configure pg_hba.conf to use scram-sha-256, md5, password or trust for this user")
         case (.initial, _), (.waitingForSSLResponse, _), (.waitingForAuthentication, _), (.waitingForSCRAMContinue, _),
-            (.waitingForSCRAMFinal, _), (.authenticated, _), (.ready, _), (.failed, _):
+            (.waitingForSCRAMFinal, _), (.scramVerified, _), (.authenticated, _), (.ready, _), (.failed, _):
             return self.fail(.protocolViolation, "unexpected authentication request \(request)")
         }
+    }
+
+    /// Chooses SCRAM-SHA-256-PLUS when the connection is TLS, binding is not disabled and the server offers it;
+    /// plain SCRAM-SHA-256 otherwise, unless `channel_binding=require`.
+    private mutating func startSCRAM(offered mechanisms: [String]) -> Action {
+        if let refusal = self.refusal(of: .scramSHA256) { return refusal }
+        guard let password = self.password else { return self.missingPassword() }
+        let binding: SCRAMSHA256Client.ChannelBinding
+        switch (self.channelBinding, self.tls) {
+        case (.disable, _), (.prefer, .none):
+            binding = .unsupported
+        case (.require, .none):
+            return self.fail(
+                .authenticationFailed,
+                "channel_binding=require needs TLS, but this connection is not encrypted "
+                    + "(sslmode=\(self.tlsMode.rawValue)); use sslmode=require or stricter")
+        case (.prefer, .some(let tls)), (.require, .some(let tls)):
+            if let data = tls.channelBindingData, mechanisms.contains("SCRAM-SHA-256-PLUS") {
+                binding = .tlsServerEndPoint(data)
+            } else if self.channelBinding == .require {
+                return self.fail(
+                    .authenticationFailed,
+                    tls.channelBindingData == nil
+                        ? "channel_binding=require, but the server certificate's signature algorithm has no "
+                            + "tls-server-end-point hash Siphon supports (use an RSA or ECDSA certificate with SHA-256)"
+                        : "channel_binding=require, but the server does not offer SCRAM-SHA-256-PLUS "
+                            + "(offered: \(mechanisms.joined(separator: ", ")))")
+            } else {
+                binding = tls.channelBindingData == nil ? .unsupported : .supportedButNotOffered
+            }
+        }
+        let client = SCRAMSHA256Client(password: password, channelBinding: binding)
+        guard mechanisms.contains(client.mechanism) else {
+            return self.fail(
+                .authenticationFailed,
+                "the server offers SASL mechanisms \(mechanisms) but Siphon supports only SCRAM-SHA-256 "
+                    + "and SCRAM-SHA-256-PLUS")
+        }
+        self.state = .waitingForSCRAMContinue(client)
+        return .sendSASLInitialResponse(mechanism: client.mechanism, data: client.clientFirstMessage())
+    }
+
+    /// A failure when `require_auth` or `channel_binding=require` excludes `method`, before anything is sent.
+    private mutating func refusal(of method: AuthenticationRequirement.Method) -> Action? {
+        if !self.requiredAuthentication.allowed.contains(method) {
+            let asked = method == .none ? "no authentication" : "authentication method \(method.rawValue)"
+            return self.fail(
+                .authenticationFailed,
+                "the server asked for \(asked), which require_auth=\(self.requiredAuthentication) does not allow; "
+                    + "a server in the middle may be answering, or pg_hba.conf uses another method for this user")
+        }
+        if self.channelBinding == .require && method != .scramSHA256 && method != .none {
+            return self.fail(
+                .authenticationFailed,
+                "channel_binding=require, but the server asked for \(method.rawValue) authentication, which cannot "
+                    + "bind to the TLS connection; use scram-sha-256 for this user in pg_hba.conf")
+        }
+        return nil
     }
 
     public mutating func parameterStatusReceived(name: String, value: String) {
@@ -152,8 +253,8 @@ public struct StartupStateMachine {
     private mutating func missingPassword() -> Action {
         self.fail(
             .authenticationFailed,
-            "the server asks for a password for user \"\(self.user)\" but none was given; "
-                + "put it in the URL (postgres://user:password@host/db) or in PGPASSWORD")
+            "the server asks for a password for user \"\(self.user)\" but none was given; put it in "
+                + "~/.pgpass (or the file PGPASSFILE names), in a URL file (--url-file) or in PGPASSWORD")
     }
 
     private mutating func fail(_ code: SiphonError.Code, _ message: String) -> Action {
