@@ -40,6 +40,7 @@ extension SiphonAdmin {
             return try await ReplicationConnection.withConnection(
                 settings: settings,
                 replication: false,
+                queryTimeout: ReplicationConnection.sideQueryTimeout,
                 logger: logger
             ) { connection in
                 let session = AdminSession(connection: connection, logger: logger)

@@ -63,6 +63,10 @@ public final class ReplicationConnection {
         return (numbers.first ?? 0) * 10000 + (numbers.count > 1 ? numbers[1] : 0)
     }
 
+    /// The `queryTimeout` for side connections (type lookups, dead letters, heartbeats, `doctor`): their queries
+    /// are quick, and a caller stalled behind a server that stopped answering stalls delivery.
+    public static let sideQueryTimeout: Duration = .seconds(60)
+
     /// Connects, authenticates, runs `body`, and closes the connection.
     ///
     /// The TCP connect, and then TLS, startup and authentication together, each get `settings.connectTimeout`

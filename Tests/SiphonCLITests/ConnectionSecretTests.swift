@@ -1,6 +1,7 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import Foundation
+import SiphonSystem
 import SiphonTestSupport
 import Testing
 
@@ -102,15 +103,16 @@ final class SilentListener: Sendable {
     let port: Int
 
     init() throws {
-        self.descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(self.descriptor, pointer, length) == 0 && listen(self.descriptor, 16) == 0
-                    && getsockname(self.descriptor, pointer, &length) == 0
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, pointer, &length) == 0
             }
         }
         guard bound else { throw POSIXError(.EADDRNOTAVAIL) }

@@ -45,7 +45,7 @@ struct RunConfiguration: Equatable {
         guard let mapping = root.mapping else {
             throw SiphonError(.invalidConfiguration, "\(path):\(Self.line(root)): expected a mapping of settings (key: value)")
         }
-        if mapping[string: "url"] != nil && mapping[string: "url_file"] != nil {
+        if mapping["url"] != nil && mapping["url_file"] != nil {
             throw SiphonError(.invalidConfiguration, "\(path): give either 'url' or 'url_file', not both")
         }
         for (keyNode, value) in mapping {

@@ -38,7 +38,10 @@ struct DeadLetterStore: Sendable {
             ON CONFLICT (change_id, sink) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,
                 parked_at = now()
             """
-        try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
+        try await ReplicationConnection.withConnection(
+            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+            logger: self.logger
+        ) {
             connection in
             try await connection.simpleQuery(Self.createTableSQL)
             try await connection.simpleQuery(insert)

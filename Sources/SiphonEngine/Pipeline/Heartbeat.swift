@@ -24,7 +24,8 @@ struct Heartbeat: Sendable {
             }
             do {
                 try await ReplicationConnection.withConnection(
-                    settings: self.settings, replication: false, logger: self.logger
+                    settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+                    logger: self.logger
                 ) { connection in
                     _ = try await connection.simpleQuery("SELECT pg_logical_emit_message(false, '\(Self.prefix)', '')")
                 }

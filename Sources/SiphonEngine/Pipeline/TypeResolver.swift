@@ -56,7 +56,8 @@ struct TypeResolver {
     func primaryKey(of relation: PgOutputMessage.Relation) async throws -> [String]? {
         guard relation.replicaIdentity == .full else { return nil }
         let rows = try await ReplicationConnection.withConnection(
-            settings: self.settings, replication: false, logger: self.logger
+            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+            logger: self.logger
         ) { connection in
             try await connection.simpleQuery(
                 """
@@ -78,7 +79,8 @@ struct TypeResolver {
         self.logger.debug(
             "Looking up column types", metadata: ["pg.relation": "\(relation.namespace).\(relation.name)", "types": "\(missing)"])
         let rows = try await ReplicationConnection.withConnection(
-            settings: self.settings, replication: false, logger: self.logger
+            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+            logger: self.logger
         ) { connection in
             try await connection.simpleQuery(TypeCatalog.lookupSQL(for: missing)).rows
         }

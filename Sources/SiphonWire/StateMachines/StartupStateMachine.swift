@@ -5,6 +5,12 @@ import SiphonCore
 /// Drives a connection from the first byte to `ReadyForQuery`: optional TLS, startup, authentication.
 ///
 /// A value type: it takes events, returns actions, and does no I/O ("Start-up", PostgreSQL docs 55.2.1).
+///
+/// It assumes a server in the middle may be answering. `AuthenticationOk` counts only after a started SCRAM
+/// exchange verified the server's signature; `require_auth` and `channel_binding=require` refuse a method before
+/// anything is sent; and a cleartext password goes only to a server the transport vouches for (a Unix socket, or
+/// TLS with `verify-ca`/`verify-full`), unless `require_auth` lists `password`. libpq sends it to whoever asks;
+/// Siphon, which runs unattended with a replication role's password, does not by default.
 public struct StartupStateMachine {
     public enum Action {
         case none

@@ -131,7 +131,7 @@ import Testing
         guard case .sendSASLInitialResponse(let mechanism, let firstBytes) = machine.authenticationReceived(.sasl(mechanisms: offered))
         else { Issue.record("expected SASL initial response"); return ("", "", "") }
         let first = String(decoding: firstBytes, as: UTF8.self)
-        let bareStart = first.range(of: "n=,r=")!.lowerBound
+        let bareStart = first.firstRange(of: "n=,r=")!.lowerBound
         let gs2Header = String(first[..<bareStart])
         let clientFirstBare = String(first[bareStart...])
         let nonce = clientFirstBare.dropFirst("n=,r=".count)
@@ -140,7 +140,7 @@ import Testing
         guard case .sendSASLResponse(let finalBytes) = machine.authenticationReceived(.saslContinue(data: Array(serverFirst.utf8)))
         else { Issue.record("expected SASL response"); return (mechanism, gs2Header, "") }
         let final = String(decoding: finalBytes, as: UTF8.self)
-        let withoutProof = String(final[..<final.range(of: ",p=")!.lowerBound])
+        let withoutProof = String(final[..<final.firstRange(of: ",p=")!.lowerBound])
         let channelBindingAttribute = String(withoutProof.dropFirst(2).prefix { $0 != "," })
         let salted = SCRAMSHA256Client.pbkdf2SHA256(password: Array("pencil".utf8), salt: salt, iterations: 4096)
         let serverKey = SCRAMSHA256Client.hmac(key: salted, Array("Server Key".utf8))
