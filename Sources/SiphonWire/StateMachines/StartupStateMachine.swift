@@ -30,6 +30,8 @@ public struct StartupStateMachine {
         case initial
         case waitingForSSLResponse
         case waitingForAuthentication
+        /// A cleartext or md5 password went out; `AuthenticationOk` means the server accepted it.
+        case waitingForPasswordResult
         case waitingForSCRAMContinue(SCRAMSHA256Client)
         case waitingForSCRAMFinal(SCRAMSHA256Client)
         /// The server proved it knows the password; `AuthenticationOk` may follow.
@@ -124,7 +126,7 @@ public struct StartupStateMachine {
             if let refusal = self.refusal(of: .none) { return refusal }
             self.state = .authenticated
             return .none
-        case (.scramVerified, .ok):
+        case (.scramVerified, .ok), (.waitingForPasswordResult, .ok):
             self.state = .authenticated
             return .none
         case (.waitingForSCRAMContinue, .ok), (.waitingForSCRAMFinal, .ok):
@@ -143,10 +145,12 @@ public struct StartupStateMachine {
                         + "Use sslmode=verify-full with sslrootcert, switch the role to scram-sha-256 in pg_hba.conf, "
                         + "or accept the risk explicitly with require_auth=password")
             }
+            self.state = .waitingForPasswordResult
             return .sendPassword(password)
         case (.waitingForAuthentication, .md5Password(let salt)):
             if let refusal = self.refusal(of: .md5) { return refusal }
             guard let password = self.password else { return self.missingPassword() }
+            self.state = .waitingForPasswordResult
             return .sendPassword(MD5Password.response(user: self.user, password: password, salt: salt))
         case (.waitingForAuthentication, .sasl(let mechanisms)):
             return self.startSCRAM(offered: mechanisms)
@@ -171,8 +175,9 @@ public struct StartupStateMachine {
                 .authenticationFailed,
                 "the server asks for an authentication method Siphon does not support (code \(code)); "
                     + "configure pg_hba.conf to use scram-sha-256, md5, password or trust for this user")
-        case (.initial, _), (.waitingForSSLResponse, _), (.waitingForAuthentication, _), (.waitingForSCRAMContinue, _),
-            (.waitingForSCRAMFinal, _), (.scramVerified, _), (.authenticated, _), (.ready, _), (.failed, _):
+        case (.initial, _), (.waitingForSSLResponse, _), (.waitingForAuthentication, _), (.waitingForPasswordResult, _),
+            (.waitingForSCRAMContinue, _), (.waitingForSCRAMFinal, _), (.scramVerified, _), (.authenticated, _),
+            (.ready, _), (.failed, _):
             return self.fail(.protocolViolation, "unexpected authentication request \(request)")
         }
     }

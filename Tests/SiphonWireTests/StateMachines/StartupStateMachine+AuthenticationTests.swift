@@ -51,6 +51,19 @@ import Testing
         }
     }
 
+    @Test func acceptedPasswordCountsAsThatMethodNotAsNoAuthentication() throws {
+        var cleartext = try self.machine(requireAuth: "password")
+        guard case .sendPassword = cleartext.authenticationReceived(.cleartextPassword) else {
+            Issue.record("expected the password"); return
+        }
+        guard case .none = cleartext.authenticationReceived(.ok) else { Issue.record("expected none"); return }
+        guard case .ready = cleartext.readyForQueryReceived() else { Issue.record("expected ready"); return }
+        var md5 = try self.machine(requireAuth: "md5")
+        _ = md5.authenticationReceived(.md5Password(salt: [1, 2, 3, 4]))
+        guard case .none = md5.authenticationReceived(.ok) else { Issue.record("expected none"); return }
+        #expect(self.failure(md5.authenticationReceived(.cleartextPassword)) != nil, "one password per connection")
+    }
+
     @Test func successRightAfterTheFirstSCRAMMessageIsRefused() throws {
         var machine = try self.machine()
         guard case .sendSASLInitialResponse = machine.authenticationReceived(.sasl(mechanisms: ["SCRAM-SHA-256"])) else {
