@@ -11,6 +11,11 @@ struct ConnectionString {
     init(_ text: String) throws(SiphonError) {
         if let scheme = Self.urlScheme(of: text) {
             try self.parseURL(text.utf8.dropFirst(scheme.utf8.count))
+        } else if let separator = text.firstRange(of: "://"), !text[..<separator.lowerBound].contains("=") {
+            throw SiphonError(
+                .invalidConfiguration,
+                "malformed connection URL (not shown: it may hold a password): it must start with postgres:// or "
+                    + "postgresql://, e.g. postgres://user@localhost:5432/dbname")
         } else if text.contains("=") {
             try self.parseKeywords(Array(text.utf8))
         } else {

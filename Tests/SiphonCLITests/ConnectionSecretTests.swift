@@ -85,11 +85,8 @@ import Glibc
             directory: directory)
         // While it waits, `ps` shows the command line with the password masked.
         try await eventually(timeout: .seconds(30), "the password to be masked in /proc/PID/cmdline") {
-            // procfs files report size 0, so read to the end rather than by size.
-            let bytes = FileHandle(forReadingAtPath: "/proc/\(process.child.pid)/cmdline")?.readDataToEndOfFile() ?? Data()
-            let commandLine = String(decoding: bytes, as: UTF8.self)
-            #expect(commandLine.contains("127.0.0.1:\(server.port)"))
-            return !commandLine.contains(Self.secret)
+            let commandLine = try Self.commandLine(of: process.child.pid)
+            return commandLine.contains("127.0.0.1:\(server.port)") && !commandLine.contains(Self.secret)
         }
         // A hang guard only: the command must end with the timeout error, long before this.
         let status = try await process.wait(timeout: .seconds(60))
@@ -97,6 +94,21 @@ import Glibc
         // doctor reports the failed connection check on stdout.
         #expect(process.output.contains("within connect_timeout=2 s"), "\(process.output) \(process.errors)")
         self.expectNoSecret(process.output + process.errors)
+    }
+}
+
+extension ConnectionSecretTests {
+    /// `/proc/PID/cmdline`, read to the end (procfs reports a size of 0, which Foundation's readers trust).
+    static func commandLine(of pid: pid_t) throws -> String {
+        let descriptor = open("/proc/\(pid)/cmdline", O_RDONLY)
+        guard descriptor >= 0 else { throw POSIXError(.ENOENT) }
+        defer { _ = Glibc.close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = chunk.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }), count > 0 {
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }
 
