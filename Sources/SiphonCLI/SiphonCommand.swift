@@ -33,10 +33,17 @@ struct SiphonCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as SiphonError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            // The last line of defence: whatever quoted a connection string, its password is masked.
+            let message = ConnectionSettings.redacted(connectionString: "\(error)")
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(error.code == .invalidConfiguration ? 64 : 1)
         } catch {
-            exit(withError: error)
+            // Argument errors quote the argument (`Unexpected argument 'postgres://…'` when --url was forgotten).
+            let message = Self.fullMessage(for: error)
+            let masked = ConnectionSettings.redacted(connectionString: message)
+            guard masked != message else { exit(withError: error) }
+            FileHandle.standardError.write(Data((masked + "\n").utf8))
+            Foundation.exit(Self.exitCode(for: error).rawValue)
         }
     }
 }
@@ -69,6 +76,11 @@ struct ConnectionOptions: ParsableArguments {
         var settings = try ConnectionSettings(url: connectionString, environment: environment)
         settings.applicationName = applicationName
         return settings
+    }
+
+    /// Whether a flag or `SIPHON_URL`/`SIPHON_URL_FILE` names a database (`siphon demo` starts its own otherwise).
+    func namesADatabase(environment: [String: String]) -> Bool {
+        self.url != nil || self.urlFile != nil || environment["SIPHON_URL"] != nil || environment["SIPHON_URL_FILE"] != nil
     }
 
     /// The connection string the flags give: `--url`, or the contents of `--url-file`.

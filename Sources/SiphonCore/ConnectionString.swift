@@ -187,26 +187,36 @@ struct ConnectionString {
 
     /// The connection string with every password replaced by `***`, in either form: the user info of a URL, a
     /// `password=` URL parameter, and a `password=` keyword (quoted or not). The one masking function: every error
-    /// and log line that shows a connection string goes through it.
+    /// and log line that shows a connection string goes through it. It also masks URLs and keywords inside a longer
+    /// text (an error message that quotes a config file line), where a URL ends at white space or a quote.
     static func redacted(_ text: String) -> String {
         let bytes = Array(text.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         let isURL = Self.urlScheme(of: text) != nil
-        var index = 0
-        if let scheme = Self.urlScheme(of: text) {
-            index = scheme.utf8.count
-            output += bytes[..<index]
-            let end = bytes.lastIndex(of: UInt8(ascii: "@")) ?? index
-            if end > index, let colon = bytes[index..<end].firstIndex(of: UInt8(ascii: ":")) {
-                output += bytes[index...colon] + Array("***".utf8)
-                index = end
-            }
-        }
         let keyword = Array("password".utf8)
+        var index = 0
         while index < bytes.count {
-            let atBoundary = index == 0 || [UInt8(ascii: "?"), UInt8(ascii: "&")].contains(bytes[index - 1])
-                || Self.isSpace(bytes[index - 1])
+            let atBoundary = index == 0 || [UInt8(ascii: "?"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "\"")]
+                .contains(bytes[index - 1]) || Self.isSpace(bytes[index - 1])
+            if atBoundary, let scheme = ["postgresql://", "postgres://"].first(where: { bytes[index...].starts(with: $0.utf8) }) {
+                // A whole-text URL may hold white space in its password; one inside a message ends at white space.
+                let isWholeText = isURL && index == 0
+                index += scheme.utf8.count
+                output += scheme.utf8
+                let end =
+                    isWholeText
+                    ? bytes.count
+                    : bytes[index...].firstIndex { Self.isSpace($0) || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\"") }
+                        ?? bytes.count
+                if let at = bytes[index..<end].lastIndex(of: UInt8(ascii: "@")),
+                    let colon = bytes[index..<at].firstIndex(of: UInt8(ascii: ":"))
+                {
+                    output += bytes[index...colon] + Array("***".utf8)
+                    index = at
+                }
+                continue
+            }
             guard atBoundary, bytes[index...].starts(with: keyword) else {
                 output.append(bytes[index])
                 index += 1

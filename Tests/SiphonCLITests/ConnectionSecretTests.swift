@@ -28,6 +28,17 @@ import Glibc
         self.expectNoSecret(errors + output)
     }
 
+    @Test func argumentErrorsQuotingAURLMaskThePassword() async throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // `--url` forgotten: the argument parser quotes the URL as an unexpected argument.
+        let (status, output, errors) = try await SiphonProcess.run(
+            ["doctor", "postgres://siphon:Pa55\(Self.secret)@localhost/db"], directory: directory)
+        #expect(status != 0)
+        #expect(errors.contains("postgres://siphon:***@localhost/db"), "\(errors)")
+        self.expectNoSecret(errors + output)
+    }
+
     @Test func urlWithASlashInThePasswordDoesNotPrintThePassword() async throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -64,6 +64,8 @@ import Testing
             (#"host=h password = 'Sup3r \' Secret' dbname=d"#, "host=h password = *** dbname=d"),
             ("password=Sup3rSecret", "password=***"),
             ("host=h passfile=/p dbname=d", "host=h passfile=/p dbname=d"),
+            ("config.yaml:3: bad value 'postgres://u:Sup3r@Secret@h/d' near url: postgres://v:Sup3rSecret@h/d x@y",
+             "config.yaml:3: bad value 'postgres://u:***@h/d' near url: postgres://v:***@h/d x@y"),
         ] {
             #expect(ConnectionSettings.redacted(connectionString: text) == masked)
         }

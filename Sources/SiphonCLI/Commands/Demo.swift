@@ -34,7 +34,7 @@ struct Demo: AsyncParsableCommand {
         let say: (String) -> Void = { FileHandle.standardError.write(Data("siphon demo: \($0)\n".utf8)) }
         let cluster: LocalCluster?
         let settings: ConnectionSettings
-        if self.connection.url != nil || ProcessInfo.processInfo.environment["SIPHON_URL"] != nil {
+        if self.connection.namesADatabase(environment: ProcessInfo.processInfo.environment) {
             cluster = nil
             settings = try self.connection.settings()
         } else {
