@@ -41,12 +41,14 @@ public final class ReplicationConnection {
     public let processID: Int32
     /// How long a command may wait for the server's answer before the connection is closed as unresponsive.
     let queryTimeout: Duration?
+    let activity: ConnectionActivity
 
     private init(
         channel: any Channel, inbound: NIOAsyncChannelInboundStream<[BackendMessage]>.AsyncIterator,
         settings: ConnectionSettings, parameters: [String: String], processID: Int32, queryTimeout: Duration?,
-        logger: Logger
+        activity: ConnectionActivity, logger: Logger
     ) {
+        self.activity = activity
         self.channel = channel
         self.inbound = inbound
         self.settings = settings
@@ -69,11 +71,13 @@ public final class ReplicationConnection {
 
     /// Connects, authenticates, runs `body`, and closes the connection.
     ///
-    /// The TCP connect, and then TLS, startup and authentication together, each get `settings.connectTimeout`
-    /// seconds: a server that accepts the connection and then says nothing fails with a timeout instead of
-    /// blocking forever. `queryTimeout` bounds the wait for each command's answer (`simpleQuery`, `listen`), for
-    /// side connections whose caller must not stall behind a silent server; it is a client-side deadline, so it
-    /// also catches a server that stopped answering altogether, where `statement_timeout` cannot.
+    /// The TCP connect gets `settings.connectTimeout` seconds; then TLS, startup and authentication fail when the
+    /// server leaves a message unanswered that long, or when they take six times that in all (a server that
+    /// trickles bytes): a server that accepts the connection and then says nothing fails with a timeout instead
+    /// of blocking forever. `queryTimeout` bounds how long the server may leave each command unanswered
+    /// (`simpleQuery`, `listen`), for side connections whose caller must not stall behind a silent server; it is a
+    /// client-side deadline, so it also catches a server that stopped answering altogether, where
+    /// `statement_timeout` cannot.
     public static func withConnection<Result>(
         settings: ConnectionSettings,
         replication: Bool = true,
@@ -82,13 +86,15 @@ public final class ReplicationConnection {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (ReplicationConnection) async throws -> Result
     ) async throws -> Result {
-        let channel = try await Self.openChannel(settings: settings, eventLoopGroup: eventLoopGroup)
+        let activity = ConnectionActivity()
+        let channel = try await Self.openChannel(settings: settings, activity: activity, eventLoopGroup: eventLoopGroup)
         let deadline = ResponseDeadline(
-            channel: channel, timeout: .seconds(settings.connectTimeout),
+            channel: channel, activity: activity, timeout: .seconds(settings.connectTimeout),
+            limit: .seconds(6 * settings.connectTimeout),
             expiredError: { SiphonError(
                 .connectionFailed,
-                "the server at \(settings) accepted the connection but did not finish TLS, startup and "
-                    + "authentication within connect_timeout=\(settings.connectTimeout) s; check that it is a "
+                "the server at \(settings) accepted the connection but stopped answering during TLS, startup or "
+                    + "authentication (connect_timeout=\(settings.connectTimeout) s); check that it is a "
                     + "PostgreSQL server and that it is not overloaded, or raise connect_timeout")
             })
         let asyncChannel: NIOAsyncChannel<[BackendMessage], ByteBuffer>
@@ -115,7 +121,7 @@ public final class ReplicationConnection {
             }
             let connection = ReplicationConnection(
                 channel: channel, inbound: iterator, settings: settings, parameters: parameters, processID: processID,
-                queryTimeout: queryTimeout, logger: logger)
+                queryTimeout: queryTimeout, activity: activity, logger: logger)
             do {
                 let result = try await body(connection)
                 await connection.terminate()
@@ -140,10 +146,10 @@ public final class ReplicationConnection {
         guard let timeout = self.queryTimeout else { return try await command() }
         let settings = self.settings
         let deadline = ResponseDeadline(
-            channel: self.channel, timeout: timeout,
+            channel: self.channel, activity: self.activity, timeout: timeout,
             expiredError: { SiphonError(
                 .connectionFailed,
-                "the server at \(settings) did not answer within \(timeout); the connection was closed "
+                "the server at \(settings) left a command unanswered for \(timeout); the connection was closed "
                     + "(is the server overloaded, or the network down?)")
             })
         defer { deadline.cancel() }
@@ -266,10 +272,15 @@ public final class ReplicationConnection {
     // MARK: Connecting
 
     private static func openChannel(
-        settings: ConnectionSettings, eventLoopGroup: any EventLoopGroup
+        settings: ConnectionSettings, activity: ConnectionActivity, eventLoopGroup: any EventLoopGroup
     ) async throws -> any Channel {
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.seconds(Int64(settings.connectTimeout)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ActivityRecorder(activity))
+                }
+            }
         do {
             switch settings.endpoint {
             case .tcp(let host, let port):
@@ -321,9 +332,14 @@ public final class ReplicationConnection {
         }
         if wantsTLS {
             let answer = channel.eventLoop.makePromise(of: Bool.self)
-            try await channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(SSLResponseHandler(promise: answer))
-            }.get()
+            do {
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(SSLResponseHandler(promise: answer))
+                }.get()
+            } catch {
+                answer.fail(error)
+                throw error
+            }
             var encoder = FrontendEncoder(allocator: channel.allocator)
             encoder.sslRequest()
             try await channel.writeAndFlush(encoder.flushBuffer())
@@ -331,12 +347,20 @@ public final class ReplicationConnection {
                 let context = try Self.makeTLSContext(settings: settings)
                 let serverHostname = settings.tlsMode == .verifyFull ? settings.hostName : nil
                 let handshake = channel.eventLoop.makePromise(of: Void.self)
-                try await channel.eventLoop.submit {
-                    // With no host name (an IP address), NIOSSL checks the certificate against the peer's address.
-                    let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
-                    try channel.pipeline.syncOperations.addHandler(handler, position: .first)
-                    try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
-                }.get()
+                do {
+                    try await channel.eventLoop.submit {
+                        // With no host name (an IP address), NIOSSL checks the certificate against the peer's address.
+                        let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+                        // After the activity recorder, so TLS handshake bytes count as the server answering.
+                        let recorder = try channel.pipeline.syncOperations.handler(type: ActivityRecorder.self)
+                        try channel.pipeline.syncOperations.addHandler(handler, position: .after(recorder))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
+                    }.get()
+                } catch {
+                    // A channel closed meanwhile (the deadline) refuses handlers; the promise must not leak.
+                    handshake.fail(error)
+                    throw error
+                }
                 try await handshake.futureResult.get()
                 let certificate = try await channel.eventLoop.submit {
                     try channel.pipeline.syncOperations.nioSSL_peerCertificate()?.toDERBytes()

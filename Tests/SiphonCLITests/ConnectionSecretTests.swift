@@ -103,7 +103,7 @@ import Glibc
         let status = try await process.wait(timeout: .seconds(60))
         #expect(status != 0)
         // doctor reports the failed connection check on stdout.
-        #expect(process.output.contains("within connect_timeout=2 s"), "\(process.output) \(process.errors)")
+        #expect(process.output.contains("during TLS, startup or authentication (connect_timeout=2 s)"), "\(process.output) \(process.errors)")
         self.expectNoSecret(process.output + process.errors)
     }
 }
