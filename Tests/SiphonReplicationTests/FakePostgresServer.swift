@@ -116,7 +116,11 @@ private final class FakePostgresHandler: ChannelInboundHandler {
             if code == 80_877_103 {
                 context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: self.tls == nil ? "N" : "S")), promise: nil)
                 if let tls = self.tls {
-                    try! context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    do {
+                        try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    } catch {
+                        context.close(promise: nil)
+                    }
                 }
                 return true
             }
