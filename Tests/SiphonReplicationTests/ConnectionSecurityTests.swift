@@ -1,8 +1,12 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
+import NIOCore
 import SiphonCore
-import SiphonReplication
+@testable import SiphonReplication
 import SiphonTestSupport
 import Testing
 
@@ -101,6 +105,24 @@ import Testing
             try await $0.simpleQuery("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows
         }
         #expect(ssl == [["true"]])
+    }
+
+    @Test func tcpKeepalivesAreOnWithLibpqsKnobs() async throws {
+        for (query, expected) in [("", [1, 60, 10, 6]), ("&keepalives_idle=30&keepalives_interval=5&keepalives_count=3", [1, 30, 5, 3])] {
+            let settings = try self.realSettings("sslmode=disable" + query)
+            let options = try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+                connection in
+                var values: [Int] = []
+                for option in [
+                    ChannelOptions.socketOption(.so_keepalive), .tcpOption(.init(rawValue: TCP_KEEPIDLE)),
+                    .tcpOption(.init(rawValue: TCP_KEEPINTVL)), .tcpOption(.init(rawValue: TCP_KEEPCNT)),
+                ] {
+                    values.append(Int(try await connection.channel.getOption(option).get()))
+                }
+                return values
+            }
+            #expect(options == expected, "\(query)")
+        }
     }
 
     @Test func requiredChannelBindingWithoutTLSFailsClearly() async throws {
