@@ -156,6 +156,9 @@ struct NotifyNames: Sendable, Hashable {
     static let functionName = "notify_change"
     /// `to_jsonb()` with the rendering settings pinned, shared by every channel like the trigger function.
     var renderingFunction: String { OutboxNames.qualified(self.schema, "notify_json") }
+    /// The channels' signing keys (see `NotificationSignature`), shared by every channel like the trigger function.
+    var keysTable: String { OutboxNames.qualified(self.schema, Self.keysTableName) }
+    static let keysTableName = "notify_keys"
     /// The trigger for one event on a table: `siphon_notify_orders_insert`.
     func trigger(_ event: TriggerEvent) -> String { "siphon_notify_\(self.channel)_\(event.rawValue)" }
 }

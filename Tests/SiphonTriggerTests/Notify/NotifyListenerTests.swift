@@ -17,6 +17,7 @@ import Testing
         let listener = NotifyListener(
             configuration: NotifyListenerConfiguration(
                 connection: try db.settings(applicationName: "siphon-listen-\(channel)"), channels: [channel],
+                schema: db.siphonSchema,
                 reconnectBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)),
                 subscribed: { _ in subscribed.yield() }),
             sinks: sinks, logger: db.logger)
