@@ -2,6 +2,7 @@
 
 import Foundation
 import SiphonCore
+import SiphonSystem
 import SiphonTestSupport
 import Testing
 

@@ -278,10 +278,20 @@ private struct ListenerSession {
         let configuration = listener.configuration
         let catalog = try await NotifyCatalog.load(
             channels: configuration.channels, schema: configuration.schema, connection: queries)
+        for channel in configuration.channels where catalog.tables[channel]?.isEmpty ?? true {
+            listener.log.warning(
+                """
+                No table carries Siphon's triggers for this channel: its notifications are rejected until setup \
+                creates them. Check that --trigger-schema names the schema the SQL was generated for
+                """,
+                metadata: ["channel": "\(channel)", "schema": "\(configuration.schema)"])
+        }
         for channel in configuration.channels where catalog.authentication[channel] == .unsigned {
             listener.log.warning(
-                "Changes on this channel are not authenticated: any role that can connect could forge them. Run "
-                    + "siphon setup --mode trigger --channel (or apply siphon sql --channel) again to give it a key",
+                """
+                Changes on this channel are not authenticated: any role that can connect could forge them. Run \
+                siphon setup --mode trigger --channel (or apply siphon sql --channel) again to give it a key
+                """,
                 metadata: ["channel": "\(channel)"])
         }
         var session = ListenerSession(
@@ -347,6 +357,7 @@ private struct ListenerSession {
         }
         return change
     }
+
     private func change(
         from payload: NotificationPayload, channel: String, position: UInt64
     ) throws(SiphonError) -> (change: Change, complete: Bool) {

@@ -1,6 +1,7 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import SiphonCore
+import SiphonReplication
 import SiphonTestSupport
 import SiphonTrigger
 import Testing
