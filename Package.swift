@@ -85,6 +85,7 @@ let package = Package(
             name: "SiphonTrigger",
             dependencies: [
                 "SiphonAdmin", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonWire",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

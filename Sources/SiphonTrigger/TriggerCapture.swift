@@ -11,7 +11,9 @@ import SiphonCore
 public enum TriggerCapture {
     /// The schema that holds Siphon's tables and functions unless another is configured.
     public static let defaultSchema = "siphon"
-    /// The session setting that marks a session's writes as Siphon's own.
+    /// The session setting that marks a session's writes as Siphon's own. Any role may set it, so the triggers honor
+    /// it only in sessions whose login role is a member of the role that owns Siphon's trigger functions (the role
+    /// that set capture up); other sessions' writes are captured with it as their origin.
     public static let originSetting = "siphon.origin"
     /// The value of `originSetting` on Siphon's own connections; triggers skip these writes by default.
     public static let ownOrigin = "siphon"
@@ -156,6 +158,9 @@ struct NotifyNames: Sendable, Hashable {
     static let functionName = "notify_change"
     /// `to_jsonb()` with the rendering settings pinned, shared by every channel like the trigger function.
     var renderingFunction: String { OutboxNames.qualified(self.schema, "notify_json") }
+    /// The channels' signing keys (see `NotificationSignature`), shared by every channel like the trigger function.
+    var keysTable: String { OutboxNames.qualified(self.schema, Self.keysTableName) }
+    static let keysTableName = "notify_keys"
     /// The trigger for one event on a table: `siphon_notify_orders_insert`.
     func trigger(_ event: TriggerEvent) -> String { "siphon_notify_\(self.channel)_\(event.rawValue)" }
 }

@@ -65,7 +65,8 @@ import Testing
         #expect(status == 0, "\(errors)")
         _ = try await sql(url, up)
 
-        let listener = try SiphonProcess(["listen", "--url", url, "--channel", channel], directory: directory)
+        let listener = try SiphonProcess(
+            ["listen", "--url", url, "--channel", channel, "--trigger-schema", schema], directory: directory)
         try await eventually("the listener to LISTEN") {
             try await sql(
                 url,

@@ -15,7 +15,10 @@ struct Listen: AsyncParsableCommand {
         discussion: """
             Best effort: PostgreSQL keeps no notification for a listener that is not connected, so changes sent
             while `siphon listen` is down or reconnecting are lost, and each change is delivered at most once. Use
-            the outbox (`siphon run --mode trigger`) when every change matters. Create the channel's triggers with
+            the outbox (`siphon run --mode trigger`) when every change matters. Any role that can connect may
+            send notifications: only changes of tables that carry the channel's triggers, signed with the channel's
+            key, are delivered; others are refused and counted. Run it as the role that set the channel up (it
+            reads the key), with --trigger-schema if the SQL used one. Create the channel's triggers with
             `siphon sql --channel NAME` or `siphon setup --mode trigger --channel NAME`. SIGTERM or SIGINT stop it
             after the change in hand is delivered.
             """)
@@ -25,9 +28,12 @@ struct Listen: AsyncParsableCommand {
     @Option(name: .customLong("channel"), help: "Channel to listen on (repeatable).")
     var channels: [String] = []
 
+    @Option(help: "The schema of Siphon's notify function and keys, as given to `siphon sql --trigger-schema`.")
+    var triggerSchema: String = TriggerCapture.defaultSchema
+
     @Option(
         name: .customLong("table"),
-        help: "Only deliver changes of this table, written as SQL does: schema.table, \"Quoted Name\", wildcards * (repeatable).")
+        help: "Only deliver changes of this table, written as SQL does: schema.table, \"Quoted Name\", wildcards * (repeatable). Changes of tables without the channel's triggers are refused in any case.")
     var tables: [String] = []
 
     @Option(name: .customLong("sink"), help: "Where changes go: stdout, jsonl:PATH (repeatable; default stdout).")
@@ -60,7 +66,8 @@ struct Listen: AsyncParsableCommand {
         let sinks = try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
         let listener = NotifyListener(
             configuration: NotifyListenerConfiguration(
-                connection: settings, channels: self.channels, filter: ChangeFilter(tables: patterns),
+                connection: settings, channels: self.channels, schema: self.triggerSchema,
+                filter: ChangeFilter(tables: patterns),
                 delivery: DeliveryPolicy(maxAttempts: self.maxAttempts, poisonAction: poison)),
             sinks: sinks, logger: logger)
         logger.notice(
@@ -77,6 +84,7 @@ struct Listen: AsyncParsableCommand {
             "siphon listen stopped",
             metadata: [
                 "changes": "\(statistics.changesDelivered)", "ignored": "\(statistics.ignored)",
+                "rejected": "\(statistics.rejected)",
                 "reconnects": "\(statistics.reconnects)",
             ])
     }

@@ -105,7 +105,8 @@ struct Run: AsyncParsableCommand {
             let reader = OutboxReader(
                 configuration: OutboxReaderConfiguration(
                     connection: settings, schema: self.triggerSchema, outbox: self.outbox,
-                    group: ConsumerGroup(name: self.group), filter: ChangeFilter(tables: patterns),
+                    group: ConsumerGroup(name: self.group), partitionsFromRegistration: true,
+                    filter: ChangeFilter(tables: patterns),
                     maxBatchSize: configuration.batchSize, delivery: delivery),
                 sinks: sinks, logger: logger)
             let group = ServiceGroup(

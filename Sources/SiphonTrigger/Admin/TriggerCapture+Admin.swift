@@ -92,6 +92,7 @@ extension TriggerCapture {
             triggerName = names.trigger
         case .notify(let channel):
             let names = NotifyNames(schema: specification.schema, channel: channel)
+            objects.append(TriggerObject(kind: .table, name: names.keysTable))
             objects.append(TriggerObject(kind: .function, name: names.renderingFunction + "(anyelement)"))
             objects.append(TriggerObject(kind: .function, name: names.function + "()"))
             triggerName = names.trigger
@@ -124,6 +125,7 @@ extension TriggerCapture {
             let names = NotifyNames(schema: specification.schema, channel: channel)
             function = names.function
             rendering = names.renderingFunction + "(anyelement)"
+            tables = [NotifyNames.keysTableName]
             triggerFilter =
                 " AND t.tgname IN ("
                 + TriggerEvent.allCases.map { SQLQuoting.literal(names.trigger($0)) }.joined(separator: ", ") + ")"

@@ -10,7 +10,9 @@ extension TriggerCapture {
     /// being called again for their own write.
     ///
     /// With another client (PostgresNIO, psql), run `TriggerCapture.markOwnWritesSQL` on its session, or
-    /// `SET LOCAL siphon.origin = 'siphon'` inside the transaction, for the same effect.
+    /// `SET LOCAL siphon.origin = 'siphon'` inside the transaction, for the same effect. Either counts only when the
+    /// session's login role is a member of the role that owns the trigger functions (see `originSetting`):
+    /// connect as the role that set capture up, or `GRANT` that role to the one you connect as.
     public static func withOwnWritesSession<Result>(
         settings: ConnectionSettings, logger: Logger, _ body: (ReplicationConnection) async throws -> Result
     ) async throws -> Result {

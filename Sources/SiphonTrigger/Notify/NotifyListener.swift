@@ -13,6 +13,8 @@ public struct NotifyListenerConfiguration: Sendable {
     public var connection: ConnectionSettings
     /// The channels to listen on, as given to `siphon sql --channel` (names as stored).
     public var channels: [String]
+    /// The schema of Siphon's notify function and keys (`siphon sql --trigger-schema`).
+    public var schema: String
     /// Which changes reach the sinks.
     public var filter: ChangeFilter
     /// How long to wait before reconnecting after the connection or the server went away.
@@ -23,12 +25,14 @@ public struct NotifyListenerConfiguration: Sendable {
     public var subscribed: (@Sendable ([String]) -> Void)?
 
     public init(
-        connection: ConnectionSettings, channels: [String], filter: ChangeFilter = ChangeFilter(),
+        connection: ConnectionSettings, channels: [String], schema: String = TriggerCapture.defaultSchema,
+        filter: ChangeFilter = ChangeFilter(),
         reconnectBackoff: Backoff = Backoff(), delivery: DeliveryPolicy = DeliveryPolicy(),
         subscribed: (@Sendable ([String]) -> Void)? = nil
     ) {
         self.connection = connection
         self.channels = channels
+        self.schema = schema
         self.filter = filter
         self.reconnectBackoff = reconnectBackoff
         self.delivery = delivery
@@ -41,6 +45,11 @@ public struct NotifyListenerConfiguration: Sendable {
 /// **Best effort.** PostgreSQL keeps no notification for a session that is not listening: whatever is sent while
 /// the listener is down or reconnecting is lost, and a change is delivered at most once. Use the outbox when every
 /// change matters. The listener reconnects with backoff and listens again after a connection loss.
+///
+/// **Untrusted channels.** Any role that can connect may `pg_notify` any channel, so the listener accepts only
+/// changes of tables that carry Siphon's triggers for the channel, and, when the channel has a key (every channel
+/// set up by this version), only payloads whose HMAC the trigger function computed. It never builds SQL from a
+/// payload: a row that did not fit is fetched by the table's catalog name and its key columns.
 public final class NotifyListener: Service, Sendable {
     public let configuration: NotifyListenerConfiguration
     private let sinks: [any ChangeSink]
@@ -99,6 +108,7 @@ public final class NotifyListener: Service, Sendable {
             throw SiphonError(.invalidConfiguration, "no channels to listen on")
         }
         for channel in self.configuration.channels { try TriggerCapture.validateName(channel, as: "channel") }
+        try TriggerCapture.validateIdentifier(self.configuration.schema, as: "schema")
         let (stops, signal) = AsyncStream.makeStream(of: Void.self)
         let stopped = self.state.withLock { state in
             state.stopSignal = signal
@@ -154,7 +164,7 @@ public final class NotifyListener: Service, Sendable {
         try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
             queries in
             try await queries.simpleQuery(TriggerCapture.markOwnWritesSQL)
-            var session = ListenerSession(listener: self, queries: queries)
+            var session = try await ListenerSession.start(listener: self, queries: queries)
             try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
                 connection in
                 let early = try await connection.listen(self.configuration.channels)
@@ -182,6 +192,15 @@ public final class NotifyListener: Service, Sendable {
         let change: Change
         do {
             change = try await session.change(from: notification, position: self.nextPosition())
+        } catch let rejection as NotificationRejection {
+            self.state.withLock { $0.statistics.rejected += 1 }
+            self.logger.warning(
+                "Rejecting a notification that is not a genuine Siphon change",
+                metadata: [
+                    "channel": "\(notification.channel)", "sender.pid": "\(notification.processID)",
+                    "reason": "\(rejection.reason)",
+                ])
+            return
         } catch let error as SiphonError where error.code == .decodingFailed {
             self.state.withLock { $0.statistics.ignored += 1 }
             self.logger.error(
@@ -228,10 +247,18 @@ public struct NotifyListenerStatistics: Sendable, Hashable {
     public var changesFiltered = 0
     /// Notifications that were not Siphon changes, or whose row could not be fetched (logged and skipped).
     public var ignored = 0
+    /// Notifications refused as forged: a table not configured for the channel, or a missing or wrong signature.
+    /// Nothing is read from the database for them.
+    public var rejected = 0
     /// Rows fetched because they did not fit in their notification.
     public var rowsFetched = 0
     public var reconnects = 0
     public var deadLetters = 0
+}
+
+/// Why a notification was refused as forged (counted in `rejected`, logged, never delivered).
+struct NotificationRejection: Error {
+    var reason: String
 }
 
 /// Turns notifications into changes, with the catalog and fetching done over the listener's query connection.
@@ -239,30 +266,94 @@ private struct ListenerSession {
     let listener: NotifyListener
     let queries: ReplicationConnection
     let delivery: Delivery
+    var catalog: NotifyCatalog
+    var loadedAt: ContinuousClock.Instant
     var columns = ColumnOrder()
 
-    init(listener: NotifyListener, queries: ReplicationConnection) {
-        self.listener = listener
-        self.queries = queries
-        self.delivery = Delivery(
-            sinks: listener.sinkList, policy: listener.configuration.delivery,
-            settings: listener.configuration.connection, logger: listener.log)
+    /// Unauthenticated notifications may make the listener look at the catalog again (a table configured since it
+    /// started) at most this often, so a flood of forged ones cannot keep it busy.
+    static let unauthenticatedReloadInterval = Duration.seconds(1)
+
+    static func start(listener: NotifyListener, queries: ReplicationConnection) async throws -> ListenerSession {
+        let configuration = listener.configuration
+        let catalog = try await NotifyCatalog.load(
+            channels: configuration.channels, schema: configuration.schema, connection: queries)
+        for channel in configuration.channels where catalog.tables[channel]?.isEmpty ?? true {
+            listener.log.warning(
+                """
+                No table carries Siphon's triggers for this channel: its notifications are rejected until setup \
+                creates them. Check that --trigger-schema names the schema the SQL was generated for
+                """,
+                metadata: ["channel": "\(channel)", "schema": "\(configuration.schema)"])
+        }
+        for channel in configuration.channels where catalog.authentication[channel] == .unsigned {
+            listener.log.warning(
+                """
+                Changes on this channel are not authenticated: any role that can connect could forge them. Run \
+                siphon setup --mode trigger --channel (or apply siphon sql --channel) again to give it a key
+                """,
+                metadata: ["channel": "\(channel)"])
+        }
+        var session = ListenerSession(
+            listener: listener, queries: queries,
+            delivery: Delivery(
+                sinks: listener.sinkList, policy: configuration.delivery, settings: configuration.connection,
+                logger: listener.log),
+            catalog: catalog, loadedAt: .now)
+        session.learnColumns()
+        return session
     }
 
-    /// The change a notification describes; `position` (microseconds since the epoch) is its id and time.
+    private mutating func learnColumns() {
+        for tables in self.catalog.tables.values {
+            for table in tables.values { self.columns.set(table.name, columns: table.columns) }
+        }
+    }
+
+    private mutating func reloadCatalog() async throws {
+        let configuration = self.listener.configuration
+        self.catalog = try await NotifyCatalog.load(
+            channels: configuration.channels, schema: configuration.schema, connection: self.queries)
+        self.loadedAt = .now
+        self.learnColumns()
+    }
+
+    /// The change a notification describes; `position` (microseconds since the epoch) is its id and time. Throws
+    /// `NotificationRejection` for a forgery, before anything is read from the database for it.
     mutating func change(from notification: PostgresNotification, position: UInt64) async throws -> Change {
-        var payload = try NotificationPayload(json: notification.payload)
+        let channel = notification.channel
+        let text: String
+        let authenticated: Bool
+        switch self.catalog.authentication[channel] ?? .unsigned {
+        case .signed(let key):
+            switch NotificationSignature.verify(notification.payload, key: key) {
+            case .authentic(let payload): text = payload
+            case .unsigned: throw NotificationRejection(reason: "it carries no signature, and the channel has a key")
+            case .forged: throw NotificationRejection(reason: "its signature does not match the channel's key")
+            }
+            authenticated = true
+        case .unsigned:
+            text = notification.payload
+            authenticated = false
+        }
+        var payload = try NotificationPayload(json: text)
+        var table = self.catalog.table(payload.table, channel: channel)
+        if table == nil && (authenticated || ContinuousClock.now - self.loadedAt >= Self.unauthenticatedReloadInterval) {
+            // Maybe configured since the catalog was read.
+            try await self.reloadCatalog()
+            table = self.catalog.table(payload.table, channel: channel)
+        }
+        guard let table else {
+            throw NotificationRejection(reason: "no Siphon trigger sends changes of \(payload.table) on this channel")
+        }
         if payload.truncated && payload.operation != .truncate {
-            try await self.fetchRow(of: &payload)
+            try await self.fetchRow(of: &payload, table: table)
         }
-        if !self.columns.knows(payload.table) {
-            try await self.columns.load([payload.table], connection: self.queries)
-        }
-        var (change, complete) = try self.change(from: payload, channel: notification.channel, position: position)
-        if !complete {
+        var (change, complete) = try self.change(from: payload, channel: channel, position: position)
+        if !complete && (authenticated || ContinuousClock.now - self.loadedAt >= Self.unauthenticatedReloadInterval) {
             // A column added since the order was loaded.
-            try await self.columns.load([payload.table], connection: self.queries)
-            change = try self.change(from: payload, channel: notification.channel, position: position).change
+            try await self.reloadCatalog()
+            change = try self.change(from: payload, channel: channel, position: position).change
         }
         return change
     }
@@ -291,32 +382,39 @@ private struct ListenerSession {
     }
 
     /// Fills in what a truncated notification left out: the current row for inserts and updates (which may be
-    /// newer than the change, or gone), the key as the old row of a delete.
-    private func fetchRow(of payload: inout NotificationPayload) async throws {
+    /// newer than the change, or gone), the key as the old row of a delete. Reads only `table`, found in the
+    /// catalog, by its key columns.
+    private func fetchRow(of payload: inout NotificationPayload, table: NotifyCatalog.Table) async throws {
         if payload.operation == .delete {
             payload.old = payload.key
             return
         }
-        let keyColumns: [String]
+        let key: String
         do {
-            keyColumns = try JSONObjectText.members(of: payload.key).map(\.name)
+            let members = try JSONObjectText.members(of: payload.key)
+            if table.key.isEmpty {
+                key = payload.key
+            } else {
+                guard members.map(\.name).sorted() == table.key.sorted() else {
+                    throw SiphonError(
+                        .decodingFailed,
+                        "the key of a truncated notification names \(members.map(\.name)), but the key of "
+                            + "\(table.name) is \(table.key)")
+                }
+                key = "{" + members.map { JSONText.string($0.name) + ":" + $0.value }.joined(separator: ",") + "}"
+            }
+        } catch let error as SiphonError {
+            throw error
         } catch {
             throw SiphonError(.decodingFailed, "malformed key in a notification: \(error)")
         }
-        let table = payload.table.description
-        let match =
-            keyColumns.isEmpty
-            ? "to_jsonb(t) = \(SQLQuoting.literal(payload.key))::jsonb"
-            : keyColumns.map { "t.\(SQLQuoting.identifier($0)) = k.\(SQLQuoting.identifier($0))" }.joined(separator: " AND ")
-        let result = try await self.queries.simpleQuery(
-            "SELECT to_jsonb(t) FROM \(table) AS t, jsonb_populate_record(NULL::\(table), "
-                + "\(SQLQuoting.literal(payload.key))::jsonb) AS k WHERE \(match)")
+        let result = try await self.queries.simpleQuery(table.fetchSQL(key: key))
         self.listener.countFetch()
         payload.new = result.rows.first?[0] ?? nil
         if payload.new == nil {
             self.listener.log.warning(
                 "The row of a truncated notification is gone; delivering the change without it",
-                metadata: ["pg.relation": "\(table)", "key": "\(payload.key)"])
+                metadata: ["pg.relation": "\(table.name)", "key": "\(payload.key)"])
         }
     }
 }

@@ -276,7 +276,7 @@ private struct OutboxSession {
 
     static func start(reader: OutboxReader, connection: ReplicationConnection) async throws -> OutboxSession {
         let configuration = reader.configuration
-        let queries = OutboxQueries(schema: configuration.schema, outbox: configuration.outbox, group: configuration.group)
+        var queries = OutboxQueries(schema: configuration.schema, outbox: configuration.outbox, group: configuration.group)
         let present = try await connection.simpleQuery(
             "SELECT to_regclass(\(SQLQuoting.literal(queries.names.table))) IS NOT NULL AND "
                 + "to_regclass(\(SQLQuoting.literal(queries.names.cursorsTable))) IS NOT NULL, "
@@ -289,11 +289,18 @@ private struct OutboxSession {
         }
         try await connection.simpleQuery(TriggerCapture.markOwnWritesSQL)
         let registered = try await connection.simpleQuery(queries.registerGroup).rows.compactMap { $0[0] }
-        guard registered == ["\(configuration.group.partitions)"] else {
+        if configuration.partitionsFromRegistration, registered.count == 1, let partitions = Int(registered[0]),
+            (1...1024).contains(partitions)
+        {
+            queries = OutboxQueries(
+                schema: configuration.schema, outbox: configuration.outbox,
+                group: ConsumerGroup(name: configuration.group.name, partitions: partitions))
+        }
+        guard registered == ["\(queries.group.partitions)"] else {
             throw SiphonError(
                 .invalidConfiguration,
                 "consumer group '\(configuration.group.name)' of \(queries.names.table) is registered with "
-                    + "\(registered.joined(separator: ", ")) partitions, not \(configuration.group.partitions); "
+                    + "\(registered.joined(separator: ", ")) partitions, not \(queries.group.partitions); "
                     + "use that count, or another group name")
         }
         try await connection.simpleQuery(queries.joinGroup)

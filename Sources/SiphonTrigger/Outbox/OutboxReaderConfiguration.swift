@@ -13,6 +13,10 @@ public struct OutboxReaderConfiguration: Sendable {
     /// The consumer group this reader belongs to. Its partition count must match the group's registration; a
     /// group that does not exist yet is registered, and starts with whatever the outbox still holds.
     public var group: ConsumerGroup
+    /// Read an existing group with the partition count it was registered with (`siphon setup --group NAME:COUNT`),
+    /// so a reader needs only the group's name; `group.partitions` then applies only when the reader registers the
+    /// group itself. Off: a group registered with another count is an error.
+    public var partitionsFromRegistration: Bool
     /// Which changes reach the sinks. Filtered-out changes still count as delivered.
     public var filter: ChangeFilter
     /// Changes delivered to the sinks in one call, at most.
@@ -41,7 +45,8 @@ public struct OutboxReaderConfiguration: Sendable {
 
     public init(
         connection: ConnectionSettings, schema: String = TriggerCapture.defaultSchema, outbox: String = "outbox",
-        group: ConsumerGroup = ConsumerGroup(), filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
+        group: ConsumerGroup = ConsumerGroup(), partitionsFromRegistration: Bool = false,
+        filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
         pollInterval: Duration = .seconds(2), listensForWakeUps: Bool = true,
         busyPollInterval: Duration = .milliseconds(50), idleAfter: Duration = .milliseconds(250),
         retention: Duration? = nil,
@@ -52,6 +57,7 @@ public struct OutboxReaderConfiguration: Sendable {
         self.schema = schema
         self.outbox = outbox
         self.group = group
+        self.partitionsFromRegistration = partitionsFromRegistration
         self.filter = filter
         self.maxBatchSize = maxBatchSize
         self.pollInterval = pollInterval

@@ -48,6 +48,7 @@ enum TriggerSQL {
                 up += Self.outboxObjects(names, groups: specification.groups)
                 up.append(Self.renderingFunction(names.renderingFunction))
                 up.append(Self.outboxFunction(names, wakeUpReaders: specification.wakeUpReaders))
+                up.append(Self.revokeExecute(names.function))
             }
             for table in tables {
                 up += Self.createTriggers(
@@ -67,8 +68,10 @@ enum TriggerSQL {
             let names = NotifyNames(schema: specification.schema, channel: channel)
             if !triggersOnly {
                 up.append("CREATE SCHEMA IF NOT EXISTS \(SQLQuoting.identifier(specification.schema))")
+                up += Self.notifyKeys(names)
                 up.append(Self.renderingFunction(names.renderingFunction))
                 up.append(Self.notifyFunction(names))
+                up.append(Self.revokeExecute(names.function))
             }
             for table in tables {
                 up += Self.createTriggers(
@@ -78,6 +81,7 @@ enum TriggerSQL {
             }
             if !triggersOnly {
                 down.append(Self.dropChannelTriggers(names))
+                down.append(Self.dropChannelKey(names))
                 down.append(Self.dropNotifyFunctionIfUnused(names))
                 down.append(Self.dropSchemaIfEmpty(specification.schema))
             }
@@ -87,6 +91,13 @@ enum TriggerSQL {
 
     static func script(_ statements: [String]) -> String {
         statements.map { $0 + ";\n" }.joined()
+    }
+
+    /// Only the owner may create triggers that call `function` (PostgreSQL checks `EXECUTE` when a trigger is
+    /// created, not when it fires): otherwise any role that can create a table could attach Siphon's trigger to it
+    /// and have its changes delivered as captured ones, signed like genuine ones.
+    static func revokeExecute(_ function: String) -> String {
+        "REVOKE ALL ON FUNCTION \(function)() FROM PUBLIC"
     }
 
     // MARK: Outbox
@@ -174,9 +185,7 @@ enum TriggerSQL {
                 v_pinned boolean;
                 v_index integer;
             BEGIN
-                IF v_origin = 'siphon' AND TG_ARGV[1] = 'skip' THEN
-                    RETURN NULL;
-                END IF;
+            \(Self.ownWritesGuard(skipArgument: 1))
                 IF TG_OP = 'TRUNCATE' THEN
                     v_key := '{}';
                 ELSE
@@ -192,6 +201,25 @@ enum TriggerSQL {
         return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql SECURITY DEFINER\n"
             + "SET search_path = pg_catalog, pg_temp\n"
             + "AS " + Self.dollarQuoted(body)
+    }
+
+    /// Returns from a trigger function without capturing when the session marked its writes as Siphon's own and the
+    /// trigger was generated to skip them.
+    ///
+    /// `siphon.origin` is a setting any role may `SET`, so it counts only for sessions whose login role
+    /// (`session_user`) is a member of the function's owner, which a `SECURITY DEFINER` function sees as
+    /// `current_user`. Such a session can `SET ROLE` to the owner and replace this function or drop the triggers,
+    /// so trusting it hides nothing it could not hide already; every other session is captured, its origin recorded.
+    /// A replication origin cannot serve instead: on PostgreSQL 15 `pg_replication_origin_session_setup` is
+    /// executable by superusers only (unless granted), and no function tells a trigger which origin a session set up.
+    static func ownWritesGuard(skipArgument: Int) -> String {
+        """
+            IF v_origin = 'siphon' AND TG_ARGV[\(skipArgument)] = 'skip' THEN
+                IF pg_has_role(session_user, current_user, 'MEMBER') THEN
+                    RETURN NULL;
+                END IF;
+            END IF;
+        """
     }
 
     /// Fills `v_new`, `v_old` and `v_key` for a row trigger, the way logical replication fills `new`, `old` and
@@ -238,22 +266,26 @@ enum TriggerSQL {
                 v_pinned boolean;
                 v_index integer;
                 v_payload text;
+                v_inner bytea;
+                v_outer bytea;
             BEGIN
-                IF v_origin = 'siphon' AND TG_ARGV[2] = 'skip' THEN
-                    RETURN NULL;
-                END IF;
+            \(Self.ownWritesGuard(skipArgument: 2))
                 IF TG_OP = 'TRUNCATE' THEN
                     v_key := '{}';
                 ELSE
             \(Self.rowCapture(firstKeyArgument: 3, modeArgument: 1, renderingFunction: names.renderingFunction))
                 END IF;
+                SELECT k.inner_pad, k.outer_pad INTO v_inner, v_outer FROM \(names.keysTable) AS k
+                WHERE k.channel = TG_ARGV[0];
                 v_payload := jsonb_build_object('op', lower(TG_OP), 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
                     'key', v_key, 'old', v_old, 'new', v_new)::text;
+                v_payload := \(Self.signed("v_payload"));
                 -- pg_notify refuses payloads of 8000 bytes or more, which would fail the user's statement: send the key
                 -- and let the listener fetch the row.
                 IF octet_length(v_payload) >= 8000 THEN
                     v_payload := jsonb_build_object('op', lower(TG_OP), 'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME,
                         'key', v_key, 'truncated', true)::text;
+                    v_payload := \(Self.signed("v_payload"));
                     IF octet_length(v_payload) >= 8000 THEN
                         RAISE WARNING 'siphon: no notification on channel % for a change of %.%: even its key is larger than the 8000-byte limit',
                             TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME;
@@ -265,9 +297,65 @@ enum TriggerSQL {
             END
 
             """
-        return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql\n"
+        // SECURITY DEFINER: the function reads the channel's key, which its callers must not be able to read.
+        return "CREATE OR REPLACE FUNCTION \(names.function)() RETURNS trigger\nLANGUAGE plpgsql SECURITY DEFINER\n"
             + "SET search_path = pg_catalog, pg_temp\n"
             + "AS " + Self.dollarQuoted(body)
+    }
+
+    /// `payload` (a `jsonb` object's text) with `, "mac": "<HMAC-SHA256 in hex>"` before its closing brace, when the
+    /// channel has a key (`v_inner`, `v_outer`); see `NotificationSignature`. The key is as long as SHA-256's block,
+    /// so HMAC is `sha256((key XOR opad) || sha256((key XOR ipad) || message))` with both XORs stored with the key.
+    static func signed(_ payload: String) -> String {
+        "CASE WHEN v_inner IS NULL THEN \(payload) ELSE left(\(payload), -1) || "
+            + SQLQuoting.literal(NotificationSignature.memberPrefix)
+            + " || encode(sha256(v_outer || sha256(v_inner || convert_to(\(payload), 'UTF8'))), 'hex') || "
+            + SQLQuoting.literal(NotificationSignature.memberSuffix) + " END"
+    }
+
+    /// The table of the channels' signing keys, readable only by its owner (who owns the trigger function), and a
+    /// key for the channel unless it has one: 64 bytes from `gen_random_uuid()` (built in, from the server's strong
+    /// random source; 488 random bits), so no extension is needed.
+    static func notifyKeys(_ names: NotifyNames) -> [String] {
+        func pad(_ byte: Int) -> String {
+            "decode((SELECT string_agg(lpad(to_hex(get_byte(k.key, i) # \(byte)), 2, '0'), '' ORDER BY i) "
+                + "FROM generate_series(0, \(NotificationSignature.keyLength - 1)) AS i), 'hex')"
+        }
+        let uuids = Array(repeating: "pg_catalog.uuid_send(pg_catalog.gen_random_uuid())", count: 4)
+        return [
+            """
+            CREATE TABLE IF NOT EXISTS \(names.keysTable) (
+                channel text PRIMARY KEY,
+                key bytea NOT NULL CHECK (octet_length(key) = \(NotificationSignature.keyLength)),
+                inner_pad bytea NOT NULL,
+                outer_pad bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "REVOKE ALL ON TABLE \(names.keysTable) FROM PUBLIC",
+            "COMMENT ON TABLE \(names.keysTable) IS "
+                + SQLQuoting.literal(
+                    "Keys that sign Siphon's change notifications (HMAC-SHA256), one per channel; inner_pad and "
+                        + "outer_pad are the key XOR 0x36 and XOR 0x5c. Whoever reads a key can forge that channel's "
+                        + "changes: grant nothing on this table."),
+            "INSERT INTO \(names.keysTable) (channel, key, inner_pad, outer_pad) "
+                + "SELECT \(SQLQuoting.literal(names.channel)), k.key, \(pad(0x36)), \(pad(0x5c)) "
+                + "FROM (SELECT \(uuids.joined(separator: " || ")) AS key) AS k ON CONFLICT (channel) DO NOTHING",
+        ]
+    }
+
+    /// Deletes the channel's key (when the keys table exists).
+    static func dropChannelKey(_ names: NotifyNames) -> String {
+        let body = """
+
+            BEGIN
+                IF to_regclass(\(SQLQuoting.literal(names.keysTable))) IS NOT NULL THEN
+                    DELETE FROM \(names.keysTable) WHERE channel = \(SQLQuoting.literal(names.channel));
+                END IF;
+            END
+
+            """
+        return "DO " + Self.dollarQuoted(body)
     }
 
     static func dropChannelTriggers(_ names: NotifyNames) -> String {
@@ -299,6 +387,7 @@ enum TriggerSQL {
                     AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgfoid = to_regprocedure(\(function))) THEN
                     DROP FUNCTION \(names.function)();
                     DROP FUNCTION IF EXISTS \(names.renderingFunction)(anyelement);
+                    DROP TABLE IF EXISTS \(names.keysTable);
                 END IF;
             END
 

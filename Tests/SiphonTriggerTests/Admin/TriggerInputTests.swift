@@ -121,7 +121,8 @@ import Testing
             let outboxed = CollectingSink()
             let notified = CollectingSink()
             let listener = NotifyListener(
-                configuration: NotifyListenerConfiguration(connection: try db.settings(), channels: [channel]),
+                configuration: NotifyListenerConfiguration(
+                    connection: try db.settings(), channels: [channel], schema: db.siphonSchema),
                 sinks: [notified], logger: db.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await listener.run() }

@@ -82,4 +82,22 @@ import Testing
                     + "not 2; use that count, or another group name")
         }
     }
+
+    @Test func aReaderCanTakeThePartitionCountTheGroupWasRegisteredWith() async throws {
+        try await TriggerFixture.with { db in
+            try await db.execute("CREATE TABLE \(db.s).t (id int PRIMARY KEY)")
+            _ = try await TriggerCapture.apply(
+                db.outbox([try db.capture("\(db.schema).t")], groups: [ConsumerGroup(name: "g", partitions: 4)]),
+                settings: try db.settings(), logger: db.logger)
+            try await db.execute("INSERT INTO \(db.s).t SELECT generate_series(1, 20)")
+            var configuration = try db.readerConfiguration(group: ConsumerGroup(name: "g"))
+            configuration.partitionsFromRegistration = true
+            let sink = CollectingSink()
+            try await db.withReader(configuration, sinks: [sink]) { reader in
+                try await sink.wait { $0.count == 20 }
+                #expect(reader.statistics.partitions == [0, 1, 2, 3])
+            }
+            #expect(sink.changes.compactMap { Int($0.key["id"] ?? "") }.sorted() == Array(1...20))
+        }
+    }
 }

@@ -81,6 +81,41 @@ struct TriggerFixture {
         }
     }
 
+    /// Runs statements one after another in one session of `user`.
+    func execute(as user: String, _ statements: String...) async throws {
+        try await ReplicationConnection.withConnection(
+            settings: try self.settings(user: user), replication: false, logger: self.logger
+        ) { connection in
+            for statement in statements { try await connection.simpleQuery(statement) }
+        }
+    }
+
+    /// The SQLSTATE `statement` fails with in a session of `user`, or `nil` when it succeeds.
+    func failure(as user: String, _ statement: String) async throws -> String? {
+        do {
+            try await self.execute(as: user, statement)
+            return nil
+        } catch let error as SiphonError where error.serverError != nil {
+            return error.serverError?.sqlState
+        }
+    }
+
+    /// Creates a login role that holds no privileges (password: the test password), runs `body` with its name, and
+    /// always drops the role and whatever it was granted or owns.
+    func withRole(_ prefix: String, _ body: (String) async throws -> Void) async throws {
+        let role = TestEnvironment.uniqueName(prefix)
+        try await self.execute(
+            "CREATE ROLE \(role) LOGIN PASSWORD \(SQLQuoting.literal(try TestEnvironment.password()))")
+        let drop = { try await self.execute("DROP OWNED BY \(role)", "DROP ROLE \(role)") }
+        do {
+            try await body(role)
+        } catch {
+            try? await drop()
+            throw error
+        }
+        try await drop()
+    }
+
     /// The rows of `sql`, as text.
     func query(_ sql: String) async throws -> [[String?]] {
         try await ReplicationConnection.withConnection(settings: try self.settings(), replication: false, logger: self.logger) {
