@@ -5,6 +5,8 @@ import SiphonCore
 import SiphonReplication
 
 /// Parks changes that a sink kept refusing in `siphon.dead_letters`, with the error, for a person to look at.
+///
+/// The table lives in ``ChangeFilter/ownSchema``, so its own changes are never delivered (or parked) again.
 struct DeadLetterStore: Sendable {
     let settings: ConnectionSettings
     let logger: Logger
