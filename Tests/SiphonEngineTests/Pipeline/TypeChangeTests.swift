@@ -74,14 +74,15 @@ import Testing
         let recorder = ChangeRecorder()
         let pipeline = Pipeline(configuration: configuration, sinks: [recorder], logger: self.logger)
         try await withRunningPipeline(pipeline) {
-            // Far larger than logical_decoding_work_mem (64kB in the test cluster): streamed before it commits, while
-            // the domain is invisible to any other session.
+            // Far larger than logical_decoding_work_mem (64kB in the test cluster): streamed before it commits. It stays
+            // open while the pipeline reads the stream, so the domain is invisible to any other session meanwhile.
             try await fixture.simpleQuery(
                 """
                 BEGIN;
                 CREATE DOMAIN public.\(domain) AS int;
                 ALTER TABLE \(fixture.table) ADD COLUMN amount public.\(domain);
                 INSERT INTO \(fixture.table) SELECT g, repeat('x', 50), 5 FROM generate_series(1, 3000) g;
+                SELECT pg_sleep(3);
                 COMMIT;
                 """)
             _ = try await recorder.next(timeout: .seconds(90)) { $0.new?["id"] == "3000" }
