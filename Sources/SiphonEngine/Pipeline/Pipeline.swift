@@ -214,7 +214,9 @@ private struct StreamSession {
         self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
         self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer, heldChanges: SpillingChangeStore())
         let logger = pipeline.log
-        self.assembler.valueFallbackObserver = { logger.warning("Cannot decode a value", metadata: ["reason": "\($0)"]) }
+        self.assembler.valueFallbackObserver = { reason in
+            logger.warning("Cannot decode a value", metadata: ["reason": "\(reason)"])
+        }
         self.catalog = catalog
         self.binary = binary
         self.tracker = AckTracker(confirmed: confirmed)

@@ -298,7 +298,9 @@ extension TypeCatalog {
         guard nameList.count == typeList.count, nameList.count == numberList.count,
             typeList.allSatisfy({ $0 != nil }), nameList.allSatisfy({ $0 != nil }), numberList.allSatisfy({ $0 != nil })
         else { throw ValueDecodingError(typeOID: oid, reason: "catalog lookup returned mismatched composite fields") }
-        return nameList.indices.map { Field(name: nameList[$0]!, typeOID: typeList[$0]!, attributeNumber: numberList[$0]!) }
+        return nameList.indices.map {
+            Field(name: nameList[$0]!, typeOID: typeList[$0]!, attributeNumber: numberList[$0]!)
+        }
     }
 
     private static func textArray(_ text: String, oid: UInt32) throws(ValueDecodingError) -> [String?] {
