@@ -21,8 +21,10 @@ struct ResolvedTables: Sendable, Hashable {
         serverVersion: Int,
         bookkeepingSchema: String
     ) {
+        // Siphon's own tables are never captured: a dead letter captured again is parked again while the sink fails.
+        let ownSchemas: Set<String> = [bookkeepingSchema, SiphonAdmin.deadLetterSchema]
         let publishable = relations.filter {
-            Self.isPublishable($0, serverVersion: serverVersion) && $0.name.schema != bookkeepingSchema
+            Self.isPublishable($0, serverVersion: serverVersion) && !ownSchemas.contains($0.name.schema)
         }
         var chosen: [CatalogRelation] = []
         switch selection {
@@ -37,6 +39,13 @@ struct ResolvedTables: Sendable, Hashable {
             }
             for pattern in patterns {
                 if let name = pattern.exactName {
+                    if ownSchemas.contains(name.schema) {
+                        self.problems.append(
+                            "table \(name) is in Siphon's own schema \(SQLQuoting.identifier(name.schema)) and cannot "
+                                + "be captured"
+                        )
+                        continue
+                    }
                     if let relation = self.exactTable(name, relations: relations, serverVersion: serverVersion) {
                         chosen.append(relation)
                     }

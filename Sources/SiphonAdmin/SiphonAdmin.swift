@@ -13,6 +13,8 @@ import SiphonCore
 public enum SiphonAdmin {
     /// The schema that holds Siphon's bookkeeping table unless another is configured.
     public static let defaultSchema = "siphon"
+    /// Where the pipeline parks dead letters (`ChangeFilter.ownSchema`). Never captured, like the bookkeeping schema.
+    public static let deadLetterSchema = "siphon"
     /// The bookkeeping table in that schema: one row per object Siphon created.
     public static let objectsTableName = "objects"
 

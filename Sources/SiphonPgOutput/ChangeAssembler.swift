@@ -40,6 +40,9 @@ public struct ChangeAssembler: Sendable {
     /// The slot name: the `source` of every change id.
     public let source: String
     public var renderer: ValueRenderer
+    /// Told which value could not be decoded and went out as the server sent it (text as a JSON string, binary as
+    /// a `"\\x…"` string), so that it can be logged; one odd value never stops the stream.
+    public var valueFallbackObserver: (@Sendable (String) -> Void)?
     /// The relations and types described by the stream so far, outside uncommitted streamed transactions.
     public private(set) var relations = RelationCache()
     /// The commit LSN of the last transaction emitted; a later transaction may not commit below it.
@@ -111,6 +114,10 @@ public struct ChangeAssembler: Sendable {
     /// An estimate of the memory held changes and messages take: rendered JSON plus fixed per-value costs.
     public var bufferedBytes: Int { self.heldChanges.bytesInMemory }
 
+    /// The streamed transaction whose stream block is being received: Relation messages now describe the schema as
+    /// that uncommitted transaction sees it.
+    public var streamBlockTransaction: UInt32? { self.streamBlockXID }
+
     /// Whether a Stream Commit's events are still waiting for ``emitPendingEvents(into:limit:)``.
     public var hasPendingEvents: Bool { self.committing != nil }
 
@@ -124,9 +131,9 @@ public struct ChangeAssembler: Sendable {
     /// Consumes the next message of the stream and appends the events it completes to `events`. A Stream Commit
     /// appends at most `limit` events; the rest of its transaction's events are then pending.
     ///
-    /// Throws `PgOutputDecodingError` when the message breaks the protocol's order, names an unknown relation, or
-    /// holds a value that cannot be rendered, and the held change store's error when it fails; the assembler
-    /// should then be discarded with the connection.
+    /// Throws `PgOutputDecodingError` when the message breaks the protocol's order or names an unknown relation, and
+    /// the held change store's error when it fails; the assembler should then be discarded with the connection. A
+    /// value that cannot be decoded is not an error (see ``valueFallbackObserver``).
     ///
     /// - Precondition: no events are pending (``hasPendingEvents`` is false) and `limit` is at least 1.
     public mutating func consume(
@@ -527,9 +534,9 @@ public struct ChangeAssembler: Sendable {
                 unchangedToast.append(column.name)
                 continue
             case .text(let bytes):
-                try self.appendJSON(of: bytes, format: .text, column: column, relation: relation, to: &json)
+                self.appendJSON(of: bytes, format: .text, column: column, relation: relation, to: &json)
             case .binary(let bytes):
-                try self.appendJSON(of: bytes, format: .binary, column: column, relation: relation, to: &json)
+                self.appendJSON(of: bytes, format: .binary, column: column, relation: relation, to: &json)
             }
             let rendered = Row.Column(name: column.name, json: json)
             row.columns.append(rendered)
@@ -544,12 +551,19 @@ public struct ChangeAssembler: Sendable {
         column: PgOutputMessage.Relation.Column,
         relation: PgOutputMessage.Relation,
         to json: inout String
-    ) throws(PgOutputDecodingError) {
+    ) {
         do throws(ValueDecodingError) {
             try self.renderer.appendJSON(of: bytes, format: format, typeOID: column.typeOID, to: &json)
         } catch {
-            throw PgOutputDecodingError(
-                .invalidColumnValue(relation: "\(relation.schema).\(relation.name)", column: column.name, error)
+            // Failing here would fail every restart at the same change, and the slot could never be drained: the
+            // value goes out as the server sent it, the way to_jsonb() renders a type it has no JSON form for.
+            json = ""
+            switch format {
+            case .text: PostgresValue.other(String(buffer: bytes)).appendJSON(to: &json)
+            case .binary: PostgresValue.unknownBinary(Array(bytes.readableBytesView)).appendJSON(to: &json)
+            }
+            self.valueFallbackObserver?(
+                "column \(column.name) of \(relation.schema).\(relation.name): \(error); rendered as the server sent it"
             )
         }
     }

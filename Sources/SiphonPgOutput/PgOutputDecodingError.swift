@@ -23,8 +23,6 @@ public struct PgOutputDecodingError: Error, Sendable, CustomStringConvertible {
         case unknownRelation(oid: UInt32)
         /// A tuple has a different number of columns than its relation.
         case columnCountMismatch(relation: String, expected: Int, actual: Int)
-        /// A column value could not be rendered as JSON.
-        case invalidColumnValue(relation: String, column: String, ValueDecodingError)
     }
 
     /// The type byte of the message (`'I'` for Insert…), `nil` when there was none.
@@ -87,8 +85,6 @@ public struct PgOutputDecodingError: Error, Sendable, CustomStringConvertible {
             text += "no Relation message has described relation \(oid)"
         case .columnCountMismatch(let relation, let expected, let actual):
             text += "tuple has \(actual) columns but relation \(relation) has \(expected)"
-        case .invalidColumnValue(let relation, let column, let error):
-            text += "column \(column) of \(relation): \(error)"
         }
         return text
     }

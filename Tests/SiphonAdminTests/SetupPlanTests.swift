@@ -108,6 +108,37 @@ enum Facts {
         #expect(plan.createSchema && plan.createObjectsTable && plan.slot == .create)
     }
 
+    @Test func siphonsOwnSchemasAreNeverSelected() throws {
+        let relations = [
+            Facts.table("public", "orders", oid: 1),
+            Facts.table("siphon", "dead_letters", oid: 2),
+            Facts.table("meta", "objects", oid: 3),
+        ]
+        var server = Facts.server
+        server.isSuperuser = true
+        func published(_ tables: TableSelection) throws -> [String] {
+            try SetupPlan(
+                options: SetupOptions(slot: "s", publication: "p", tables: tables, schema: "meta"),
+                server: server,
+                relations: relations,
+                slot: nil,
+                publication: nil,
+                bookkeeping: Facts.noBookkeeping
+            ).tables.published.map(\.name.description)
+        }
+        // Dead letters stay in `siphon` whatever the bookkeeping schema is; a captured dead letter would be parked
+        // again while the sink fails.
+        #expect(try published(try TableSelection(parsing: ["*.*"])) == ["public.orders"])
+        #expect(try published(.allTables) == ["public.orders"])
+        let error = #expect(throws: SiphonError.self) {
+            try published(try TableSelection(parsing: ["public.orders", "siphon.dead_letters"]))
+        }
+        #expect(
+            error?.message.contains("table siphon.dead_letters is in Siphon's own schema siphon and cannot be captured")
+                == true
+        )
+    }
+
     @Test func postgres12PublishesPartitionsInsteadOfTheirRoot() throws {
         var server = Facts.server
         server.versionNumber = 120020

@@ -4,8 +4,14 @@ import SiphonCore
 
 /// Chooses which changes reach the sinks and which columns they carry.
 ///
-/// Filtered-out changes are still acknowledged: the slot advances past them.
+/// Filtered-out changes are still acknowledged: the slot advances past them. Changes to Siphon's own tables are always
+/// filtered out.
 public struct ChangeFilter: Sendable {
+    /// The schema of Siphon's own tables (`dead_letters`, and by default the setup bookkeeping and the trigger
+    /// outbox). Its changes never reach a sink, whatever the publication or the trigger selection covers: a dead
+    /// letter that is captured again would be parked again while the sink keeps failing, without end.
+    public static let ownSchema = "siphon"
+
     /// Tables to keep; empty keeps every table the publication sends.
     public var tables: [TablePattern]
     /// Operations to keep; empty keeps all.
@@ -27,6 +33,7 @@ public struct ChangeFilter: Sendable {
 
     /// The change as the sinks should see it, or `nil` when it is filtered out.
     public func apply(_ change: consuming Change) -> Change? {
+        if change.schema == Self.ownSchema { return nil }
         if !self.operations.isEmpty, !self.operations.contains(change.operation) { return nil }
         if !self.tables.isEmpty {
             let (schema, table) = (change.schema, change.table)

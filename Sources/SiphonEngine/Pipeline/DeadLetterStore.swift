@@ -5,25 +5,39 @@ import SiphonCore
 import SiphonReplication
 
 /// Parks changes that a sink kept refusing in `siphon.dead_letters`, with the error, for a person to look at.
+///
+/// The table lives in ``ChangeFilter/ownSchema``, so its own changes are never delivered (or parked) again.
 struct DeadLetterStore: Sendable {
     let settings: ConnectionSettings
     let logger: Logger
 
+    /// Creates the table if missing. Two sessions parking their first dead letters at once both try; the loser
+    /// waits for the winner's commit and then fails on the catalog's unique index, which means the object is there.
     static let createTableSQL = """
-        CREATE SCHEMA IF NOT EXISTS siphon;
-        CREATE TABLE IF NOT EXISTS siphon.dead_letters (
-            id bigserial PRIMARY KEY,
-            change_id text NOT NULL,
-            sink text NOT NULL,
-            schema_name text NOT NULL,
-            table_name text NOT NULL,
-            operation text NOT NULL,
-            change jsonb NOT NULL,
-            error text NOT NULL,
-            attempts int NOT NULL,
-            parked_at timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (change_id, sink)
-        )
+        DO $siphon$ BEGIN
+            BEGIN
+                CREATE SCHEMA IF NOT EXISTS siphon;
+            EXCEPTION WHEN unique_violation OR duplicate_schema THEN
+                NULL;
+            END;
+            BEGIN
+                CREATE TABLE IF NOT EXISTS siphon.dead_letters (
+                    id bigserial PRIMARY KEY,
+                    change_id text NOT NULL,
+                    sink text NOT NULL,
+                    schema_name text NOT NULL,
+                    table_name text NOT NULL,
+                    operation text NOT NULL,
+                    change jsonb NOT NULL,
+                    error text NOT NULL,
+                    attempts int NOT NULL,
+                    parked_at timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (change_id, sink)
+                );
+            EXCEPTION WHEN unique_violation OR duplicate_table THEN
+                NULL;
+            END;
+        END $siphon$
         """
 
     func park(_ change: Change, sink: String, error: any Error, attempts: Int) async throws {

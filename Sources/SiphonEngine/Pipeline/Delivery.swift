@@ -24,6 +24,9 @@ public struct Delivery: Sendable {
     }
 
     /// Returns once every sink made `changes` durable (or parked the ones it refused, by policy).
+    ///
+    /// A cancellation is never a refusal: it ends delivery with `CancellationError` and parks nothing, whatever the
+    /// sink threw while being cancelled.
     public func deliver(_ changes: [Change]) async throws -> Outcome {
         var outcome = Outcome()
         for sink in self.sinks {
@@ -34,7 +37,7 @@ public struct Delivery: Sendable {
                 for change in changes {
                     do {
                         try await self.withRetries(sink: sink) { try await sink.deliver([change]) }
-                    } catch {
+                    } catch let error where !(error is CancellationError) {
                         try await self.deadLetters.park(
                             change, sink: sink.name, error: error, attempts: self.policy.maxAttempts)
                         outcome.deadLettered += 1
@@ -45,13 +48,15 @@ public struct Delivery: Sendable {
         return outcome
     }
 
+    /// Runs `attempt` until it succeeds or failed `maxAttempts` times. Throws `CancellationError` when the task is
+    /// cancelled, also when the sink failed with an error of its own because of it.
     private func withRetries(sink: any ChangeSink, _ attempt: () async throws -> Void) async throws {
         var failures = 0
         while true {
             do {
                 try await attempt()
                 return
-            } catch is CancellationError {
+            } catch let error where error is CancellationError || Task.isCancelled {
                 throw CancellationError()
             } catch {
                 failures += 1

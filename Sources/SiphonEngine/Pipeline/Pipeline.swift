@@ -60,11 +60,24 @@ public final class Pipeline: Service, Sendable {
 
     private func runUntilStopped() async throws {
         var attempt = 0
+        var textFormatNeeded = false
         while !self.stopRequested && !Task.isCancelled {
             do {
-                try await self.runSession { attempt = 0 }
+                try await self.runSession(textFormatNeeded: textFormatNeeded) { attempt = 0 }
                 if self.stopRequested || self.configuration.temporarySlot { break }
                 self.logger.notice("The server ended the replication stream; reconnecting")
+            } catch let restart as TypeRestart {
+                guard !self.configuration.temporarySlot else {
+                    throw SiphonError(
+                        .decodingFailed,
+                        "\(restart); a temporary slot cannot be read again from where it was, so start over"
+                            + (restart.needsTextFormat ? " without the binary format" : ""),
+                        underlying: restart)
+                }
+                textFormatNeeded = textFormatNeeded || restart.needsTextFormat
+                self.logger.notice(
+                    "Restarting the stream to render new types right",
+                    metadata: ["reason": "\(restart)", "format": "\(textFormatNeeded ? "text" : "as configured")"])
             } catch let error as SiphonError
                 where Self.isRetryable(error) && !self.stopRequested && !self.configuration.temporarySlot
             {
@@ -105,7 +118,7 @@ public final class Pipeline: Service, Sendable {
     }
 
     /// One connection's worth of streaming. `connected` is called once streaming started.
-    private func runSession(connected: () -> Void) async throws {
+    private func runSession(textFormatNeeded: Bool, connected: () -> Void) async throws {
         let configuration = self.configuration
         try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
             connection in
@@ -117,7 +130,7 @@ public final class Pipeline: Service, Sendable {
             }
             let catalog = TypeResolver(settings: configuration.connection, logger: self.logger)
             let preloaded = try await catalog.preload(connection: connection, publications: configuration.publications)
-            var binary = configuration.binary
+            var binary = configuration.binary && !textFormatNeeded
             if binary && !preloaded.binarySafe {
                 // The JSON must be the same in both formats; these types only render right from text.
                 self.logger.notice(
@@ -147,7 +160,8 @@ public final class Pipeline: Service, Sendable {
                         group.addTask { await heartbeat.run(every: interval) }
                     }
                     var session = StreamSession(
-                        pipeline: self, stream: stream, renderer: renderer, catalog: catalog, confirmed: start)
+                        pipeline: self, stream: stream, renderer: renderer, catalog: catalog, binary: binary,
+                        confirmed: start)
                     try await session.run()
                     group.cancelAll()
                 }
@@ -183,6 +197,7 @@ private struct StreamSession {
     var decoder: PgOutputDecoder
     var assembler: ChangeAssembler
     var catalog: TypeResolver
+    let binary: Bool
     var tracker: AckTracker
     var batch: [Change] = []
     var events: [AssembledEvent] = []
@@ -190,12 +205,20 @@ private struct StreamSession {
     var primaryKeys: [TableName: [String]] = [:]
     var delivery: Delivery
 
-    init(pipeline: Pipeline, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver, confirmed: LSN) {
+    init(
+        pipeline: Pipeline, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver, binary: Bool,
+        confirmed: LSN
+    ) {
         self.pipeline = pipeline
         self.stream = stream
         self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
         self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer, heldChanges: SpillingChangeStore())
+        let logger = pipeline.log
+        self.assembler.valueFallbackObserver = { reason in
+            logger.warning("Cannot decode a value", metadata: ["reason": "\(reason)"])
+        }
         self.catalog = catalog
+        self.binary = binary
         self.tracker = AckTracker(confirmed: confirmed)
         self.batch.reserveCapacity(pipeline.configuration.maxBatchSize)
         self.delivery = Delivery(
@@ -239,10 +262,21 @@ private struct StreamSession {
                 "cannot decode pgoutput message: \(error); bytes: \(data.payload.hexDump(format: .detailed(maxBytes: 256)))",
                 lsn: data.walStart, underlying: error)
         }
-        if case .relation(let relation) = message {
-            try await self.catalog.resolve(relation, into: &self.assembler.renderer)
+        // Types are resolved before the assembler renders anything that uses them.
+        switch message {
+        case .relation(let relation):
+            try await self.catalog.relationArrived(
+                relation, streamedTransaction: self.assembler.streamBlockTransaction, binary: self.binary,
+                into: &self.assembler.renderer)
             let name = TableName(schema: relation.namespace.isEmpty ? "pg_catalog" : relation.namespace, relation.name)
             self.primaryKeys[name] = try await self.catalog.primaryKey(of: relation)
+        case .streamCommit(let commit):
+            try await self.catalog.streamedTransactionCommitting(
+                commit.xid, binary: self.binary, into: &self.assembler.renderer)
+        case .streamAbort(let abort):
+            if abort.abortsWholeTransaction { self.catalog.streamedTransactionAborted(abort.xid) }
+        case .begin, .commit, .origin, .type, .insert, .update, .delete, .truncate, .message, .streamStart, .streamStop:
+            break
         }
         // A Stream Commit may complete millions of changes: take them a batch at a time.
         let limit = self.pipeline.configuration.maxBatchSize

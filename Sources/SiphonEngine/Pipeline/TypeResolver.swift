@@ -6,10 +6,17 @@ import SiphonPgOutput
 import SiphonReplication
 
 /// Fills the renderer's type catalog from the server, outside the decoder: once before streaming for the published
-/// tables, then for any type a later Relation message brings (a column added with a new enum, say).
+/// tables, then for the column types of every later Relation message (a column added with a new enum, say).
+///
+/// Types created by a transaction that is still running are invisible to the separate connection the lookups use.
+/// pgoutput sends such a transaction before it commits only when it streams it (protocol 2); its changes are held
+/// until the Stream Commit, and if the types are visible by then the session restarts (``TypeRestart``) so that
+/// the transaction is decoded again and rendered with them.
 struct TypeResolver {
     let settings: ConnectionSettings
     let logger: Logger
+    /// Column types the catalog could not show yet, by the streamed transaction that created them.
+    private var invisibleUntilCommit: [UInt32: Set<UInt32>] = [:]
 
     init(settings: ConnectionSettings, logger: Logger) {
         self.settings = settings
@@ -71,20 +78,72 @@ struct TypeResolver {
         return names.isEmpty ? nil : names
     }
 
-    /// Looks up types of `relation` the renderer does not know yet, on a separate SQL connection (the replication
-    /// connection is busy streaming).
-    func resolve(_ relation: PgOutputMessage.Relation, into renderer: inout ValueRenderer) async throws {
-        let missing = relation.columns.map(\.typeOID).filter(renderer.catalog.needsLookup)
-        guard !missing.isEmpty else { return }
-        self.logger.debug(
-            "Looking up column types", metadata: ["pg.relation": "\(relation.namespace).\(relation.name)", "types": "\(missing)"])
+    /// Brings the renderer's catalog up to date with a Relation message (pgoutput sends the Type messages of its
+    /// column types just before it), on a separate SQL connection (the replication connection is busy streaming).
+    ///
+    /// Every non-built-in column type is looked up again, so an `ALTER TYPE` made while running is seen. Throws
+    /// ``TypeRestart`` when the session cannot render the relation right: a binary stream met a type that only
+    /// renders right from text. Types the lookup cannot see yet were created by the streamed transaction
+    /// `streamedTransaction`, which has not committed; they are looked up again at its commit.
+    mutating func relationArrived(
+        _ relation: PgOutputMessage.Relation,
+        streamedTransaction: UInt32?,
+        binary: Bool,
+        into renderer: inout ValueRenderer
+    ) async throws {
+        let wanted = Set(relation.columns.map(\.typeOID).filter { !TypeCatalog.isBuiltin($0) })
+        let invisible = try await self.lookUp(wanted, into: &renderer)
+        if let xid = streamedTransaction, !invisible.isEmpty {
+            self.invisibleUntilCommit[xid, default: []].formUnion(invisible)
+        }
+        let textOnly = relation.columns.filter {
+            !invisible.contains($0.typeOID) && !renderer.catalog.supportsBinaryFormat($0.typeOID)
+        }
+        if binary && !textOnly.isEmpty {
+            throw TypeRestart(
+                reason: "columns \(textOnly.map(\.name)) of \(relation.namespace).\(relation.name) only render right "
+                    + "from the text format",
+                needsTextFormat: true)
+        }
+    }
+
+    /// A streamed transaction is about to be emitted: the types it created are committed now. When the lookup finds
+    /// any it could not see while the transaction ran, its held changes rendered them wrong: throws ``TypeRestart``
+    /// so that the transaction is decoded again, with them known.
+    mutating func streamedTransactionCommitting(
+        _ xid: UInt32,
+        binary: Bool,
+        into renderer: inout ValueRenderer
+    ) async throws {
+        guard let pending = self.invisibleUntilCommit.removeValue(forKey: xid) else { return }
+        let stillInvisible = try await self.lookUp(pending, into: &renderer)
+        let found = pending.subtracting(stillInvisible)
+        // Types dropped since cannot be looked up any more; their values stay rendered as the server sent them.
+        guard !found.isEmpty else { return }
+        throw TypeRestart(
+            reason: "transaction \(xid) created types \(found.sorted()) that were not visible while it was streamed",
+            needsTextFormat: binary && !found.allSatisfy(renderer.catalog.supportsBinaryFormat))
+    }
+
+    /// A streamed transaction was rolled back: the types it created never existed.
+    mutating func streamedTransactionAborted(_ xid: UInt32) {
+        self.invisibleUntilCommit[xid] = nil
+    }
+
+    /// Looks up `oids` and adds what the server knows; returns the OIDs its catalog does not show (created by a
+    /// transaction still running, or dropped since).
+    private func lookUp(_ oids: Set<UInt32>, into renderer: inout ValueRenderer) async throws -> Set<UInt32> {
+        guard !oids.isEmpty else { return [] }
+        self.logger.debug("Looking up column types", metadata: ["types": "\(oids.sorted())"])
         let rows = try await ReplicationConnection.withConnection(
             settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
             logger: self.logger
         ) { connection in
-            try await connection.simpleQuery(TypeCatalog.lookupSQL(for: missing)).rows
+            try await connection.simpleQuery(TypeCatalog.lookupSQL(for: oids.sorted())).rows
         }
-        renderer.catalog.add(try Self.entries(rows))
+        let entries = try Self.entries(rows)
+        renderer.catalog.add(entries)
+        return oids.subtracting(entries.map(\.oid))
     }
 
     private static func entries(_ rows: [[String?]]) throws -> [TypeCatalog.Entry] {
@@ -94,4 +153,19 @@ struct TypeResolver {
             throw SiphonError(.decodingFailed, "cannot read the server's type catalog: \(error)", underlying: error)
         }
     }
+}
+
+/// Ends a replication session so that the pipeline starts a new one at once, from the last acknowledged position:
+/// the stream just described types that this session cannot render right.
+///
+/// Binary or text is chosen once per `START_REPLICATION`, so a binary stream that meets a column type which only
+/// renders right from text (`regclass` sends only an OID in binary) continues in text, for good. Nothing delivered
+/// is lost; what was delivered but not yet acknowledged (part of a transaction larger than a batch) comes again,
+/// with the same change ids.
+struct TypeRestart: Error, CustomStringConvertible {
+    var reason: String
+    /// The next sessions must ask for the text format.
+    var needsTextFormat: Bool
+
+    var description: String { self.reason }
 }

@@ -45,23 +45,14 @@ extension PostgresValue {
             )
         case .composite(let layout):
             guard let items = StructuredText.parseRecord(bytes) else { throw .invalid(type, "malformed record text") }
-            guard items.count == layout.names.count else {
-                throw .invalid(
-                    type,
-                    "record has \(items.count) fields, the catalog knows \(layout.names.count); refresh the catalog"
-                )
+            if layout.knowsShape(ofFieldCount: items.count),
+                let fields = try? decodeTextFields(items, in: bytes, layout: layout)
+            {
+                return .composite(fields)
             }
-            var fields: [PostgresField] = []
-            fields.reserveCapacity(items.count)
-            for (index, item) in items.enumerated() {
-                fields.append(
-                    PostgresField(
-                        name: layout.names[index],
-                        value: try decodeTextItem(item, in: bytes, as: layout.types[index])
-                    )
-                )
-            }
-            return .composite(fields)
+            // Written before an ALTER TYPE, in a shape today's catalog cannot name: its text, as the server sent it
+            // (what to_jsonb() makes of a type it has no JSON form for), rather than fields under wrong names.
+            return .other(String(decoding: bytes, as: UTF8.self))
         case .range(let subtype):
             return .range(try decodeTextRange(bytes, subtype: subtype, type: type))
         case .multirange(let subtype):
@@ -94,6 +85,20 @@ extension PostgresValue {
             guard let bytes else { return .null }
             return try decodeText(bytes, as: type)
         }
+    }
+
+    private static func decodeTextFields(
+        _ items: [StructuredText.Item],
+        in bytes: UnsafeRawBufferPointer,
+        layout: CompositeLayout
+    ) throws(ValueDecodingError) -> [PostgresField] {
+        var fields: [PostgresField] = []
+        fields.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            let value = try decodeTextItem(item, in: bytes, as: layout.types[index])
+            fields.append(PostgresField(name: layout.names[index], value: value))
+        }
+        return fields
     }
 
     private static func decodeTextRange(
@@ -427,34 +432,53 @@ extension PostgresValue {
         return PostgresArray(dimensions: dimensions, lowerBounds: lowerBounds, elements: elements)
     }
 
-    /// `record_send`: int32 field count, then per field its type OID and length-prefixed value.
+    /// `record_send`: int32 field count, then per field its declared type OID and length-prefixed value.
     private static func decodeBinaryComposite(
         _ buffer: inout ByteBuffer,
         layout: CompositeLayout,
         type: ValueType
     ) throws(ValueDecodingError) -> Self {
-        guard let count = buffer.readInteger(as: Int32.self), count >= 0 else {
+        guard let count = buffer.readInteger(as: Int32.self), count >= 0, Int(count) <= buffer.readableBytes / 8 else {
             throw .invalid(type, "invalid record header")
         }
-        guard Int(count) == layout.names.count else {
-            throw .invalid(
-                type,
-                "record has \(count) fields, the catalog knows \(layout.names.count); refresh the catalog"
-            )
+        var sent: [(declaredOID: UInt32, bytes: ByteBuffer?)] = []
+        sent.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let oid = buffer.readInteger(as: UInt32.self) else { throw .invalid(type, "truncated record") }
+            sent.append((oid, try readLengthPrefixed(&buffer, type)))
         }
+        if layout.knowsShape(ofFieldCount: sent.count),
+            zip(sent, layout.declaredOIDs).allSatisfy({ $0.declaredOID == $1 }),
+            let fields = try? decodeBinaryFields(sent.map(\.bytes), types: layout.types, names: layout.names)
+        {
+            return .composite(fields)
+        }
+        // Written before an ALTER TYPE, in a shape today's catalog cannot name: the record's text, as the text format
+        // would have sent it, decoding each field by the type the record itself declares.
+        let fields = try decodeBinaryFields(
+            sent.map(\.bytes),
+            types: sent.map { layout.type(forDeclaredOID: $0.declaredOID) },
+            names: nil
+        )
+        var text = ""
+        StructuredText.appendRecord(fields, to: &text) { $0.appendText(to: &$1) }
+        return .other(text)
+    }
+
+    /// Decodes binary record fields; `names` `nil` leaves them unnamed.
+    private static func decodeBinaryFields(
+        _ values: [ByteBuffer?],
+        types: [ValueType],
+        names: [String]?
+    ) throws(ValueDecodingError) -> [PostgresField] {
         var fields: [PostgresField] = []
-        fields.reserveCapacity(Int(count))
-        for index in 0..<Int(count) {
-            guard buffer.readInteger(as: UInt32.self) != nil else { throw .invalid(type, "truncated record") }
-            let value: PostgresValue
-            if let bytes = try readLengthPrefixed(&buffer, type) {
-                value = try decodeBinary(bytes, as: layout.types[index])
-            } else {
-                value = .null
-            }
-            fields.append(PostgresField(name: layout.names[index], value: value))
+        fields.reserveCapacity(values.count)
+        for (index, bytes) in values.enumerated() {
+            var value = PostgresValue.null
+            if let bytes { value = try decodeBinary(bytes, as: types[index]) }
+            fields.append(PostgresField(name: names?[index] ?? "", value: value))
         }
-        return .composite(fields)
+        return fields
     }
 
     /// `range_send` flag bits (src/include/utils/rangetypes.h).

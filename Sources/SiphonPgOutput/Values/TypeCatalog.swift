@@ -53,10 +53,14 @@ public struct TypeCatalog: Sendable {
     public struct Field: Sendable, Hashable {
         public var name: String
         public var typeOID: UInt32
+        /// Its `pg_attribute.attnum`. Numbers skipped are dropped attributes; with them Siphon tells how records
+        /// written before an `ALTER TYPE` are laid out. `nil` when unknown.
+        public var attributeNumber: Int?
 
-        public init(name: String, typeOID: UInt32) {
+        public init(name: String, typeOID: UInt32, attributeNumber: Int? = nil) {
             self.name = name
             self.typeOID = typeOID
+            self.attributeNumber = attributeNumber
         }
     }
 
@@ -89,6 +93,9 @@ public struct TypeCatalog: Sendable {
         if BuiltinTypes.valueType(for: oid) != nil { return false }
         return self.entries[oid] == nil || self.incomplete.contains(oid)
     }
+
+    /// Whether `oid` is a built-in type Siphon renders without the catalog.
+    public static func isBuiltin(_ oid: UInt32) -> Bool { BuiltinTypes.valueType(for: oid) != nil }
 
     /// What the catalog knows about `oid`, if it is not built-in.
     public func entry(for oid: UInt32) -> Entry? { self.entries[oid] }
@@ -143,11 +150,18 @@ public struct TypeCatalog: Sendable {
             return (ValueType(oid: oid, kind: .multirange(subtype: subtype)), complete)
         case .composite(let fields):
             var complete = true
-            var resolvedFields: [(name: String, type: ValueType)] = []
+            var resolvedFields: [CompositeLayout.Field] = []
             for field in fields {
                 let (type, fieldComplete) = self.resolve(field.typeOID, depth: depth + 1)
                 complete = complete && fieldComplete
-                resolvedFields.append((field.name, type))
+                resolvedFields.append(
+                    CompositeLayout.Field(
+                        name: field.name,
+                        type: type,
+                        declaredOID: field.typeOID,
+                        attributeNumber: field.attributeNumber
+                    )
+                )
             }
             return (ValueType(oid: oid, kind: .composite(CompositeLayout(fields: resolvedFields))), complete)
         }
@@ -203,6 +217,9 @@ extension TypeCatalog {
             (SELECT pg_catalog.array_agg(a.atttypid ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
                 WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
             )::pg_catalog.text,
+            (SELECT pg_catalog.array_agg(a.attnum ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+                WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+            )::pg_catalog.text,
             (SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid)::pg_catalog.text,
             (SELECT r.rngtypid FROM pg_catalog.pg_range r
                 WHERE (pg_catalog.to_jsonb(r) ->> 'rngmultitypid')::pg_catalog.oid = t.oid
@@ -222,12 +239,12 @@ extension TypeCatalog {
         "textsend", "varcharsend", "bpcharsend", "namesend", "unknownsend", "cstring_send",
     ]
 
-    /// Entries from the rows of `lookupSQL`, each row its twelve text columns in order (`nil` for SQL NULL).
+    /// Entries from the rows of `lookupSQL`, each row its thirteen text columns in order (`nil` for SQL NULL).
     /// Rows of built-in types are skipped.
     public static func entries(fromLookupRows rows: [[String?]]) throws(ValueDecodingError) -> [Entry] {
         var entries: [Entry] = []
         for row in rows {
-            guard row.count == 12, let oidText = row[0], let oid = UInt32(oidText), let typtype = row[1],
+            guard row.count == 13, let oidText = row[0], let oid = UInt32(oidText), let typtype = row[1],
                 let name = row[2]
             else { throw ValueDecodingError(typeOID: 0, reason: "catalog lookup row has an unexpected shape") }
             if BuiltinTypes.valueType(for: oid) != nil { continue }
@@ -248,16 +265,18 @@ extension TypeCatalog {
                 case "e":
                     kind = .enumeration
                 case "c":
-                    kind = .composite(fields: try compositeFields(names: row[6], types: row[7], oid: oid))
+                    kind = .composite(
+                        fields: try compositeFields(names: row[6], types: row[7], numbers: row[8], oid: oid)
+                    )
                 case "r":
-                    kind = .range(subtypeOID: try number(8))
+                    kind = .range(subtypeOID: try number(9))
                 case "m":
-                    kind = .multirange(rangeOID: try number(9))
+                    kind = .multirange(rangeOID: try number(10))
                 default:
-                    if row[11] == "hstore_to_json" {
+                    if row[12] == "hstore_to_json" {
                         kind = .hstore
                     } else {
-                        kind = .base(binaryIsText: row[10].map(textSendFunctions.contains) ?? false)
+                        kind = .base(binaryIsText: row[11].map(textSendFunctions.contains) ?? false)
                     }
                 }
             }
@@ -269,14 +288,19 @@ extension TypeCatalog {
     private static func compositeFields(
         names: String?,
         types: String?,
+        numbers: String?,
         oid: UInt32
     ) throws(ValueDecodingError) -> [Field] {
-        guard let names, let types else { return [] }
+        guard let names, let types, let numbers else { return [] }
         let nameList = try textArray(names, oid: oid)
         let typeList = try textArray(types, oid: oid).map { UInt32($0 ?? "") }
-        guard nameList.count == typeList.count, typeList.allSatisfy({ $0 != nil }), nameList.allSatisfy({ $0 != nil })
+        let numberList = try textArray(numbers, oid: oid).map { Int($0 ?? "") }
+        guard nameList.count == typeList.count, nameList.count == numberList.count,
+            typeList.allSatisfy({ $0 != nil }), nameList.allSatisfy({ $0 != nil }), numberList.allSatisfy({ $0 != nil })
         else { throw ValueDecodingError(typeOID: oid, reason: "catalog lookup returned mismatched composite fields") }
-        return zip(nameList, typeList).map { Field(name: $0!, typeOID: $1!) }
+        return nameList.indices.map {
+            Field(name: nameList[$0]!, typeOID: typeList[$0]!, attributeNumber: numberList[$0]!)
+        }
     }
 
     private static func textArray(_ text: String, oid: UInt32) throws(ValueDecodingError) -> [String?] {

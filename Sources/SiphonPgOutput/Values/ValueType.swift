@@ -28,17 +28,53 @@ struct ValueType: Sendable {
     }
 }
 
-/// The fields of a composite type, with the order `jsonb` sorts their names into.
+/// The fields of a composite type as the catalog describes it today.
+///
+/// A stored record keeps the shape it was written with, and logical decoding renders it with the catalog of its
+/// time: changes made before an `ALTER TYPE … ADD/DROP ATTRIBUTE` arrive with fewer or more fields than today's
+/// catalog knows. ``knowsShape(ofFieldCount:)`` says when today's names still label such a record truthfully.
 struct CompositeLayout: Sendable {
+    /// One live (not dropped) attribute.
+    struct Field: Sendable {
+        var name: String
+        var type: ValueType
+        /// The attribute's declared type (`atttypid`; a domain's own OID), which `record_send` writes before each
+        /// binary field.
+        var declaredOID: UInt32
+        /// `pg_attribute.attnum`, or `nil` when the catalog did not say.
+        var attributeNumber: Int?
+    }
+
     var names: [String]
     var types: [ValueType]
-    /// Field indexes in `jsonb` key order: shorter names first, then by bytes.
-    var jsonOrder: [Int]
+    var declaredOIDs: [UInt32]
+    /// How many leading fields are attributes 1, 2, 3… with no dropped attribute between them.
+    private var leadingUnbrokenFields: Int
 
-    init(fields: [(name: String, type: ValueType)]) {
+    init(fields: [Field]) {
         self.names = fields.map(\.name)
         self.types = fields.map(\.type)
-        self.jsonOrder = jsonKeyOrder(self.names)
+        self.declaredOIDs = fields.map(\.declaredOID)
+        self.leadingUnbrokenFields = fields.enumerated().prefix { $1.attributeNumber == $0 + 1 }.count
+    }
+
+    /// Whether a record of `count` fields is the first `count` of today's fields.
+    ///
+    /// True for today's field count (Siphon assumes the record is current; only a `DROP ATTRIBUTE` followed by an
+    /// `ADD ATTRIBUTE` can make an older record the same length, and the decoders then check the field types). True
+    /// for fewer fields when attributes 1…`count` were never dropped: attributes are only ever appended, so a
+    /// record that short can only hold those. False otherwise (a record from before a `DROP ATTRIBUTE`), whose
+    /// names the catalog no longer has.
+    func knowsShape(ofFieldCount count: Int) -> Bool {
+        count == self.names.count || count <= self.leadingUnbrokenFields
+    }
+
+    /// How to decode a binary field whose declared type `record_send` gave as `oid`, when the record's shape is not
+    /// today's.
+    func type(forDeclaredOID oid: UInt32) -> ValueType {
+        if let builtin = BuiltinTypes.valueType(for: oid) { return builtin }
+        if let index = self.declaredOIDs.firstIndex(of: oid) { return self.types[index] }
+        return .unknown(oid)
     }
 }
 

@@ -1,6 +1,7 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import SiphonCore
+import SiphonEngine
 import SiphonReplication
 
 /// Reads what trigger capture needs from the catalog: which tables a specification selects, their columns in table
@@ -101,16 +102,17 @@ struct TriggerCatalog {
                         "table \(exact) does not exist (or is not an ordinary or partitioned table)"
                             + Self.suggestion(for: exact, among: all.map(\.name)))
                 }
-                if exact.schema == specification.schema {
+                if exact.schema == specification.schema || exact.schema == ChangeFilter.ownSchema {
                     throw SiphonError(
                         .invalidConfiguration,
-                        "table \(exact) is in Siphon's own schema \(SQLQuoting.identifier(specification.schema)) and "
+                        "table \(exact) is in Siphon's own schema \(SQLQuoting.identifier(exact.schema)) and "
                             + "cannot be captured")
                 }
                 matches = [row]
             } else {
                 matches = all.filter {
                     capture.tables.matches($0.name) && !$0.isPartition && $0.name.schema != specification.schema
+                        && $0.name.schema != ChangeFilter.ownSchema
                 }
                 if matches.isEmpty {
                     throw SiphonError(.invalidConfiguration, "the table pattern \(capture.tables) matches no table")

@@ -387,9 +387,9 @@ import Testing
                     #expect(
                         byName["\(schema).pair"]?.kind
                             == .composite(fields: [
-                                .init(name: "first name", typeOID: 25),
-                                .init(name: "moods", typeOID: byName["\(schema)._mood"]!.oid),
-                                .init(name: "r", typeOID: byName["\(schema).moods"]!.oid),
+                                .init(name: "first name", typeOID: 25, attributeNumber: 1),
+                                .init(name: "moods", typeOID: byName["\(schema)._mood"]!.oid, attributeNumber: 2),
+                                .init(name: "r", typeOID: byName["\(schema).moods"]!.oid, attributeNumber: 4),
                             ])
                     )
                     let catalog = TypeCatalog(entries)
