@@ -30,7 +30,8 @@ struct SiphonCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as SiphonError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            // Errors quote names and server messages an attacker may have written: no control reaches the terminal.
+            FileHandle.standardError.write(Data("error: \(TerminalText.message(error.description))\n".utf8))
             Foundation.exit(error.code == .invalidConfiguration ? 64 : 1)
         } catch {
             exit(withError: error)
