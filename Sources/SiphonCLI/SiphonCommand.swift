@@ -73,7 +73,7 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 enum LoggingBootstrap {
     private static let once: Void = {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = TerminalSafeLogHandler(inner: StreamLogHandler.standardError(label: label))
             handler.logLevel = .trace
             return handler
         }

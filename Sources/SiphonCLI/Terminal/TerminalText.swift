@@ -51,16 +51,19 @@ enum TerminalText {
     }
 
     /// JSON text with the same value, safe on a terminal: a hazard inside a string becomes a JSON escape
-    /// (`\u009b`), whitespace between tokens (which can hold CR) becomes a space, and anything else out of place
-    /// is escaped as in a string (it was not valid JSON to begin with).
+    /// (`\u009b`), a carriage return between tokens becomes a space (line feeds and tabs there stay, so indented
+    /// JSON keeps its layout), and anything else out of place is escaped as in a string (it was not valid JSON).
     static func json(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: self.isHazard) else { return text }
+        let kept: Set<Unicode.Scalar> = ["\n", "\t"]
+        guard text.unicodeScalars.contains(where: { self.isHazard($0) && !kept.contains($0) }) else { return text }
         var output = String.UnicodeScalarView()
         var inString = false
         var escaping = false
         for scalar in text.unicodeScalars {
             if self.isHazard(scalar) {
-                if !inString && ["\n", "\r", "\t"].contains(scalar) {
+                if !inString && kept.contains(scalar) {
+                    output.append(scalar)
+                } else if !inString && scalar == "\r" {
                     output.append(" ")
                 } else {
                     output.append(contentsOf: self.jsonEscape(scalar).unicodeScalars)
