@@ -3,6 +3,8 @@
 import Foundation
 import SiphonCore
 import SiphonEngine
+import SiphonReplication
+import SiphonSystem
 import SiphonTestSupport
 import Testing
 
@@ -174,10 +176,11 @@ import Testing
         #expect(jsonStatus == 0, "\(jsonErrors)")
         #expect(Self.hazards(in: jsonl).isEmpty, "\(jsonl.unicodeScalars.map { $0.escaped(asASCII: true) })")
         // The escapes are JSON's own: the envelope still reads back to the exact names and value.
-        let change = try ChangeEnvelope.decode(line: String(try #require(jsonl.split(separator: "\n").first)))
+        let line = try #require(jsonl.split(separator: "\n").first)
+        let change = try ChangeEnvelope.decode(line: String(line))
         #expect(Array(change.table.utf8) == Array(Self.hostileTable.utf8))
-        let row = try #require(
-            try JSONSerialization.jsonObject(with: Data(try #require(change.new).jsonObject.utf8)) as? [String: Any])
+        let new = try #require(change.new)
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(new.jsonObject.utf8)) as? [String: Any])
         let value = try #require(row[Self.hostileColumn] as? String, "\(row)")
         #expect(Array(value.unicodeScalars) == Array(Self.hostileValue.unicodeScalars))
 
