@@ -87,10 +87,11 @@ import Testing
                 #expect(try await Self.count(url, published) == "3")
             })
         #expect(status == 0, "\(errors)")
-        let change = try #require(try output.split(separator: "\n").first.map { try ChangeEnvelope.decode(line: String($0)) })
-        #expect(Array(change.table.utf8) == Array(injecting.utf8))
+        #expect(try await Self.count(url, "SELECT count(*) FROM pg_tables WHERE tablename = 'victim' AND schemaname = '\(schema)'") == "1")
         #expect(try await Self.count(url, "SELECT count(*) FROM pg_tables WHERE schemaname = '\(schema)'") == "3")
         #expect(try await Self.count(url, published) == "0", "tail must drop its publication")
+        let change = try #require(try output.split(separator: "\n").first.map { try ChangeEnvelope.decode(line: String($0)) })
+        #expect(Array(change.table.utf8) == Array(injecting.utf8))
         _ = try await sql(url, "DROP SCHEMA \(schema) CASCADE")
         try? FileManager.default.removeItem(at: directory)
     }
