@@ -1,7 +1,8 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 /// Quoting for SQL sent through the simple query protocol, where there are no bind parameters: every identifier and
-/// literal Siphon puts into SQL text goes through here.
+/// literal Siphon puts into SQL text goes through here. Where a value can be a parameter instead
+/// (`ReplicationConnection.query(_:parameters:)`), it should be.
 ///
 /// Quoting works on UTF-8 bytes, never on `Character`s: PostgreSQL's lexer reads bytes, while a Swift `Character` is
 /// a grapheme cluster that can glue a quote to its neighbour (`"\u{600}'"` or `"'\u{301}"` is one `Character`), so a

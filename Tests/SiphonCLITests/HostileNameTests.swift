@@ -139,6 +139,19 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// An error quoting what the user typed (or the server said) is printed escaped too.
+    @Test func errorsPrintEscapeSequencesVisibly() async throws {
+        let directory = try makeScratchDirectory()
+        let schema = TestEnvironment.uniqueName("none")
+        let (status, _, errors) = try await SiphonProcess.run(
+            ["tail", "--url", try TestEnvironment.url(), "--table", "\(schema).\"\(Self.hostileTable)\"", "--timeout", "5"],
+            directory: directory)
+        #expect(status == 64, "\(errors)")
+        #expect(errors.contains(#"no table matches \#(schema)."t\e]52;c;aGk=\u{7}x""#), "\(errors)")
+        #expect(Self.hazards(in: errors).isEmpty, "\(errors.unicodeScalars.map { $0.escaped(asASCII: true) })")
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// OSC 52 writes the clipboard, CSI 2J clears the screen, U+009B is an 8-bit CSI, U+202E reverses what follows.
     static let hostileTable = "t\u{1B}]52;c;aGk=\u{07}x"
     static let hostileColumn = "c\u{1B}[2J"
