@@ -1,6 +1,7 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import Foundation
+import Logging
 @testable import SiphonCLI
 import SiphonCore
 import Testing
@@ -41,5 +42,23 @@ import Testing
         #expect(TerminalText.json("{\"a\":\r\n\t[1,\r2]}") == "{\"a\": \n\t[1, 2]}")
         #expect(TerminalText.json("[\"a\u{1B}b\", \"\\\"\u{7}\"]") == #"["a\u001bb", "\"\u0007"]"#)
         #expect(TerminalText.json("{\"plain\":1}") == "{\"plain\":1}")
+    }
+
+    @Test func logLinesAreEscapedToo() {
+        struct ServerError: Error, CustomStringConvertible { var description = "relation \"t\u{1B}[2J\" is gone" }
+        let event = TerminalSafeLogHandler.safe(
+            LogEvent(
+                level: .error, message: "cannot drop t\u{1B}]52;c;aGk=\u{7}", error: ServerError(),
+                metadata: ["pg.relation": "s.t\u{9B}1m", "nested": ["list": ["\u{202E}"]]], source: nil, file: #fileID,
+                function: #function, line: #line))
+        #expect(event.message.description == #"cannot drop t\e]52;c;aGk=\u{7}"#)
+        #expect(event.error == nil)
+        #expect(event.metadata?["error.message"]?.description == #"relation "t\e[2J" is gone"#)
+        #expect(event.metadata?["pg.relation"]?.description == #"s.t\u{9b}1m"#)
+        guard case .dictionary(let nested) = event.metadata?["nested"], case .array(let list) = nested["list"] else {
+            Issue.record("nested metadata lost its shape: \(String(describing: event.metadata))")
+            return
+        }
+        #expect(list.map(\.description) == [#"\u{202e}"#])
     }
 }

@@ -28,6 +28,12 @@ struct TerminalSafeLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        self.inner.log(event: Self.safe(event))
+    }
+
+    /// `event` with its message, metadata values and error (moved into metadata, as `StreamLogHandler` prints it)
+    /// passed through `TerminalText.message`.
+    static func safe(_ event: LogEvent) -> LogEvent {
         var event = event
         event.message = "\(TerminalText.message(event.message.description))"
         var metadata = event.metadata ?? [:]
@@ -37,7 +43,7 @@ struct TerminalSafeLogHandler: LogHandler {
             event.error = nil
         }
         event.metadata = metadata.isEmpty ? nil : metadata.mapValues(Self.safe)
-        self.inner.log(event: event)
+        return event
     }
 
     private static func safe(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
