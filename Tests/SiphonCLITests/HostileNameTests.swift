@@ -39,27 +39,25 @@ import Testing
                 + "\(Self.textExpression(name)), \(Self.textExpression(column)), \(Self.textExpression(value))); END $$")
     }
 
-    /// Runs `siphon tail` until it exits, inserting a row into `schema.table` every 200 ms (the first ones may come
-    /// before tail's slot exists and not be shown).
+    /// Runs `siphon tail` until it exits, inserting a row into `schema.table` every 300 ms (the first ones may come
+    /// before tail's slot exists and not be shown). Tail's own `--timeout` (in `arguments`) ends a run that sees no
+    /// change, so it still drops its publication; SIGTERM does the same should it not.
     static func tail(
         _ arguments: [String], url: String, schema: String, table: String, column: String = "note", value: String,
         directory: URL, whileRunning check: (() async throws -> Void)? = nil
     ) async throws -> (Int32, String, String) {
         let tail = try SiphonProcess(["tail", "--url", url] + arguments, directory: directory)
-        let deadline = ContinuousClock.now + .seconds(90)
+        let deadline = ContinuousClock.now + .seconds(200)
         var checked = false
-        while tail.child.poll() == nil {
-            guard ContinuousClock.now < deadline else {
-                _ = try await tail.wait(timeout: .zero)
-                break
-            }
+        while tail.child.poll() == nil && ContinuousClock.now < deadline {
             if !checked, let check {
                 try await check()
                 checked = true
             }
             try await Self.insert(url, schema: schema, table, column: column, value: value)
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(300))
         }
+        if tail.child.poll() == nil { tail.signal(SIGTERM) }
         let status = try await tail.wait(timeout: .seconds(30))
         return (status, tail.output, tail.errors)
     }
@@ -79,7 +77,7 @@ import Testing
         let published = "SELECT count(*) FROM pg_publication_tables WHERE schemaname = '\(schema)'"
 
         let (status, output, errors) = try await Self.tail(
-            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "60", "--format", "jsonl"], url: url,
+            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "150", "--format", "jsonl"], url: url,
             schema: schema, table: injecting, value: "x", directory: directory,
             whileRunning: {
                 try await eventually("tail's publication") { try await Self.count(url, published) != "0" }
@@ -176,7 +174,7 @@ import Testing
         let directory = try makeScratchDirectory()
 
         let (status, pretty, errors) = try await Self.tail(
-            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "60"], url: url, schema: schema,
+            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "150"], url: url, schema: schema,
             table: Self.hostileTable, column: Self.hostileColumn, value: Self.hostileValue, directory: directory)
         #expect(status == 0, "\(errors)")
         #expect(Self.hazards(in: pretty).isEmpty, "\(pretty.unicodeScalars.map { $0.escaped(asASCII: true) })")
@@ -184,7 +182,7 @@ import Testing
         #expect(pretty.contains(#""c\u001b[2J":"v\u001b[2J\u009b31m\u202e\r\u007f\u2028""#), "\(pretty)")
 
         let (jsonStatus, jsonl, jsonErrors) = try await Self.tail(
-            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "60", "--format", "jsonl"], url: url,
+            ["--table", "\(schema).*", "--max-changes", "1", "--timeout", "150", "--format", "jsonl"], url: url,
             schema: schema, table: Self.hostileTable, column: Self.hostileColumn, value: Self.hostileValue,
             directory: directory)
         #expect(jsonStatus == 0, "\(jsonErrors)")
