@@ -33,16 +33,17 @@ struct SiphonCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as SiphonError {
-            // The last line of defence: whatever quoted a connection string, its password is masked.
+            // The last line of defence: whatever quoted a connection string, its password is masked; errors quote
+            // names and server messages an attacker may have written, so no control character reaches the terminal.
             let message = ConnectionSettings.redacted(connectionString: "\(error)")
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(TerminalText.message(message))\n".utf8))
             Foundation.exit(error.code == .invalidConfiguration ? 64 : 1)
         } catch {
             // Argument errors quote the argument (`Unexpected argument 'postgres://…'` when --url was forgotten).
             let message = Self.fullMessage(for: error)
             let masked = ConnectionSettings.redacted(connectionString: message)
             guard masked != message else { exit(withError: error) }
-            FileHandle.standardError.write(Data((masked + "\n").utf8))
+            FileHandle.standardError.write(Data((TerminalText.message(masked) + "\n").utf8))
             Foundation.exit(Self.exitCode(for: error).rawValue)
         }
     }
@@ -175,7 +176,7 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 enum LoggingBootstrap {
     private static let once: Void = {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = TerminalSafeLogHandler(inner: StreamLogHandler.standardError(label: label))
             handler.logLevel = .trace
             return handler
         }

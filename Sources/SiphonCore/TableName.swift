@@ -41,9 +41,34 @@ public struct TableName: Hashable, Comparable, Sendable, CustomStringConvertible
         Self.quoteIdentifier(self.schema) + "." + Self.quoteIdentifier(self.table)
     }
 
-    /// Orders by schema, then table, as stored.
+    /// Equal when both parts have the same bytes, as PostgreSQL compares names. Swift's `==` on `String` would
+    /// call canonically equivalent names equal (`é` and `e\u{301}`), which are two different tables to the server.
+    public static func == (lhs: TableName, rhs: TableName) -> Bool {
+        lhs.schema.hasSameBytes(as: rhs.schema) && lhs.table.hasSameBytes(as: rhs.table)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        self.schema.combineBytes(into: &hasher)
+        self.table.combineBytes(into: &hasher)
+    }
+
+    /// Orders by schema, then table, by their bytes (PostgreSQL's `C` order for names).
     public static func < (lhs: TableName, rhs: TableName) -> Bool {
-        (lhs.schema, lhs.table) < (rhs.schema, rhs.table)
+        if !lhs.schema.hasSameBytes(as: rhs.schema) { return lhs.schema.utf8.lexicographicallyPrecedes(rhs.schema.utf8) }
+        return lhs.table.utf8.lexicographicallyPrecedes(rhs.table.utf8)
+    }
+}
+
+extension String {
+    /// Byte equality: what PostgreSQL means by two names being the same.
+    fileprivate func hasSameBytes(as other: String) -> Bool {
+        self.utf8.elementsEqual(other.utf8)
+    }
+
+    /// Hashes the bytes, consistent with `hasSameBytes(as:)`.
+    fileprivate func combineBytes(into hasher: inout Hasher) {
+        hasher.combine(self.utf8.count)
+        for byte in self.utf8 { hasher.combine(byte) }
     }
 }
 
@@ -58,10 +83,31 @@ public struct TablePattern: Hashable, Sendable, CustomStringConvertible {
         /// A glob over the stored name where `*` matches any run of characters (including none).
         case matching(String)
 
+        /// Equal when the kind and the bytes are the same (see `TableName.==`).
+        public static func == (lhs: Part, rhs: Part) -> Bool {
+            switch (lhs, rhs) {
+            case (.exactly(let left), .exactly(let right)), (.matching(let left), .matching(let right)):
+                return left.hasSameBytes(as: right)
+            case (.exactly, .matching), (.matching, .exactly):
+                return false
+            }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            switch self {
+            case .exactly(let text):
+                hasher.combine(0)
+                text.combineBytes(into: &hasher)
+            case .matching(let text):
+                hasher.combine(1)
+                text.combineBytes(into: &hasher)
+            }
+        }
+
         /// Whether `name` (as stored) matches this part.
         public func matches(_ name: String) -> Bool {
             switch self {
-            case .exactly(let exact): return name == exact
+            case .exactly(let exact): return name.hasSameBytes(as: exact)
             case .matching(let glob): return Self.glob(Array(glob.unicodeScalars), matches: Array(name.unicodeScalars))
             }
         }
@@ -167,12 +213,20 @@ extension TableName {
             }
         }
         if safe && !Self.keywordsNeedingQuotes.contains(name) { return name }
-        var quoted = "\""
-        for character in name {
-            quoted.append(character)
-            if character == "\"" { quoted.append("\"") }
+        // Bytes, not `Character`s: a `"` glued to a neighbour in one grapheme cluster must still be doubled (see
+        // `SQLQuoting` for why byte-wise quoting is sound under the pinned `client_encoding=UTF8`).
+        guard name.utf8.contains(0) else { return "\"" + SQLQuoting.doubling("\"", in: name) + "\"" }
+        // A name cannot hold NUL; `\0000` in a Unicode-escape identifier makes the server refuse the statement.
+        var escaped: [UInt8] = Array(#"U&""#.utf8)
+        for byte in name.utf8 {
+            switch byte {
+            case 0: escaped += Array(#"\0000"#.utf8)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): escaped += [byte, byte]
+            default: escaped.append(byte)
+            }
         }
-        return quoted + "\""
+        escaped.append(UInt8(ascii: "\""))
+        return String(decoding: escaped, as: UTF8.self)
     }
 
     /// PostgreSQL's reserved, column-name and type-function-name keywords (`pg_get_keywords()` where

@@ -40,7 +40,7 @@ extension ReplicationConnection {
         let version = options.protocolVersion ?? (self.serverVersionNumber >= 140000 ? 2 : 1)
         var arguments = ["proto_version '\(version)'"]
         let publications = options.publications.map { SQLQuoting.identifier($0) }.joined(separator: ",")
-        arguments.append("publication_names '\(publications.replacingQuotes())'")
+        arguments.append("publication_names '\(SQLQuoting.doubling("'", in: publications))'")
         if self.serverVersionNumber >= 140000 {
             if options.binary { arguments.append("binary 'true'") }
             if options.messages { arguments.append("messages 'true'") }
@@ -290,12 +290,5 @@ final class StatusReporter: Sendable {
     /// Microseconds since 2000-01-01 UTC, the clock the protocol uses.
     static func postgresClock() -> Int64 {
         PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)).rawValue
-    }
-}
-
-extension String {
-    /// Doubles single quotes for use inside a SQL string literal.
-    fileprivate func replacingQuotes() -> String {
-        self.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
     }
 }

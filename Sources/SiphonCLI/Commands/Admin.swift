@@ -73,7 +73,7 @@ struct Setup: AsyncParsableCommand {
             let report = try await TriggerCapture.apply(
                 try self.trigger.specification(tables: self.names.tables),
                 settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
-            print(report.text)
+            print(TerminalText.message(report.text))
             return
         }
         let tables: TableSelection = self.allTables ? .allTables : try TableSelection(parsing: self.names.tables)
@@ -82,7 +82,7 @@ struct Setup: AsyncParsableCommand {
                 slot: self.names.slot, publication: self.names.publication, tables: tables,
                 replicaIdentity: ReplicaIdentityChoice(rawValue: self.replicaIdentity)!),
             settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
-        print(self.json ? report.json : report.description)
+        print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
     }
 }
 
@@ -113,13 +113,13 @@ struct Teardown: AsyncParsableCommand {
             let report = try await TriggerCapture.remove(
                 try self.trigger.specification(tables: self.tables),
                 settings: try self.connection.settings(applicationName: "siphon teardown"), logger: logger)
-            print(report.text)
+            print(TerminalText.message(report.text))
             return
         }
         let report = try await SiphonAdmin.teardown(
             TeardownOptions(force: self.force), settings: try self.connection.settings(applicationName: "siphon teardown"),
             logger: logger)
-        print(self.json ? report.json : report.description)
+        print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
     }
 }
 
@@ -146,7 +146,7 @@ struct Doctor: AsyncParsableCommand {
                 try self.trigger.specification(tables: self.names.tables),
                 settings: try self.connection.settings(applicationName: "siphon doctor"), logger: logger)
             let report = DoctorReport(checks: checks)
-            print(self.json ? report.json : report.description)
+            print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
             if report.blocksRunning { throw ExitCode(1) }
             return
         }
@@ -155,7 +155,7 @@ struct Doctor: AsyncParsableCommand {
                 slot: self.names.slot, publication: self.names.publication,
                 tables: self.names.tables.isEmpty ? nil : try TableSelection(parsing: self.names.tables)),
             settings: try self.connection.settings(applicationName: "siphon doctor"), logger: logger)
-        print(self.json ? report.json : report.description)
+        print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
         if report.blocksRunning { throw ExitCode(1) }
     }
 }

@@ -128,7 +128,7 @@ struct Sql: AsyncParsableCommand {
             try self.capture.specification(tables: self.tables), triggersOnly: self.triggersOnly,
             settings: try self.connection.settings(applicationName: "siphon sql"), logger: logger)
         for note in migration.notes {
-            FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            FileHandle.standardError.write(Data("note: \(TerminalText.message(note))\n".utf8))
         }
         if let out {
             let paths = try migration.write(to: out)

@@ -27,7 +27,11 @@ struct Tail: AsyncParsableCommand {
     @Option(name: .customLong("table"), help: "Table to watch, written as SQL does; wildcards * allowed (repeatable).")
     var tables: [String] = []
 
-    @Option(help: "Output: pretty (coloured, for people), jsonl (Siphon's envelope) or debezium.")
+    @Option(
+        help: """
+            Output: pretty (coloured, for people), jsonl (Siphon's envelope) or debezium. Characters a terminal \
+            would obey are shown escaped.
+            """)
     var format: String = "pretty"
 
     @Option(help: "Exit after this many changes.")
@@ -57,8 +61,8 @@ struct Tail: AsyncParsableCommand {
         let publication = self.publication ?? "siphon_tail_\(suffix)"
         let output: any ChangeSink =
             switch self.format {
-            case "jsonl": StandardOutputSink(format: .siphon)
-            case "debezium": StandardOutputSink(format: .debezium, debezium: DebeziumSource(database: settings.database))
+            case "jsonl": TerminalEnvelopeSink(format: .siphon, debezium: DebeziumSource())
+            case "debezium": TerminalEnvelopeSink(format: .debezium, debezium: DebeziumSource(database: settings.database))
             default: TerminalSink()
             }
         let stopper = PipelineStopper()

@@ -4,6 +4,9 @@ import Foundation
 import SiphonCore
 
 /// Prints changes for a person at a terminal: one coloured line per change, values as JSON.
+///
+/// Names and values come from the database, so everything printed goes through `TerminalText` first: a table name
+/// or value cannot drive the terminal.
 struct TerminalSink: ChangeSink {
     let name = "terminal"
     let colour: Bool
@@ -29,19 +32,20 @@ struct TerminalSink: ChangeSink {
             case .truncate: ("TRUNCATE", "35")
             }
         output += self.paint(label.padding(toLength: 8, withPad: " ", startingAt: 0), code)
-        output += " " + self.paint("\(change.schema).\(change.table)", "1")
+        output += " " + self.paint(TerminalText.name(change.schema) + "." + TerminalText.name(change.table), "1")
         output += self.paint("  xid \(change.xid.map(String.init) ?? "-") lsn \(change.lsn)", "2") + "\n"
         switch change.operation {
         case .insert:
-            output += "    new " + (change.new?.jsonObject ?? "null") + "\n"
+            output += "    new " + TerminalText.json(change.new?.jsonObject ?? "null") + "\n"
         case .update:
-            if let old = change.old { output += "    old " + old.jsonObject + "\n" }
-            output += "    new " + (change.new?.jsonObject ?? "null") + "\n"
+            if let old = change.old { output += "    old " + TerminalText.json(old.jsonObject) + "\n" }
+            output += "    new " + TerminalText.json(change.new?.jsonObject ?? "null") + "\n"
             if !change.unchangedToast.isEmpty {
-                output += self.paint("    unchanged (TOAST): \(change.unchangedToast.joined(separator: ", "))", "2") + "\n"
+                let columns = change.unchangedToast.map(TerminalText.name).joined(separator: ", ")
+                output += self.paint("    unchanged (TOAST): \(columns)", "2") + "\n"
             }
         case .delete:
-            output += "    old " + (change.old ?? change.key).jsonObject + "\n"
+            output += "    old " + TerminalText.json((change.old ?? change.key).jsonObject) + "\n"
         case .truncate:
             if let options = change.truncateOptions, options.cascade || options.restartIdentity {
                 output += "    " + [options.cascade ? "CASCADE" : nil, options.restartIdentity ? "RESTART IDENTITY" : nil]

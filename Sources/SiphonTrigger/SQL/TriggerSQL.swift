@@ -479,10 +479,13 @@ enum TriggerSQL {
     }
 
     /// A dollar-quoted body whose tag does not occur in `body`, so nothing inside can end it early.
+    ///
+    /// The search is on bytes, as PostgreSQL's lexer reads them: a `String` search compares grapheme clusters and
+    /// misses `$siphon$` followed by a combining mark, which still ends the quote for the server.
     static func dollarQuoted(_ body: String, tag: String = "siphon") -> String {
         var delimiter = "$\(tag)$"
         var counter = 0
-        while body.contains(delimiter) {
+        while body.utf8.firstRange(of: delimiter.utf8) != nil {
             counter += 1
             delimiter = "$\(tag)\(counter)$"
         }

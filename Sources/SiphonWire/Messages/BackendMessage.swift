@@ -24,6 +24,12 @@ public enum BackendMessage: Sendable, Equatable {
     case copyData(ByteBuffer)
     case copyDone
     case notificationResponse(processID: Int32, channel: String, payload: String)
+    /// Extended query protocol: `Parse` succeeded.
+    case parseComplete
+    /// Extended query protocol: `Bind` succeeded.
+    case bindComplete
+    /// Extended query protocol: the described portal returns no rows.
+    case noData
 
     /// An `R` message: what the server wants in order to authenticate us.
     public enum Authentication: Sendable, Equatable {
@@ -132,6 +138,9 @@ extension BackendMessage {
             message = .notificationResponse(
                 processID: try reader.integer("process id"), channel: try reader.cString("channel"),
                 payload: try reader.cString("payload"))
+        case UInt8(ascii: "1"): message = .parseComplete
+        case UInt8(ascii: "2"): message = .bindComplete
+        case UInt8(ascii: "n"): message = .noData
         default:
             throw WireDecodingError(messageType: type, reason: "unknown message type")
         }

@@ -91,3 +91,59 @@ public struct FrontendEncoder {
         self.buffer.setInteger(Int32(self.buffer.writerIndex - lengthIndex), at: lengthIndex)
     }
 }
+
+// MARK: Extended query protocol ("Extended Query", PostgreSQL docs 55.2.3)
+
+extension FrontendEncoder {
+    /// `Parse`: `sql` as the prepared statement `statement` (the unnamed one by default); the server infers the
+    /// types of its `$1`, `$2`, … parameters.
+    public mutating func parse(_ sql: String, statement: String = "") {
+        self.writeLengthPrefixed(type: UInt8(ascii: "P")) { buffer in
+            buffer.writeNullTerminatedString(statement)
+            buffer.writeNullTerminatedString(sql)
+            buffer.writeInteger(Int16(0))
+        }
+    }
+
+    /// `Bind`: `parameters` in text format (`nil` is NULL) into the portal `portal`, asking for text results.
+    /// The values travel as bytes with their own length, never as SQL text, so they need no quoting.
+    public mutating func bind(parameters: [String?], portal: String = "", statement: String = "") {
+        self.writeLengthPrefixed(type: UInt8(ascii: "B")) { buffer in
+            buffer.writeNullTerminatedString(portal)
+            buffer.writeNullTerminatedString(statement)
+            buffer.writeInteger(Int16(0))
+            buffer.writeInteger(Int16(parameters.count))
+            for parameter in parameters {
+                if let parameter {
+                    buffer.writeInteger(Int32(parameter.utf8.count))
+                    buffer.writeString(parameter)
+                } else {
+                    buffer.writeInteger(Int32(-1))
+                }
+            }
+            buffer.writeInteger(Int16(0))
+        }
+    }
+
+    /// `Describe` of a portal: the server answers with `RowDescription` or `NoData`.
+    public mutating func describePortal(_ portal: String = "") {
+        self.writeLengthPrefixed(type: UInt8(ascii: "D")) { buffer in
+            buffer.writeInteger(UInt8(ascii: "P"))
+            buffer.writeNullTerminatedString(portal)
+        }
+    }
+
+    /// `Execute`: runs the portal to completion (`maxRows` 0) or for at most `maxRows` rows.
+    public mutating func execute(portal: String = "", maxRows: Int32 = 0) {
+        self.writeLengthPrefixed(type: UInt8(ascii: "E")) { buffer in
+            buffer.writeNullTerminatedString(portal)
+            buffer.writeInteger(maxRows)
+        }
+    }
+
+    /// `Sync`: ends the extended-query sequence; the server commits an implicit transaction and sends
+    /// `ReadyForQuery` (after an error, it skips everything up to here).
+    public mutating func sync() {
+        self.writeLengthPrefixed(type: UInt8(ascii: "S")) { _ in }
+    }
+}
