@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonSystem
 import SiphonTrigger
 import UnixSignals
 
@@ -99,9 +100,15 @@ struct Run: AsyncParsableCommand {
             try SinkSpecification(parsing: $0)
         }
         let debezium = DebeziumSource(database: settings.database)
-        let sinks = try specifications.map { try $0.makeSink(format: configuration.format, debezium: debezium) }
+        let format = configuration.format
+        let openSinks: @Sendable () throws -> [any ChangeSink] = {
+            try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
+        }
         let delivery = DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)
+        // A shell starts background jobs with SIGINT and SIGQUIT ignored; the stop signals must work all the same.
+        SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         if self.mode == .trigger {
+            let sinks = try openSinks()
             let reader = OutboxReader(
                 configuration: OutboxReaderConfiguration(
                     connection: settings, schema: self.triggerSchema, outbox: self.outbox,
@@ -120,7 +127,7 @@ struct Run: AsyncParsableCommand {
                 connection: settings, slot: configuration.slot!, publications: configuration.publications,
                 binary: configuration.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
                 delivery: delivery),
-            sinks: sinks, logger: logger)
+            logger: logger, openSinks: openSinks)
         logger.notice(
             "siphon run starting",
             metadata: [

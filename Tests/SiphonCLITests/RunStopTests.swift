@@ -1,0 +1,96 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import SiphonCore
+import SiphonEngine
+import SiphonSystem
+import SiphonTestSupport
+import Testing
+
+/// How `siphon run` stops: at a transaction boundary whatever the sink, and on a signal however it was started.
+@Suite struct RunStopTests {
+    /// Transactions of 1, 120 (more than a batch) and 3,000 rows (streamed before they commit: the test cluster has
+    /// logical_decoding_work_mem = 64kB), over and over, until `rows` rows are written; returns the changes committed.
+    static func writeLargeTransactions(_ pipeline: RunDurabilityTests.Pipeline, rows: Int) async throws -> Int {
+        var next = 1
+        var round = 0
+        while next <= rows {
+            let size = min(rows - next + 1, [1, 120, 3000][round % 3])
+            _ = try await sql(
+                pipeline.url,
+                "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(\(next), \(next + size - 1)) g")
+            next += size
+            round += 1
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return rows
+    }
+
+    @Test func sigtermMidTransactionWithStdoutRepeatsNothingAfterRestart() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let rows = 120_000
+        var runs = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await Self.writeLargeTransactions(pipeline, rows: rows) }
+            var runs: [SiphonProcess] = []
+            for _ in 0..<8 {
+                let run = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
+                runs.append(run)
+                try await eventually("the run to stream") { run.errors.contains("Streaming changes") }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 200...900)))
+                run.signal(SIGTERM)
+                #expect(try await run.wait(timeout: .seconds(60)) == 0, "\(run.errors)")
+            }
+            try await group.waitForAll()
+            return runs
+        }
+        let last = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
+        runs.append(last)
+        try await eventually(timeout: .seconds(120), "every row delivered") {
+            runs.reduce(0) { $0 + $1.output.split(separator: "\n").count } >= rows
+        }
+        last.signal(SIGTERM)
+        #expect(try await last.wait(timeout: .seconds(60)) == 0)
+        let ids = try runs.flatMap { run in
+            try run.output.split(separator: "\n").map { try ChangeEnvelope.decode(line: String($0)).id }
+        }
+        #expect(ids.count == rows, "lines across runs: \(ids.count), committed changes: \(rows)")
+        #expect(Set(ids).count == ids.count, "\(ids.count - Set(ids).count) changes were written twice")
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func stopsGracefullyWhenStartedWithStopSignalsIgnored(signal: Int32) async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        // What a non-interactive shell does for `siphon run &` (and a `trap '' TERM` before `exec` passes on).
+        let run = try SiphonProcess(
+            pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory,
+            launcher: ["/bin/sh", "-c", #"trap '' INT QUIT TERM; exec "$0" "$@""#])
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (1, 1)")
+        try await eventually("the change") { try readChanges(file).count == 1 }
+        run.signal(signal)
+        #expect(try await run.wait(timeout: .seconds(30)) == 0, "\(run.errors)")
+        #expect(run.errors.contains("siphon run stopped"))
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func stopsGracefullyWhenStartedWithStopSignalsBlocked() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let run = try SiphonProcess(
+            pipeline.arguments(sink: "stdout"), directory: directory, blockedSignals: [SIGINT, SIGTERM])
+        try await eventually("the run to stream") { run.errors.contains("Streaming changes") }
+        run.signal(SIGTERM)
+        #expect(try await run.wait(timeout: .seconds(30)) == 0, "\(run.errors)")
+        #expect(run.errors.contains("siphon run stopped"))
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
