@@ -16,15 +16,6 @@ public enum SignalDisposition {
     /// blocked: the Dispatch signal sources that receive them on Linux read them with `signalfd`, which relies on
     /// them being blocked (a thread that unblocked one would take it and lose it).
     public static func restoreDefaults(_ signals: [Int32]) {
-        for signal in signals {
-            var action = sigaction()
-            sigemptyset(&action.sa_mask)
-            #if canImport(Glibc)
-            action.__sigaction_handler.sa_handler = SIG_DFL
-            #else
-            action.__sigaction_u.__sa_handler = SIG_DFL
-            #endif
-            sigaction(signal, &action, nil)
-        }
+        for number in signals { signal(number, SIG_DFL) }
     }
 }

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonReplication
 import SiphonSystem
 import SiphonTrigger
 import UnixSignals
@@ -109,6 +110,10 @@ struct Run: AsyncParsableCommand {
         SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         if self.mode == .trigger {
             let sinks = try openSinks()
+            let source = try await ReplicationConnection.withConnection(
+                settings: settings, replication: false, logger: logger
+            ) { try await SourceIdentity.outbox(schema: self.triggerSchema, table: self.outbox, connection: $0) }
+            for case let sink as any SourceBoundSink in sinks { try await sink.bind(to: source, slotPosition: nil) }
             let reader = OutboxReader(
                 configuration: OutboxReaderConfiguration(
                     connection: settings, schema: self.triggerSchema, outbox: self.outbox,

@@ -28,7 +28,7 @@ public final class Pipeline: Service, Sendable {
         var sinks: [any ChangeSink]?
     }
 
-    public init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
+    public convenience init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
         self.init(configuration: configuration, logger: logger, openSinks: { sinks })
     }
 

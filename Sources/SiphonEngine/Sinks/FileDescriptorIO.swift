@@ -13,14 +13,20 @@ enum FileDescriptorIO {
     /// Writes all of `text`'s UTF-8 bytes, looping over short writes.
     static func writeAll(_ descriptor: Int32, _ text: inout String) throws(SystemCallError) {
         var written = 0
-        try text.withUTF8 { bytes throws(SystemCallError) in
-            try Self.write(descriptor, UnsafeRawBufferPointer(bytes), written: &written)
+        var failure: SystemCallError?
+        text.withUTF8 { bytes in
+            do throws(SystemCallError) {
+                try Self.writeAll(descriptor, UnsafeRawBufferPointer(bytes), written: &written)
+            } catch {
+                failure = error
+            }
         }
+        if let failure { throw failure }
     }
 
     /// Writes `bytes[written...]`, looping over short writes, and on a non-blocking descriptor (a pipe whose reader
     /// is slow) waiting until it takes more. `written` counts what reached the kernel, also when this throws.
-    static func write(
+    static func writeAll(
         _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, written: inout Int,
         using writer: (Int32, UnsafeRawBufferPointer) -> Int = { write($0, $1.baseAddress, $1.count) }
     ) throws(SystemCallError) {

@@ -98,12 +98,14 @@ public final class JSONLinesFileSink: SourceBoundSink {
 
             state.buffer.removeAll(keepingCapacity: state.buffer.utf8.count <= Self.retainedBufferBytes)
             var lastIDs = state.lastIDs
+            var lastWritten: Change.ID?
             var count = 0
             for change in changes {
                 if let last = lastIDs[change.id.source], change.id <= last { continue }
                 ChangeEnvelope.append(change, format: self.format, debezium: self.debezium, to: &state.buffer)
                 state.buffer.append("\n")
                 lastIDs[change.id.source] = change.id
+                lastWritten = change.id
                 count += 1
             }
             guard count > 0 else { return }
@@ -128,7 +130,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
             }
             state.size += Int64(state.buffer.utf8.count)
             state.lastIDs = lastIDs
-            state.lastID = changes.last { lastIDs[$0.id.source] == $0.id }?.id ?? state.lastID
+            state.lastID = lastWritten
         }
     }
 
@@ -138,7 +140,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
         let known = state.record?.changeSources ?? state.lastID.map { [$0.source] } ?? []
         let new = sources.filter { !known.contains($0) }.sorted()
         guard !new.isEmpty else { return }
-        var record = state.record ?? SourceRecordFile(source: SourceIdentity(fields: []), confirmed: nil)
+        var record = state.record ?? SourceRecordFile(source: SourceIdentity(fields: [], changeSource: ""), confirmed: nil)
         record.changeSources = known + new
         try record.write(to: SourceRecordFile.path(for: self.path))
         state.record = record
@@ -147,7 +149,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
     public func bind(to source: SourceIdentity, slotPosition: LSN?) async throws {
         let recordPath = SourceRecordFile.path(for: self.path)
         try self.state.withLock { (state) throws(SiphonError) in
-            var record = state.record
+            let record = state.record
             if let recorded = record, !recorded.source.fields.isEmpty {
                 let differences = source.differences(from: recorded.source)
                 guard differences.isEmpty else {
@@ -158,7 +160,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
                             + "mix two histories and could drop changes as repeats. Write to a new file, or move "
                             + "\(self.path) and \(recordPath) away first.")
                 }
-            } else if let lastID = state.lastID, !source.fields.contains(where: { $0.value == lastID.source }) {
+            } else if let lastID = state.lastID, !source.produces(lastID.source) {
                 // A file from before source records: adopted only when its last change names this slot or outbox.
                 throw SiphonError(
                     .invalidConfiguration,
@@ -179,8 +181,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
             var bound = SourceRecordFile(source: source, confirmed: confirmed == .zero ? nil : confirmed)
             bound.changeSources = record?.changeSources ?? state.lastID.map { [$0.source] } ?? []
             if bound.text != record?.text { try bound.write(to: recordPath) }
-            record = bound
-            state.record = record
+            state.record = bound
         }
     }
 
@@ -218,7 +219,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
     private static let retainedBufferBytes = 4 << 20
 
     private static func openOrCreate(_ path: String) throws(SiphonError) -> Int32 {
-        do {
+        do throws(SystemCallError) {
             while true {
                 do {
                     return try FileDescriptorIO.openFile(path, O_RDWR | O_APPEND)
@@ -229,6 +230,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
                 } catch where error.errno == EEXIST {
                     continue  // Someone else created it since: open theirs.
                 }
+                // The new directory entry must survive a crash too, or lines fsynced into the file could vanish.
                 do {
                     try FileDescriptorIO.syncDirectory(of: path)
                 } catch {
@@ -307,7 +309,8 @@ public final class JSONLinesFileSink: SourceBoundSink {
         } catch {
             throw SiphonError(
                 .sinkRejected,
-                "a line of \(path) is not a change Siphon wrote (\(error)); the jsonl sink only appends to "
+                "\(isLastLine ? "the last line" : "a line") of \(path) is not a change Siphon wrote (\(error)); the "
+                    + "jsonl sink only appends to "
                     + "its own files: move this one away or choose another path",
                 underlying: error)
         }

@@ -50,7 +50,7 @@ struct SourceRecordFile {
         }
         defer { try? FileDescriptorIO.closeFile(descriptor) }
         let bytes: [UInt8]
-        do {
+        do throws(SystemCallError) {
             let size = try FileDescriptorIO.status(descriptor).size
             guard size <= 1 << 20 else { throw SystemCallError("read", errno: EFBIG) }
             bytes = try FileDescriptorIO.read(descriptor, count: Int(size), at: 0)
@@ -93,7 +93,7 @@ struct SourceRecordFile {
                 fields.append(SourceIdentity.Field(name, value))
             }
         }
-        self.init(source: SourceIdentity(fields: fields), confirmed: confirmed)
+        self.init(source: SourceIdentity(fields: fields, changeSource: ""), confirmed: confirmed)
         self.changeSources = changeSources
     }
 

@@ -69,14 +69,18 @@ public final class StandardOutputSink: ChangeSink {
                     lineEnds.append((change.id, state.buffer.utf8.count))
                 }
                 var written = 0
-                do throws(SystemCallError) {
-                    try state.buffer.withUTF8 { bytes throws(SystemCallError) in
-                        try FileDescriptorIO.write(
+                var failure: SystemCallError?
+                state.buffer.withUTF8 { bytes in
+                    do throws(SystemCallError) {
+                        try FileDescriptorIO.writeAll(
                             self.descriptor, UnsafeRawBufferPointer(bytes), written: &written, using: self.writer)
+                    } catch {
+                        failure = error
                     }
-                } catch {
+                }
+                if let failure {
                     self.remember(written: written, of: lineEnds, in: &state)
-                    throw error
+                    throw failure
                 }
                 if self.isRegularFile { try FileDescriptorIO.sync(self.descriptor) }
                 state.written.removeAll()
@@ -97,10 +101,16 @@ public final class StandardOutputSink: ChangeSink {
     private func finishTornLine(_ state: inout State) throws(SystemCallError) {
         guard !state.tornLineRest.isEmpty else { return }
         var written = 0
-        defer { state.tornLineRest.removeFirst(written) }
-        try state.tornLineRest.withUnsafeBytes { bytes throws(SystemCallError) in
-            try FileDescriptorIO.write(self.descriptor, bytes, written: &written, using: self.writer)
+        var failure: SystemCallError?
+        state.tornLineRest.withUnsafeBytes { bytes in
+            do throws(SystemCallError) {
+                try FileDescriptorIO.writeAll(self.descriptor, bytes, written: &written, using: self.writer)
+            } catch {
+                failure = error
+            }
         }
+        state.tornLineRest.removeFirst(written)
+        if let failure { throw failure }
     }
 
     /// After a write that stopped after `written` bytes: which changes are out whole, and what is left of a torn line.

@@ -74,7 +74,8 @@ enum JSONNormalizer {
         func write(_ root: Int, to output: inout String) {
             // Each open container and how many of its children are written.
             var open: [(node: Int, written: Int)] = [(root, 0)]
-            while let (node, written) = open.last {
+            while let top = open.last {
+                let (node, written) = top
                 switch self.nodes[node] {
                 case .scalar(let range):
                     output.append(contentsOf: self.scalars[range])
@@ -212,7 +213,8 @@ enum JSONNormalizer {
 
         /// Reads a string, number or literal.
         mutating func scalar() -> Int? {
-            switch self.current {
+            guard let byte = self.current else { return nil }
+            switch byte {
             case UInt8(ascii: "\""):
                 guard let string = self.string() else { return nil }
                 return self.tree.addScalar { appendJSONString(string, to: &$0) }
