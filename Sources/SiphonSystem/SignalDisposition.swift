@@ -11,10 +11,9 @@ public enum SignalDisposition {
     /// Sets `signals` back to their default action, whatever the parent left them at.
     ///
     /// A non-interactive shell starts a background job (`siphon run &`) with SIGINT and SIGQUIT ignored, and
-    /// `trap '' TERM` before `exec` passes an ignored SIGTERM on. Call this before the graceful-shutdown handling
-    /// installs itself, which then receives the signals however the process was started. Blocked signals are left
-    /// blocked: the Dispatch signal sources that receive them on Linux read them with `signalfd`, which relies on
-    /// them being blocked (a thread that unblocked one would take it and lose it).
+    /// `trap '' TERM` before `exec` passes an ignored SIGTERM on. Once the graceful-shutdown handler is installed it
+    /// catches the signals whatever was inherited; until then an inherited "ignore" would drop a stop signal sent
+    /// during startup, and the process would run on. With the default action it ends the process instead.
     public static func restoreDefaults(_ signals: [Int32]) {
         for number in signals { signal(number, SIG_DFL) }
     }

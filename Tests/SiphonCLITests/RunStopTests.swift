@@ -9,45 +9,52 @@ import Testing
 
 /// How `siphon run` stops: at a transaction boundary whatever the sink, and on a signal however it was started.
 @Suite struct RunStopTests {
-    /// Transactions of 1, 120 (more than a batch) and 3,000 rows (streamed before they commit: the test cluster has
-    /// logical_decoding_work_mem = 64kB), over and over, until `rows` rows are written; returns the changes committed.
-    static func writeLargeTransactions(_ pipeline: RunDurabilityTests.Pipeline, rows: Int) async throws -> Int {
-        var next = 1
-        var round = 0
-        while next <= rows {
-            let size = min(rows - next + 1, [1, 120, 3000][round % 3])
+    /// Transactions of 300 rows (decoded in memory, sent change by change) and of 3,000 rows (streamed before they
+    /// commit: the test cluster has logical_decoding_work_mem = 64kB), `transactions` of them in turn.
+    static func writeLargeTransactions(
+        _ pipeline: RunDurabilityTests.Pipeline, from first: Int, transactions: Int, pause: Duration
+    ) async throws -> Int {
+        var next = first
+        for round in 0..<transactions {
+            let size = round % 4 == 3 ? 3000 : 300
             _ = try await sql(
                 pipeline.url,
                 "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(\(next), \(next + size - 1)) g")
             next += size
-            round += 1
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: pause)
         }
-        return rows
+        return next - first
     }
 
     @Test func sigtermMidTransactionWithStdoutRepeatsNothingAfterRestart() async throws {
         let url = try TestEnvironment.url()
         let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
         let directory = try makeScratchDirectory()
-        let rows = 120_000
-        var runs = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try await Self.writeLargeTransactions(pipeline, rows: rows) }
+        // A backlog first, so every run starts in the middle of a drain: small batches (each written and fsynced
+        // on its own) make most stops land inside a transaction.
+        let backlog = try await Self.writeLargeTransactions(pipeline, from: 1, transactions: 80, pause: .zero)
+        var rows = backlog
+        let arguments = pipeline.arguments(sink: "stdout", batchSize: 7)
+        var runs = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                try await Self.writeLargeTransactions(
+                    pipeline, from: backlog + 1, transactions: 40, pause: .milliseconds(100))
+            }
             var runs: [SiphonProcess] = []
             for _ in 0..<8 {
-                let run = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
+                let run = try SiphonProcess(arguments, directory: directory)
                 runs.append(run)
-                try await eventually("the run to stream") { run.errors.contains("Streaming changes") }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 200...900)))
+                try await eventually("the run to stream") { run.output.contains("\n") }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
                 run.signal(SIGTERM)
                 #expect(try await run.wait(timeout: .seconds(60)) == 0, "\(run.errors)")
             }
-            try await group.waitForAll()
+            rows += try await group.next() ?? 0
             return runs
         }
-        let last = try SiphonProcess(pipeline.arguments(sink: "stdout"), directory: directory)
+        let last = try SiphonProcess(arguments, directory: directory)
         runs.append(last)
-        try await eventually(timeout: .seconds(120), "every row delivered") {
+        try await eventually(timeout: .seconds(180), "every row delivered") {
             runs.reduce(0) { $0 + $1.output.split(separator: "\n").count } >= rows
         }
         last.signal(SIGTERM)
