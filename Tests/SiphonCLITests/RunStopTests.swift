@@ -68,6 +68,32 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
+    @Test func aStopDuringAHugeStreamedTransactionDoesNotWaitForAllOfIt() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await RunDurabilityTests.Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let rows = 100_000
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(1, \(rows)) g")
+        func lines() -> Int { ((try? Data(contentsOf: file)) ?? Data()).reduce(0) { $1 == 10 ? $0 + 1 : $0 } }
+
+        let first = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: 50), directory: directory)
+        try await eventually("the transaction to start arriving") { lines() > 0 }
+        first.signal(SIGTERM)
+        #expect(try await first.wait(timeout: .seconds(60)) == 0, "\(first.errors)")
+        #expect(lines() < rows, "the stop waited for the whole transaction")
+
+        // Nothing of it was acknowledged: it comes again whole, and the file drops the part it holds.
+        let second = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: 1000), directory: directory)
+        try await eventually(timeout: .seconds(180), "the whole transaction") { lines() == rows }
+        second.signal(SIGTERM)
+        #expect(try await second.wait(timeout: .seconds(60)) == 0)
+        let ids = try readChanges(file).map(\.id)
+        #expect(ids.count == rows && Set(ids).count == rows)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test(arguments: [SIGINT, SIGTERM])
     func stopsGracefullyWhenStartedWithStopSignalsIgnored(signal: Int32) async throws {
         let url = try TestEnvironment.url()
