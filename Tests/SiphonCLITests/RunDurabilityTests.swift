@@ -179,6 +179,37 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
+    @Test func aTriggerModeFileRecordsItsOutboxAndRefusesAnother() async throws {
+        let url = try TestEnvironment.url()
+        let schema = TestEnvironment.uniqueName("trg")
+        let table = TestEnvironment.uniqueName("t")
+        _ = try await sql(url, "CREATE TABLE public.\(table) (id int PRIMARY KEY)")
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let generate = ["sql", "--url", url, "--table", "public.\(table)", "--trigger-schema", schema]
+        let (_, up, _) = try await SiphonProcess.run(generate, directory: directory)
+        let (_, down, _) = try await SiphonProcess.run(generate + ["--down"], directory: directory)
+        _ = try await sql(url, up)
+        let run = ["run", "--url", url, "--mode", "trigger", "--trigger-schema", schema, "--sink", "jsonl:\(file.path)"]
+        let reader = try SiphonProcess(run, directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(table) VALUES (1)")
+        try await eventually("the change") { try readChanges(file).count == 1 }
+        reader.signal(SIGTERM)
+        #expect(try await reader.wait(timeout: .seconds(60)) == 0)
+        let record = try String(contentsOf: URL(fileURLWithPath: file.path + ".siphon"), encoding: .utf8)
+        #expect(record.contains("database=siphon_test\noutbox=\(schema).outbox\n"), "\(record)")
+        #expect(record.contains("system_identifier="))
+
+        let before = try Data(contentsOf: file)
+        let (status, _, errors) = try await SiphonProcess.run(run + ["--outbox", "other_outbox"], directory: directory)
+        #expect(status != 0)
+        #expect(errors.contains(#"outbox "\#(schema).outbox" recorded vs "\#(schema).other_outbox" now"#), "\(errors)")
+        #expect(try Data(contentsOf: file) == before)
+        _ = try await sql(url, down)
+        _ = try await sql(url, "DROP TABLE public.\(table)")
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test func standbyTakesOverWhenTheLeaderDies() async throws {
         let url = try TestEnvironment.url()
         let pipeline = try await Pipeline.make(url: url)

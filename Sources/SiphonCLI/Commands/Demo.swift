@@ -31,7 +31,8 @@ struct Demo: AsyncParsableCommand {
     var binary = false
 
     func run() async throws {
-        // Ctrl-C must reach the graceful shutdown even when a shell started the demo with SIGINT ignored.
+        // A Ctrl-C before the shutdown handler is installed ends the demo even when a shell started it with SIGINT
+        // ignored.
         SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         let logger = self.connection.makeLogger()
         let say: (String) -> Void = { FileHandle.standardError.write(Data("siphon demo: \($0)\n".utf8)) }

@@ -106,7 +106,8 @@ struct Run: AsyncParsableCommand {
             try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
         }
         let delivery = DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)
-        // A shell starts background jobs with SIGINT and SIGQUIT ignored; the stop signals must work all the same.
+        // A shell starts background jobs with SIGINT ignored: a stop signal sent before the shutdown handler is
+        // installed must still end the process, not vanish.
         SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         if self.mode == .trigger {
             let sinks = try openSinks()
