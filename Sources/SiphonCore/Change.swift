@@ -8,8 +8,12 @@ public struct Change: Sendable, Hashable {
     }
 
     /// Identifies a change across restarts: `<source>/<commit LSN>/<index in transaction>`.
+    ///
+    /// Ids order only within one source, and only within one cluster and timeline: the slot name says nothing about
+    /// which server it is on, so a sink that compares ids must also know its server (see `SourceBoundSink`).
     public struct ID: Sendable, Hashable, Comparable, CustomStringConvertible {
-        /// The slot name (logical mode) or outbox name (trigger mode).
+        /// The slot name (logical mode), or the outbox name (trigger mode) followed by `#<partition>` when the
+        /// consumer group reads it in more than one partition: each partition orders its own ids.
         public var source: String
         /// The commit position of the transaction; all its changes share it.
         public var commitLSN: LSN

@@ -17,10 +17,11 @@ public final class ChildProcess: @unchecked Sendable {
     private var status: Int32?
 
     /// Starts `arguments[0]` (an absolute path) with stdin from /dev/null and stdout/stderr appended to the given
-    /// files (or /dev/null). `environment` replaces the process environment when given.
+    /// files (or /dev/null). `environment` replaces the process environment when given. `blockedSignals` start
+    /// blocked, as a parent that blocks them would pass on.
     public init(
         _ arguments: [String], standardOutput: String = "/dev/null", standardError: String? = nil,
-        environment: [String: String]? = nil
+        environment: [String: String]? = nil, blockedSignals: [Int32] = []
     ) throws(ChildProcessError) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -38,16 +39,17 @@ public final class ChildProcess: @unchecked Sendable {
             cArguments.forEach { free($0) }
             cEnvironment.forEach { free($0) }
         }
-        // The child starts with no blocked signals and default handlers: a parent thread that blocks SIGTERM (as
-        // the test runner's threads do) must not pass that on, or the child could not be stopped.
+        // The child starts with default handlers and only `blockedSignals` blocked: a parent thread that blocks
+        // SIGTERM (as the test runner's threads do) must not pass that on unasked.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for signal in blockedSignals { sigaddset(&blocked, signal) }
         var allSignals = sigset_t()
         sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigmask(&attributes, &blocked)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0

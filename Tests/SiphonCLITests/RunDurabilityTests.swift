@@ -16,10 +16,12 @@ import Testing
         let publication: String
         let slot: String
 
-        static func make(url: String) async throws -> Pipeline {
+        /// Creates the table, publication and slot, named like `namesakes`' when given (on another cluster).
+        static func make(url: String, like namesakes: Pipeline? = nil) async throws -> Pipeline {
             let pipeline = Pipeline(
-                url: url, table: TestEnvironment.uniqueName("numbered"), publication: TestEnvironment.uniqueName("pub"),
-                slot: TestEnvironment.uniqueName("slot"))
+                url: url, table: namesakes?.table ?? TestEnvironment.uniqueName("numbered"),
+                publication: namesakes?.publication ?? TestEnvironment.uniqueName("pub"),
+                slot: namesakes?.slot ?? TestEnvironment.uniqueName("slot"))
             _ = try await sql(url, "CREATE TABLE public.\(pipeline.table) (id bigint PRIMARY KEY, version int NOT NULL)")
             _ = try await sql(url, "CREATE PUBLICATION \(pipeline.publication) FOR TABLE public.\(pipeline.table)")
             _ = try await sql(url, "SELECT pg_create_logical_replication_slot('\(pipeline.slot)', 'pgoutput')")
@@ -91,6 +93,8 @@ import Testing
             try await group.waitForAll()
         }
         let final = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        // The file may end in a line torn by the last kill until the final run holds the slot and opens it.
+        try await eventually("the final run to stream") { final.errors.contains("Streaming changes") }
         try await eventually(timeout: .seconds(120), "every row in the file") {
             try readChanges(file).count == rows.count + rows.count / 10
         }
@@ -121,6 +125,88 @@ import Testing
         let lines = second.output.split(separator: "\n")
         #expect(lines.count == 1, "repeated after a clean stop: \(lines.count - 1) lines")
         try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func standbyOnTheSameFileTakesOverWhenTheLeaderDies() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let leader = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (1, 1)")
+        try await eventually("the leader to stream") { try readChanges(file).count == 1 }
+        let standby = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await eventually("the standby to wait") { standby.errors.contains("waiting as a standby") }
+        #expect(standby.child.poll() == nil, "the standby exited: \(standby.errors)")
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (2, 1)")
+        try await eventually("the leader to deliver") { try readChanges(file).count == 2 }
+        leader.signal(SIGKILL)
+        _ = try await leader.wait(timeout: .seconds(10))
+        try await Self.writeWorkload(pipeline, rows: 3...200)
+        try await eventually(timeout: .seconds(60), "the standby to take over") { try readChanges(file).count == 220 }
+        standby.signal(SIGTERM)
+        #expect(try await standby.wait(timeout: .seconds(60)) == 0)
+        try Self.checkFile(file, rows: 1...200)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func aSlotDroppedAndCreatedAgainIsLostChangesAndTheFileStaysAsItWas() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let first = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (1, 1)")
+        try await eventually("the first run to deliver") { try readChanges(file).count == 1 }
+        first.signal(SIGTERM)
+        #expect(try await first.wait(timeout: .seconds(60)) == 0)
+        let before = try Data(contentsOf: file)
+
+        _ = try await sql(url, "SELECT pg_drop_replication_slot('\(pipeline.slot)')")
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (2, 1)")  // lost with the old slot
+        _ = try await sql(url, "SELECT pg_create_logical_replication_slot('\(pipeline.slot)', 'pgoutput')")
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) VALUES (3, 1)")
+
+        let (status, _, errors) = try await SiphonProcess.run(
+            pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        #expect(status == 1)
+        #expect(errors.contains("dropped and created again"), "\(errors)")
+        #expect(errors.contains("Re-snapshot"))
+        #expect(try Data(contentsOf: file) == before)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func aTriggerModeFileRecordsItsOutboxAndRefusesAnother() async throws {
+        let url = try TestEnvironment.url()
+        let schema = TestEnvironment.uniqueName("trg")
+        let table = TestEnvironment.uniqueName("t")
+        _ = try await sql(url, "CREATE TABLE public.\(table) (id int PRIMARY KEY)")
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let generate = ["sql", "--url", url, "--table", "public.\(table)", "--trigger-schema", schema]
+        let (_, up, _) = try await SiphonProcess.run(generate, directory: directory)
+        let (_, down, _) = try await SiphonProcess.run(generate + ["--down"], directory: directory)
+        _ = try await sql(url, up)
+        let run = ["run", "--url", url, "--mode", "trigger", "--trigger-schema", schema, "--sink", "jsonl:\(file.path)"]
+        let reader = try SiphonProcess(run, directory: directory)
+        _ = try await sql(url, "INSERT INTO public.\(table) VALUES (1)")
+        try await eventually("the change") { try readChanges(file).count == 1 }
+        reader.signal(SIGTERM)
+        #expect(try await reader.wait(timeout: .seconds(60)) == 0)
+        let record = try String(contentsOf: URL(fileURLWithPath: file.path + ".siphon"), encoding: .utf8)
+        #expect(record.contains("database=siphon_test\noutbox=\(schema).outbox\n"), "\(record)")
+        #expect(record.contains("system_identifier="))
+
+        let before = try Data(contentsOf: file)
+        let (status, _, errors) = try await SiphonProcess.run(run + ["--outbox", "other_outbox"], directory: directory)
+        #expect(status != 0)
+        #expect(errors.contains(#"outbox "\#(schema).outbox" recorded vs "\#(schema).other_outbox" now"#), "\(errors)")
+        #expect(try Data(contentsOf: file) == before)
+        _ = try await sql(url, down)
+        _ = try await sql(url, "DROP TABLE public.\(table)")
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -171,6 +257,54 @@ import Testing
         #expect(process.errors.contains("reconnecting"))
         try RunDurabilityTests.checkFile(file, rows: 1...400)
         try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func aFileOfOneClusterRefusesAnotherClustersSlotOfTheSameName() async throws {
+        let mainURL = try TestEnvironment.url()
+        let otherURL = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_URL")
+        let original = try await RunDurabilityTests.Pipeline.make(url: mainURL)
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let first = try SiphonProcess(original.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await RunDurabilityTests.writeWorkload(original, rows: 1...50)
+        try await eventually("the first cluster's changes") { try readChanges(file).count == 55 }
+        first.signal(SIGTERM)
+        #expect(try await first.wait(timeout: .seconds(60)) == 0)
+        let before = try Data(contentsOf: file)
+
+        // A restore or migration: the same slot name on another cluster, at lower positions.
+        let namesake = try await RunDurabilityTests.Pipeline.make(url: otherURL, like: original)
+        _ = try await sql(otherURL, "INSERT INTO public.\(namesake.table) VALUES (1, 7)")
+        let slotQuery = "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '\(namesake.slot)'"
+        let confirmedBefore = try await sql(otherURL, slotQuery).rows
+        let (status, _, errors) = try await SiphonProcess.run(
+            namesake.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        #expect(status != 0)
+        #expect(errors.contains("holds changes of another source"), "\(errors)")
+        #expect(errors.contains("system_identifier"))
+        #expect(errors.contains("Write to a new file"))
+        #expect(try Data(contentsOf: file) == before)
+        #expect(try await sql(otherURL, slotQuery).rows == confirmedBefore, "the second slot was acknowledged")
+        try await namesake.drop()
+        try await original.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func ctrlCEndsTheDemoCleanly() async throws {
+        let url = try TestEnvironment.value("SIPHON_TEST_RESTARTABLE_URL")
+        let directory = try makeScratchDirectory()
+        let demo = try SiphonProcess(["demo", "--url", url, "--pause-milliseconds", "100"], directory: directory)
+        try await eventually("the demo to stream") { demo.output.contains("INSERT") }
+        demo.signal(SIGINT)
+        #expect(try await demo.wait(timeout: .seconds(60)) == 0, "\(demo.errors)")
+        #expect(!demo.errors.contains("Error"), "\(demo.errors)")
+        #expect(demo.errors.contains("siphon demo: Stopped"))
+        let leftovers = try await sql(
+            url,
+            "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'siphon_demo') + "
+                + "(SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_demo')")
+        #expect(leftovers.rows == [["0"]])
         try? FileManager.default.removeItem(at: directory)
     }
 

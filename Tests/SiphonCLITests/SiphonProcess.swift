@@ -27,15 +27,20 @@ final class SiphonProcess: Sendable {
         }
     }
 
-    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+    /// Starts `siphon arguments…`, or `launcher + [siphon] + arguments` (a shell that sets signals up first, say).
+    init(
+        _ arguments: [String], directory: URL, environment: [String: String] = [:], launcher: [String] = [],
+        blockedSignals: [Int32] = []
+    ) throws {
         let name = UUID().uuidString.prefix(8)
         self.standardOutput = directory.appendingPathComponent("stdout-\(name).txt")
         self.standardError = directory.appendingPathComponent("stderr-\(name).txt")
         // The child sees only what the test gives it: no PG* or SIPHON_* from the test environment.
         let inherited = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_") }
         self.child = try ChildProcess(
-            [try Self.binary.path] + arguments, standardOutput: self.standardOutput.path,
-            standardError: self.standardError.path, environment: inherited.merging(environment) { $1 })
+            launcher + [try Self.binary.path] + arguments, standardOutput: self.standardOutput.path,
+            standardError: self.standardError.path, environment: inherited.merging(environment) { $1 },
+            blockedSignals: blockedSignals)
     }
 
     /// Runs `siphon` to completion and returns (exit status, stdout, stderr).

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonSystem
 import UnixSignals
 
 struct Demo: AsyncParsableCommand {
@@ -30,6 +31,9 @@ struct Demo: AsyncParsableCommand {
     var binary = false
 
     func run() async throws {
+        // A Ctrl-C before the shutdown handler is installed ends the demo even when a shell started it with SIGINT
+        // ignored.
+        SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         let logger = self.connection.makeLogger()
         let say: (String) -> Void = { FileHandle.standardError.write(Data("siphon demo: \($0)\n".utf8)) }
         let cluster: LocalCluster?
@@ -53,6 +57,7 @@ struct Demo: AsyncParsableCommand {
             try await workload.createSchema()
             say("Streaming changes of siphon_demo.users and siphon_demo.orders (Ctrl-C to stop)")
             try await self.stream(settings: settings, workload: workload, logger: logger)
+            say("Stopped; cleaning up")
         } catch {
             await workload.cleanUp()
             throw error
@@ -89,11 +94,20 @@ private struct WorkloadService: Service {
     let pipeline: Pipeline
 
     func run() async throws {
-        let changes = try await cancelWhenGracefulShutdown {
-            try await self.workload.run(transactions: self.transactions, pause: self.pause)
+        let changes: Int
+        do {
+            changes = try await cancelWhenGracefulShutdown {
+                try await self.workload.run(transactions: self.transactions, pause: self.pause)
+            }
+        } catch where Task.isShuttingDownGracefully && Self.isInterruption(error) {
+            return  // Ctrl-C interrupted the workload: that is how the demo ends, not an error.
         }
         while self.pipeline.statistics.changesDelivered < changes && !Task.isShuttingDownGracefully {
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    private static func isInterruption(_ error: any Error) -> Bool {
+        error is CancellationError || (error as? SiphonError)?.code == .cancelled
     }
 }

@@ -6,6 +6,8 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonReplication
+import SiphonSystem
 import SiphonTrigger
 import UnixSignals
 
@@ -99,9 +101,20 @@ struct Run: AsyncParsableCommand {
             try SinkSpecification(parsing: $0)
         }
         let debezium = DebeziumSource(database: settings.database)
-        let sinks = try specifications.map { try $0.makeSink(format: configuration.format, debezium: debezium) }
+        let format = configuration.format
+        let openSinks: @Sendable () throws -> [any ChangeSink] = {
+            try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
+        }
         let delivery = DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)
+        // A shell starts background jobs with SIGINT ignored: a stop signal sent before the shutdown handler is
+        // installed must still end the process, not vanish.
+        SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
         if self.mode == .trigger {
+            let sinks = try openSinks()
+            let source = try await ReplicationConnection.withConnection(
+                settings: settings, replication: false, logger: logger
+            ) { try await SourceIdentity.outbox(schema: self.triggerSchema, table: self.outbox, connection: $0) }
+            for case let sink as any SourceBoundSink in sinks { try await sink.bind(to: source, slotPosition: nil) }
             let reader = OutboxReader(
                 configuration: OutboxReaderConfiguration(
                     connection: settings, schema: self.triggerSchema, outbox: self.outbox,
@@ -121,7 +134,7 @@ struct Run: AsyncParsableCommand {
                 connection: settings, slot: configuration.slot!, publications: configuration.publications,
                 binary: configuration.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
                 delivery: delivery),
-            sinks: sinks, logger: logger)
+            logger: logger, openSinks: openSinks)
         logger.notice(
             "siphon run starting",
             metadata: [

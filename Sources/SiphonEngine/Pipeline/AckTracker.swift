@@ -21,6 +21,13 @@ struct AckTracker {
 
     mutating func changeQueued() { self.undelivered += 1 }
 
+    /// The open transaction is given up on before any of it was delivered: its `changes` queued changes are dropped,
+    /// and since it never commits here, nothing of it is confirmed (the server sends it again).
+    mutating func openTransactionAbandoned(changes: Int) {
+        self.inTransaction = false
+        self.undelivered -= changes
+    }
+
     /// The transaction ended at `endLSN`; it becomes confirmable once its queued changes are delivered.
     mutating func transactionCommitted(endLSN: LSN) {
         self.inTransaction = false

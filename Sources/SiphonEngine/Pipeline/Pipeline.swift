@@ -12,11 +12,11 @@ import Synchronization
 /// Streams changes from a replication slot to sinks and confirms to PostgreSQL only what every sink made durable.
 ///
 /// `run()` reads until it is cancelled or `stop()` is called, reconnecting with backoff when the connection or the
-/// server goes away. Stopping is clean: the batch in hand is delivered and acknowledged before the stream ends, so a
-/// restart repeats nothing.
+/// server goes away. Stopping is clean and happens at a transaction boundary: what was handed to the sinks is
+/// delivered and acknowledged before the stream ends, so a restart repeats nothing.
 public final class Pipeline: Service, Sendable {
     public let configuration: PipelineConfiguration
-    private let sinks: [any ChangeSink]
+    private let openSinks: @Sendable () throws -> [any ChangeSink]
     private let logger: Logger
     private let state = Mutex(SharedState())
 
@@ -24,11 +24,22 @@ public final class Pipeline: Service, Sendable {
         var stopRequested = false
         var wakeHandle: ReplicationWakeHandle?
         var statistics = PipelineStatistics()
+        /// `nil` until the slot was first acquired.
+        var sinks: [any ChangeSink]?
     }
 
-    public init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
+    public convenience init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
+        self.init(configuration: configuration, logger: logger, openSinks: { sinks })
+    }
+
+    /// A pipeline that opens its sinks only once it holds the slot: a standby waiting for the slot leaves files that
+    /// the active pipeline writes (and locks) alone, and takes them over with the slot.
+    public init(
+        configuration: PipelineConfiguration, logger: Logger,
+        openSinks: @escaping @Sendable () throws -> [any ChangeSink]
+    ) {
         self.configuration = configuration
-        self.sinks = sinks
+        self.openSinks = openSinks
         self.logger = logger
     }
 
@@ -101,7 +112,24 @@ public final class Pipeline: Service, Sendable {
                 try await Backoff.wait(delay) { self.stopRequested }
             }
         }
-        for sink in self.sinks { try await sink.close() }
+        for sink in self.state.withLock({ $0.sinks }) ?? [] { try await sink.close() }
+    }
+
+    /// The sinks, opened on first use. A file still locked by the pipeline that held the slot before is waited for
+    /// a little: it closes its sinks right after releasing the slot.
+    private func sinksOpened() async throws -> [any ChangeSink] {
+        if let sinks = self.state.withLock({ $0.sinks }) { return sinks }
+        var attempts = 0
+        while true {
+            do {
+                let sinks = try self.openSinks()
+                self.state.withLock { $0.sinks = sinks }
+                return sinks
+            } catch where JSONLinesFileSink.isLockConflict(error) && attempts < 100 && !self.stopRequested {
+                attempts += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     /// Connection trouble is worth retrying; configuration, authentication and lost data are not.
@@ -122,6 +150,7 @@ public final class Pipeline: Service, Sendable {
         let configuration = self.configuration
         try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
             connection in
+            let system = try await connection.identifySystem()
             let start: LSN
             if configuration.temporarySlot {
                 start = try await connection.createReplicationSlot(configuration.slot, temporary: true).consistentPoint
@@ -147,6 +176,14 @@ public final class Pipeline: Service, Sendable {
             ) { stream in
                 self.state.withLock { $0.wakeHandle = stream.wakeHandle }
                 defer { self.state.withLock { $0.wakeHandle = nil } }
+                // The slot is ours now: only now open the sinks, and check they belong to this source and position.
+                let sinks = try await self.sinksOpened()
+                let source = SourceIdentity.logicalSlot(
+                    systemID: system.systemID, timeline: system.timeline,
+                    database: system.database ?? configuration.connection.database, slot: configuration.slot)
+                for case let sink as any SourceBoundSink in sinks {
+                    try await sink.bind(to: source, slotPosition: configuration.temporarySlot ? nil : start)
+                }
                 connected()
                 self.logger.info(
                     "Streaming changes",
@@ -160,7 +197,8 @@ public final class Pipeline: Service, Sendable {
                         group.addTask { await heartbeat.run(every: interval) }
                     }
                     var session = StreamSession(
-                        pipeline: self, stream: stream, renderer: renderer, catalog: catalog, binary: binary,
+                        pipeline: self, sinks: sinks, stream: stream, renderer: renderer, catalog: catalog,
+                        binary: binary,
                         confirmed: start)
                     try await session.run()
                     group.cancelAll()
@@ -173,7 +211,6 @@ public final class Pipeline: Service, Sendable {
         self.state.withLock { update(&$0.statistics) }
     }
 
-    fileprivate var sinkList: [any ChangeSink] { self.sinks }
     fileprivate var log: Logger { self.logger }
     fileprivate var shouldStop: Bool { self.stopRequested }
 }
@@ -193,6 +230,9 @@ public struct PipelineStatistics: Sendable, Hashable {
 /// The decode → filter → deliver → acknowledge loop over one replication stream.
 private struct StreamSession {
     let pipeline: Pipeline
+    let boundSinks: [any SourceBoundSink]
+    /// Whether every sink drops repeats, so a transaction partly delivered may be sent again whole.
+    let sinksDropRepeats: Bool
     let stream: ReplicationStream
     var decoder: PgOutputDecoder
     var assembler: ChangeAssembler
@@ -204,12 +244,20 @@ private struct StreamSession {
     /// Primary keys of `REPLICA IDENTITY FULL` tables, whose Relation messages mark every column as key.
     var primaryKeys: [TableName: [String]] = [:]
     var delivery: Delivery
+    /// Where the open transaction's changes start in `batch`; `nil` outside a transaction.
+    var openTransactionStart: Int?
+    /// Whether a sink has been handed a change of the open transaction: a stop must then finish it.
+    var openTransactionDelivered = false
+    /// The highest WAL position the server reported sending; no slot created later can start at or below it.
+    var seenUpTo: LSN
 
     init(
-        pipeline: Pipeline, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver, binary: Bool,
-        confirmed: LSN
+        pipeline: Pipeline, sinks: [any ChangeSink], stream: ReplicationStream, renderer: ValueRenderer,
+        catalog: TypeResolver, binary: Bool, confirmed: LSN
     ) {
         self.pipeline = pipeline
+        self.boundSinks = sinks.compactMap { $0 as? any SourceBoundSink }
+        self.sinksDropRepeats = self.boundSinks.count == sinks.count
         self.stream = stream
         self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
         self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer, heldChanges: SpillingChangeStore())
@@ -220,18 +268,22 @@ private struct StreamSession {
         self.catalog = catalog
         self.binary = binary
         self.tracker = AckTracker(confirmed: confirmed)
+        self.seenUpTo = confirmed
         self.batch.reserveCapacity(pipeline.configuration.maxBatchSize)
         self.delivery = Delivery(
-            sinks: pipeline.sinkList, policy: pipeline.configuration.delivery, settings: pipeline.configuration.connection,
+            sinks: sinks, policy: pipeline.configuration.delivery, settings: pipeline.configuration.connection,
             logger: pipeline.log)
     }
 
     mutating func run() async throws {
         let maxBatchSize = self.pipeline.configuration.maxBatchSize
-        while !self.pipeline.shouldStop, let message = try await self.stream.next() {
+        while !self.stopsHere(), let message = try await self.stream.next() {
             switch message {
             case .xLogData(let data):
+                self.seenUpTo = max(self.seenUpTo, data.walEnd)
                 try await self.consume(data)
+                // Stopping: the loop's check ends the session before this transaction reaches a sink.
+                if self.stopPending { continue }
                 // Deliver when the batch is full, or at a transaction boundary when nothing more is waiting: low
                 // latency when changes trickle in, large batches when a backlog drains.
                 if self.batch.count >= maxBatchSize
@@ -240,6 +292,7 @@ private struct StreamSession {
                     try await self.flush()
                 }
             case .primaryKeepalive(let walEnd, _, _):
+                self.seenUpTo = max(self.seenUpTo, walEnd)
                 try await self.flush()
                 if let lsn = self.tracker.idlePositionReported(
                     walEnd, openStreamedTransactions: self.assembler.heldChangeCount > 0)
@@ -289,7 +342,8 @@ private struct StreamSession {
             throw SiphonError(.decodingFailed, "\(error)", lsn: data.walStart, underlying: error)
         }
         try await self.handleEvents()
-        while self.assembler.hasPendingEvents {
+        // A stop need not wait for a huge streamed transaction before any of it was handed out.
+        while self.assembler.hasPendingEvents && !self.stopsHere() {
             self.events.removeAll(keepingCapacity: true)
             try self.assembler.emitPendingEvents(into: &self.events, limit: limit)
             try await self.handleEvents()
@@ -304,10 +358,14 @@ private struct StreamSession {
             switch event {
             case .begin:
                 self.tracker.transactionBegan()
+                self.openTransactionStart = self.batch.count
             case .change(let change):
                 try await self.queue(change)
             case .commit(_, _, let endLSN, let commitTime):
                 self.tracker.transactionCommitted(endLSN: endLSN)
+                self.seenUpTo = max(self.seenUpTo, endLSN)
+                self.openTransactionStart = nil
+                self.openTransactionDelivered = false
                 self.pipeline.record {
                     $0.transactions += 1
                     $0.lastCommitTime = commitTime
@@ -337,12 +395,38 @@ private struct StreamSession {
         }
         self.batch.append(kept)
         self.tracker.changeQueued()
-        if self.batch.count >= self.pipeline.configuration.maxBatchSize { try await self.flush() }
+        if self.batch.count >= self.pipeline.configuration.maxBatchSize && !self.stopPending { try await self.flush() }
+    }
+
+    /// A stop was asked for and the open transaction (if any) has not reached a sink yet: delivering more of it now
+    /// would only force the stop to wait for the rest.
+    private var stopPending: Bool {
+        self.pipeline.shouldStop && self.tracker.inTransaction && !self.openTransactionDelivered
+    }
+
+    /// Whether the session may end now, at a transaction boundary, so that a restart repeats nothing.
+    ///
+    /// Outside a transaction it may. Inside one whose changes no sink was handed yet, the transaction is abandoned:
+    /// it is not acknowledged, and the server sends it again, whole, after the restart — however large it is, a stop
+    /// does not wait for it. A transaction partly handed out is finished first, since a sink that cannot drop repeats
+    /// (stdout, handlers) would otherwise show its first part twice; when every sink drops repeats, that is no
+    /// concern and it is abandoned too.
+    private mutating func stopsHere() -> Bool {
+        guard self.pipeline.shouldStop else { return false }
+        guard self.tracker.inTransaction else { return true }
+        if self.openTransactionDelivered && !self.sinksDropRepeats { return false }
+        let start = self.openTransactionStart ?? self.batch.count
+        self.tracker.openTransactionAbandoned(changes: self.batch.count - start)
+        self.batch.removeSubrange(start...)
+        self.openTransactionStart = nil
+        self.openTransactionDelivered = false
+        return true
     }
 
     /// Delivers the batch to every sink, then confirms what became confirmable.
     private mutating func flush() async throws {
         if !self.batch.isEmpty {
+            if let start = self.openTransactionStart, start < self.batch.count { self.openTransactionDelivered = true }
             let delivered = try await self.delivery.deliver(self.batch)
             let count = self.batch.count
             self.pipeline.record {
@@ -351,6 +435,7 @@ private struct StreamSession {
                 $0.deadLetters += delivered.deadLettered
             }
             self.batch.removeAll(keepingCapacity: true)
+            if self.openTransactionStart != nil { self.openTransactionStart = 0 }
         }
         if let lsn = self.tracker.queuedChangesDelivered() {
             try await self.acknowledge(lsn)
@@ -358,6 +443,7 @@ private struct StreamSession {
     }
 
     private func acknowledge(_ lsn: LSN) async throws {
+        for sink in self.boundSinks { try await sink.confirming(lsn, seenUpTo: self.seenUpTo) }
         try await self.stream.acknowledge(upTo: lsn)
         self.pipeline.record { $0.confirmedLSN = lsn }
     }

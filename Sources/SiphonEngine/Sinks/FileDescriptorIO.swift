@@ -12,19 +12,40 @@
 enum FileDescriptorIO {
     /// Writes all of `text`'s UTF-8 bytes, looping over short writes.
     static func writeAll(_ descriptor: Int32, _ text: inout String) throws(SystemCallError) {
-        let failure: Int32? = text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
+        var written = 0
+        var failure: SystemCallError?
+        text.withUTF8 { bytes in
+            do throws(SystemCallError) {
+                try Self.writeAll(descriptor, UnsafeRawBufferPointer(bytes), written: &written)
+            } catch {
+                failure = error
             }
-            return nil
         }
-        if let failure { throw SystemCallError("write", errno: failure) }
+        if let failure { throw failure }
+    }
+
+    /// Writes `bytes[written...]`, looping over short writes, and on a non-blocking descriptor (a pipe whose reader
+    /// is slow) waiting until it takes more. `written` counts what reached the kernel, also when this throws.
+    static func writeAll(
+        _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, written: inout Int,
+        using writer: (Int32, UnsafeRawBufferPointer) -> Int = { write($0, $1.baseAddress, $1.count) }
+    ) throws(SystemCallError) {
+        while written < bytes.count {
+            let count = writer(descriptor, UnsafeRawBufferPointer(rebasing: bytes[written...]))
+            if count >= 0 {
+                written += count
+                continue
+            }
+            switch errno {
+            case EINTR:
+                continue
+            case EAGAIN, EWOULDBLOCK:
+                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                while poll(&ready, 1, -1) < 0 && errno == EINTR {}
+            case let failure:
+                throw SystemCallError("write", errno: failure)
+            }
+        }
     }
 
     /// Makes everything written to `descriptor` durable (`fsync`).
@@ -38,6 +59,24 @@ enum FileDescriptorIO {
             #endif
             if errno != EINTR { throw SystemCallError("fsync", errno: errno) }
         }
+    }
+
+    /// Makes a new or renamed directory entry under `path`'s directory durable, or lines fsynced into the file could
+    /// vanish with it in a crash.
+    static func syncDirectory(of path: String) throws(SystemCallError) {
+        do {
+            let directory = try Self.openFile(Self.directory(of: path), O_RDONLY | O_DIRECTORY)
+            defer { try? Self.closeFile(directory) }
+            try Self.sync(directory)
+        } catch where error.errno == EINVAL || error.errno == EACCES {
+            // Some file systems cannot sync a directory, and a directory may be writable but not readable.
+        }
+    }
+
+    /// The directory part of `path` (`.` when it has none).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// `open(2)`; returns the descriptor or throws.

@@ -15,17 +15,22 @@ import Synchronization
 ///
 /// - `deliver` returns after the lines are written and fsynced: one `write` and one `fsync` per call, however many
 ///   changes it carries (batching is the pipeline's job).
-/// - Opening repairs a crash: a last line without its `\n` is cut off, and the id of the last complete line is
-///   read, so changes the file already holds (same source, `(commitLSN, index)` not above it) are skipped when the
-///   pipeline delivers them again. Repeats never reach the file twice.
+/// - Opening repairs a crash: a last line without its `\n` is cut off, and the id of the last line of each id source
+///   is read, so changes the file already holds (same source, `(commitLSN, index)` not above that source's last) are
+///   skipped when the pipeline delivers them again. Repeats never reach the file twice. Ids of different sources are
+///   never compared: the partitions of an outbox each order their own ids.
 /// - A failed write is cut back off the file, so a retry never leaves half a line behind.
 /// - The file is locked (`flock`) while the sink has it open: a second sink on it, in this process or another, is
 ///   refused.
+/// - The file knows its source: `PATH.siphon` (``SourceRecordFile``) records the cluster, timeline, database and
+///   slot its changes came from and how far the slot was confirmed for them. Binding to another source, or to a slot
+///   that moved past that position without the file, is refused: ids of different sources do not compare, and
+///   changes confirmed without reaching the file are lost.
 /// - The file is created with mode 0644 (less the umask). Its directory is not created: a missing directory is
 ///   more often a volume that is not mounted than one to make.
 ///
 /// The system calls block the calling thread for as long as the disk takes; `deliver` is called once per batch.
-public final class JSONLinesFileSink: ChangeSink {
+public final class JSONLinesFileSink: SourceBoundSink {
     public let name: String
     public let path: String
     public let format: ChangeFormat
@@ -40,9 +45,13 @@ public final class JSONLinesFileSink: ChangeSink {
         /// The file's length: where the next line starts, and where to cut back to after a failed write.
         var size: Int64
         var lastID: Change.ID?
+        /// The last id of each id source in the file.
+        var lastIDs: [String: Change.ID]
         /// Set when a failed write could not be cut back; the file must be reopened to repair it.
         var broken: SiphonError?
         var buffer = ""
+        /// `PATH.siphon` as last read or written; `nil` while there is none.
+        var record: SourceRecordFile?
     }
 
     /// Opens (or creates) the file at `path`, repairing a torn last line and reading the last change's id.
@@ -58,9 +67,13 @@ public final class JSONLinesFileSink: ChangeSink {
         let descriptor = try Self.openOrCreate(path)
         do {
             try Self.lock(descriptor, path: path)
-            let recovered = try Self.recover(descriptor, path: path)
+            let record = try SourceRecordFile.read(SourceRecordFile.path(for: path))
+            let recovered = try Self.recover(descriptor, path: path, sources: record?.changeSources ?? [])
             self.repairedBytes = recovered.repairedBytes
-            self.state = Mutex(State(descriptor: descriptor, size: recovered.size, lastID: recovered.lastID))
+            self.state = Mutex(
+                State(
+                    descriptor: descriptor, size: recovered.size, lastID: recovered.lastID,
+                    lastIDs: recovered.lastIDs, record: record))
         } catch {
             try? FileDescriptorIO.closeFile(descriptor)
             throw error
@@ -84,16 +97,19 @@ public final class JSONLinesFileSink: ChangeSink {
             if let broken = state.broken { throw broken }
 
             state.buffer.removeAll(keepingCapacity: state.buffer.utf8.count <= Self.retainedBufferBytes)
-            var last = state.lastID
+            var lastIDs = state.lastIDs
+            var lastWritten: Change.ID?
             var count = 0
             for change in changes {
-                if let last, last.source == change.id.source, change.id <= last { continue }
+                if let last = lastIDs[change.id.source], change.id <= last { continue }
                 ChangeEnvelope.append(change, format: self.format, debezium: self.debezium, to: &state.buffer)
                 state.buffer.append("\n")
-                last = change.id
+                lastIDs[change.id.source] = change.id
+                lastWritten = change.id
                 count += 1
             }
             guard count > 0 else { return }
+            try self.recordNewSources(lastIDs.keys, in: &state)
 
             do throws(SystemCallError) {
                 try FileDescriptorIO.writeAll(descriptor, &state.buffer)
@@ -113,7 +129,71 @@ public final class JSONLinesFileSink: ChangeSink {
                 throw failure
             }
             state.size += Int64(state.buffer.utf8.count)
-            state.lastID = last
+            state.lastIDs = lastIDs
+            state.lastID = lastWritten
+        }
+    }
+
+    /// Reopening looks for the last id of every source the record names: a new source is recorded before its first
+    /// line is written.
+    private func recordNewSources(_ sources: Dictionary<String, Change.ID>.Keys, in state: inout State) throws(SiphonError) {
+        let known = state.record?.changeSources ?? state.lastID.map { [$0.source] } ?? []
+        let new = sources.filter { !known.contains($0) }.sorted()
+        guard !new.isEmpty else { return }
+        var record = state.record ?? SourceRecordFile(source: SourceIdentity(fields: [], changeSource: ""), confirmed: nil)
+        record.changeSources = known + new
+        try record.write(to: SourceRecordFile.path(for: self.path))
+        state.record = record
+    }
+
+    public func bind(to source: SourceIdentity, slotPosition: LSN?) async throws {
+        let recordPath = SourceRecordFile.path(for: self.path)
+        try self.state.withLock { (state) throws(SiphonError) in
+            let record = state.record
+            if let recorded = record, !recorded.source.fields.isEmpty {
+                let differences = source.differences(from: recorded.source)
+                guard differences.isEmpty else {
+                    throw SiphonError(
+                        .invalidConfiguration,
+                        "\(self.path) holds changes of another source (\(differences.joined(separator: "; "))), as "
+                            + "\(recordPath) records. Their ids do not compare with this source's, so appending would "
+                            + "mix two histories and could drop changes as repeats. Write to a new file, or move "
+                            + "\(self.path) and \(recordPath) away first.")
+                }
+            } else if let lastID = state.lastID, !source.produces(lastID.source) {
+                // A file from before source records: adopted only when its last change names this slot or outbox.
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "\(self.path) holds changes of \"\(lastID.source)\" and no record of their source "
+                        + "(\(recordPath)); this run reads \(source). Write to a new file, or move \(self.path) away.")
+            }
+            if let slotPosition, let confirmed = record?.confirmed, slotPosition > confirmed {
+                let slot = source.fields.first { $0.name == "slot" }?.value ?? "?"
+                throw SiphonError(
+                    .changesLost,
+                    "replication slot \"\(slot)\" starts at \(slotPosition), but \(self.path) was only confirmed up "
+                        + "to \(confirmed): the slot was dropped and created again, or moved on by something else "
+                        + "(pg_replication_slot_advance, another siphon run writing to another file), so changes "
+                        + "committed in between were lost to this file. Re-snapshot the tables downstream and write to "
+                        + "a new file, or move \(self.path) and \(recordPath) away.")
+            }
+            let confirmed = max(record?.confirmed ?? slotPosition ?? .zero, slotPosition ?? .zero)
+            var bound = SourceRecordFile(source: source, confirmed: confirmed == .zero ? nil : confirmed)
+            bound.changeSources = record?.changeSources ?? state.lastID.map { [$0.source] } ?? []
+            if bound.text != record?.text { try bound.write(to: recordPath) }
+            state.record = bound
+        }
+    }
+
+    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws {
+        let recordPath = SourceRecordFile.path(for: self.path)
+        try self.state.withLock { (state) throws(SiphonError) in
+            guard var record = state.record else { return }
+            if let confirmed = record.confirmed, lsn <= confirmed { return }
+            // Recording the furthest position seen saves a write for every confirmation up to it.
+            record.confirmed = max(lsn, seenUpTo)
+            try record.write(to: recordPath)
+            state.record = record
         }
     }
 
@@ -130,11 +210,16 @@ public final class JSONLinesFileSink: ChangeSink {
         }
     }
 
+    /// Whether `error` says the file is locked by another sink (which may be closing it right now).
+    static func isLockConflict(_ error: any Error) -> Bool {
+        ((error as? SiphonError)?.underlying as? SystemCallError)?.errno == EWOULDBLOCK
+    }
+
     /// A batch buffer larger than this is released after use instead of being kept for the next batch.
     private static let retainedBufferBytes = 4 << 20
 
     private static func openOrCreate(_ path: String) throws(SiphonError) -> Int32 {
-        do {
+        do throws(SystemCallError) {
             while true {
                 do {
                     return try FileDescriptorIO.openFile(path, O_RDWR | O_APPEND)
@@ -145,7 +230,13 @@ public final class JSONLinesFileSink: ChangeSink {
                 } catch where error.errno == EEXIST {
                     continue  // Someone else created it since: open theirs.
                 }
-                try Self.syncDirectory(of: path, created: created)
+                // The new directory entry must survive a crash too, or lines fsynced into the file could vanish.
+                do {
+                    try FileDescriptorIO.syncDirectory(of: path)
+                } catch {
+                    try? FileDescriptorIO.closeFile(created)
+                    throw error
+                }
                 return created
             }
         } catch {
@@ -168,28 +259,16 @@ public final class JSONLinesFileSink: ChangeSink {
         }
     }
 
-    /// The new directory entry must survive a crash too, or lines fsynced into the file could vanish with it.
-    private static func syncDirectory(of path: String, created: Int32) throws(SystemCallError) {
-        do {
-            let directory = try FileDescriptorIO.openFile(Self.directory(of: path), O_RDONLY | O_DIRECTORY)
-            defer { try? FileDescriptorIO.closeFile(directory) }
-            try FileDescriptorIO.sync(directory)
-        } catch where error.errno == EINVAL || error.errno == EACCES {
-            // Some file systems cannot sync a directory, and a directory may be writable but not readable.
-        } catch {
-            try? FileDescriptorIO.closeFile(created)
-            throw error
-        }
-    }
-
     private struct Recovered {
         var size: Int64
         var lastID: Change.ID?
+        var lastIDs: [String: Change.ID] = [:]
         var repairedBytes: Int
     }
 
-    /// Cuts a torn last line off and reads the id of the last complete one.
-    private static func recover(_ descriptor: Int32, path: String) throws(SiphonError) -> Recovered {
+    /// Cuts a torn last line off and reads the id of the last complete line, and of the last line of each of
+    /// `sources` (reading back until each was found).
+    private static func recover(_ descriptor: Int32, path: String, sources: [String]) throws(SiphonError) -> Recovered {
         func failure(_ error: SystemCallError) -> SiphonError {
             SiphonError(.sinkRejected, "cannot repair \(path): \(error.reason)", underlying: error)
         }
@@ -205,27 +284,63 @@ public final class JSONLinesFileSink: ChangeSink {
                 "\(path) is not a regular file; the jsonl sink appends to files only "
                     + "(use --sink stdout to write to a pipe or terminal)")
         }
-        let recovered: Recovered
-        let lastLine: String?
+        var recovered: Recovered
         do throws(SystemCallError) {
             let size = try Self.cutTornLine(descriptor, size: status.size)
             recovered = Recovered(size: size, repairedBytes: Int(status.size - size))
-            lastLine = try Self.lastLine(descriptor, size: size)
         } catch {
             throw failure(error)
         }
-        guard let lastLine else { return recovered }
+        var missing = Set(sources)
+        var isLastLine = true
         do {
-            var result = recovered
-            result.lastID = try ChangeEnvelope.changeID(inLine: lastLine)
-            return result
+            try Self.forEachLineBackwards(descriptor, size: recovered.size) { line in
+                let id = try ChangeEnvelope.changeID(inLine: String(decoding: line, as: UTF8.self))
+                if isLastLine {
+                    recovered.lastID = id
+                    isLastLine = false
+                }
+                if recovered.lastIDs[id.source] == nil { recovered.lastIDs[id.source] = id }
+                missing.remove(id.source)
+                return !missing.isEmpty
+            }
+        } catch let error as SystemCallError {
+            throw failure(error)
         } catch {
             throw SiphonError(
                 .sinkRejected,
-                "the last line of \(path) is not a change Siphon wrote (\(error)); the jsonl sink only appends to "
+                "\(isLastLine ? "the last line" : "a line") of \(path) is not a change Siphon wrote (\(error)); the "
+                    + "jsonl sink only appends to "
                     + "its own files: move this one away or choose another path",
                 underlying: error)
         }
+        return recovered
+    }
+
+    /// Calls `body` with each line of a file that ends with `\n` (without it), last line first, while it returns
+    /// true.
+    private static func forEachLineBackwards(
+        _ descriptor: Int32, size: Int64, _ body: (ArraySlice<UInt8>) throws -> Bool
+    ) throws {
+        guard size > 0 else { return }
+        let chunkSize: Int64 = 64 << 10
+        var chunkEnd = size - 1
+        // The end of a line that starts in an earlier chunk.
+        var rest: [UInt8] = []
+        while chunkEnd > 0 {
+            let chunkStart = max(0, chunkEnd - chunkSize)
+            let chunk = try FileDescriptorIO.read(descriptor, count: Int(chunkEnd - chunkStart), at: chunkStart)
+            var lineEnd = chunk.count
+            while let newline = chunk[..<lineEnd].lastIndex(of: UInt8(ascii: "\n")) {
+                let line = rest.isEmpty ? chunk[(newline + 1)..<lineEnd] : ArraySlice(chunk[(newline + 1)..<lineEnd] + rest)
+                rest = []
+                guard try body(line) else { return }
+                lineEnd = newline
+            }
+            rest = Array(chunk[..<lineEnd]) + rest
+            chunkEnd = chunkStart
+        }
+        _ = try body(rest[...])
     }
 
     /// Cuts the file back to its last `\n` when it does not end with one; returns the size it has then.
@@ -237,14 +352,6 @@ public final class JSONLinesFileSink: ChangeSink {
         try FileDescriptorIO.truncate(descriptor, to: keep)
         try FileDescriptorIO.sync(descriptor)
         return keep
-    }
-
-    /// The last line (without its `\n`) of a file that ends with `\n`; `nil` when the file is empty.
-    private static func lastLine(_ descriptor: Int32, size: Int64) throws(SystemCallError) -> String? {
-        guard size > 0 else { return nil }
-        let start = try Self.lastNewline(descriptor, before: size - 1).map { $0 + 1 } ?? 0
-        let bytes = try FileDescriptorIO.read(descriptor, count: Int(size - 1 - start), at: start)
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The offset of the last `\n` before `end`, reading backwards in chunks; `nil` when there is none.
@@ -260,11 +367,6 @@ public final class JSONLinesFileSink: ChangeSink {
         return nil
     }
 
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
     static func openFailure(_ error: SystemCallError, path: String) -> SiphonError {
         let message: String
         switch error.errno {
@@ -274,7 +376,7 @@ public final class JSONLinesFileSink: ChangeSink {
             message = "permission denied opening \(path) for appending; make the file (or its directory) writable "
                 + "for this user"
         case ENOENT:
-            message = "directory \(Self.directory(of: path)) does not exist; create it first (Siphon does not "
+            message = "directory \(FileDescriptorIO.directory(of: path)) does not exist; create it first (Siphon does not "
                 + "create directories, so an unmounted volume is never written to by mistake)"
         case ENOTDIR:
             message = "a part of \(path) that should be a directory is a file"

@@ -8,30 +8,110 @@ import SiphonCore
 /// bytes, keeps the last of duplicate keys, stores numbers as `numeric` (so `1.0E2` becomes `100`) and
 /// re-escapes strings with `escape_json` (so `"\u00e9"` becomes `"é"`).
 enum JSONNormalizer {
-    /// Nesting deeper than this is left as the server wrote it (the recursion must fit a task's stack).
-    static let maximumDepth = 512
-
     enum Outcome {
         case normalized
-        /// Valid as far as read, but nested deeper than `maximumDepth`.
-        case tooDeep
         case malformed
     }
 
-    /// Appends the `jsonb` text of `json`; unless the outcome is `.normalized`, what was appended is unspecified.
+    /// Appends the `jsonb` text of `json`, at any nesting depth; unless the outcome is `.normalized`, what was
+    /// appended is unspecified.
+    ///
+    /// The value is parsed into a flat tree first and written from it, both without recursion: a document nested
+    /// a million levels deep must neither overflow a task's stack nor be copied once per level, and it must come out
+    /// on one line (jsonb has no newlines outside strings) like any other.
     static func append(_ json: UnsafeRawBufferPointer, to output: inout String) -> Outcome {
         var parser = Parser(bytes: json)
-        parser.skipWhitespace()
-        guard parser.value(to: &output) else { return parser.tooDeep ? .tooDeep : .malformed }
-        parser.skipWhitespace()
-        return parser.position == json.count ? .normalized : .malformed
+        guard let root = parser.document() else { return .malformed }
+        parser.tree.write(root, to: &output)
+        return .normalized
+    }
+
+    /// A parsed document: containers refer to their elements by node index, so no level holds its children's text.
+    private struct Tree {
+        enum Node {
+            /// A string, number or literal, already in its jsonb form: a range of `scalars`.
+            case scalar(Range<String.Index>)
+            /// An array: its elements are `elements[range]`.
+            case array(Range<Int>)
+            /// An object: its members, in jsonb key order with duplicates removed, are `members[range]`.
+            case object(Range<Int>)
+        }
+
+        var nodes: [Node] = []
+        var scalars = ""
+        var elements: [Int] = []
+        var members: [(key: String, value: Int)] = []
+
+        mutating func addScalar(_ render: (inout String) -> Void) -> Int {
+            let start = self.scalars.endIndex
+            render(&self.scalars)
+            self.nodes.append(.scalar(start..<self.scalars.endIndex))
+            return self.nodes.count - 1
+        }
+
+        mutating func addArray(_ values: ArraySlice<Int>) -> Int {
+            let start = self.elements.count
+            self.elements.append(contentsOf: values)
+            self.nodes.append(.array(start..<self.elements.count))
+            return self.nodes.count - 1
+        }
+
+        /// jsonb orders keys by length, then bytes, and keeps the last of duplicate keys.
+        mutating func addObject(keys: ArraySlice<String>, values: ArraySlice<Int>) -> Int {
+            let keys = Array(keys)
+            let values = Array(values)
+            let start = self.members.count
+            var previous: Int? = nil
+            for index in jsonKeyOrder(keys) {
+                if let previous, keys[previous] == keys[index] { continue }
+                self.members.append((keys[index], values[index]))
+                previous = index
+            }
+            self.nodes.append(.object(start..<self.members.count))
+            return self.nodes.count - 1
+        }
+
+        func write(_ root: Int, to output: inout String) {
+            // Each open container and how many of its children are written.
+            var open: [(node: Int, written: Int)] = [(root, 0)]
+            while let top = open.last {
+                let (node, written) = top
+                switch self.nodes[node] {
+                case .scalar(let range):
+                    output.append(contentsOf: self.scalars[range])
+                    open.removeLast()
+                case .array(let range):
+                    if written == 0 { output.append("[") }
+                    guard written < range.count else {
+                        output.append("]")
+                        open.removeLast()
+                        continue
+                    }
+                    if written > 0 { output.append(", ") }
+                    open[open.count - 1].written += 1
+                    open.append((self.elements[range.lowerBound + written], 0))
+                case .object(let range):
+                    if written == 0 { output.append("{") }
+                    guard written < range.count else {
+                        output.append("}")
+                        open.removeLast()
+                        continue
+                    }
+                    if written > 0 { output.append(", ") }
+                    let member = self.members[range.lowerBound + written]
+                    appendJSONString(member.key, to: &output)
+                    output.append(": ")
+                    open[open.count - 1].written += 1
+                    open.append((member.value, 0))
+                }
+            }
+        }
     }
 
     private struct Parser {
         let bytes: UnsafeRawBufferPointer
         var position = 0
-        var depth = 0
-        var tooDeep = false
+        var tree = Tree()
 
         var current: UInt8? { self.position < self.bytes.count ? self.bytes[self.position] : nil }
 
@@ -52,107 +132,102 @@ enum JSONNormalizer {
             return true
         }
 
-        mutating func value(to output: inout String) -> Bool {
-            guard self.depth < maximumDepth else {
-                self.tooDeep = true
-                return false
+        /// Parses the whole input as one value; returns its node, or `nil` when it is not JSON.
+        mutating func document() -> Int? {
+            /// An array or object being read: where its values (and keys) start in `values` (and `keys`).
+            struct Container {
+                var isObject: Bool
+                var firstValue: Int
+                var firstKey: Int
             }
-            guard let byte = self.current else { return false }
-            switch byte {
-            case UInt8(ascii: "{"):
-                return self.object(to: &output)
-            case UInt8(ascii: "["):
-                return self.array(to: &output)
-            case UInt8(ascii: "\""):
-                guard let string = self.string() else { return false }
-                appendJSONString(string, to: &output)
-                return true
-            case UInt8(ascii: "t"):
-                output.append("true")
-                return self.literal("true")
-            case UInt8(ascii: "f"):
-                output.append("false")
-                return self.literal("false")
-            case UInt8(ascii: "n"):
-                output.append("null")
-                return self.literal("null")
-            default:
-                return self.number(to: &output)
-            }
-        }
-
-        mutating func object(to output: inout String) -> Bool {
-            self.position += 1
-            self.depth += 1
-            defer { self.depth -= 1 }
+            var containers: [Container] = []
+            var values: [Int] = []
             var keys: [String] = []
-            var values: [String] = []
-            self.skipWhitespace()
-            if self.current == UInt8(ascii: "}") {
-                self.position += 1
-                output.append("{}")
-                return true
-            }
             while true {
+                // A value starts here.
                 self.skipWhitespace()
-                guard self.current == UInt8(ascii: "\""), let key = self.string() else { return false }
-                self.skipWhitespace()
-                guard self.current == UInt8(ascii: ":") else { return false }
-                self.position += 1
-                self.skipWhitespace()
-                var value = ""
-                guard self.value(to: &value) else { return false }
-                keys.append(key)
-                values.append(value)
-                self.skipWhitespace()
-                if self.current == UInt8(ascii: ",") {
+                guard let byte = self.current else { return nil }
+                var completed: Int
+                switch byte {
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    let isObject = byte == UInt8(ascii: "{")
                     self.position += 1
-                    continue
+                    self.skipWhitespace()
+                    if self.current == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        self.position += 1
+                        completed = isObject ? self.tree.addObject(keys: [], values: []) : self.tree.addArray([])
+                    } else {
+                        containers.append(Container(isObject: isObject, firstValue: values.count, firstKey: keys.count))
+                        if isObject {
+                            guard let key = self.memberKey() else { return nil }
+                            keys.append(key)
+                        }
+                        continue
+                    }
+                default:
+                    guard let scalar = self.scalar() else { return nil }
+                    completed = scalar
                 }
-                guard self.current == UInt8(ascii: "}") else { return false }
-                self.position += 1
-                break
+                // A value ended: it completes the document, or its container goes on or ends.
+                while true {
+                    guard let container = containers.last else {
+                        self.skipWhitespace()
+                        return self.position == self.bytes.count ? completed : nil
+                    }
+                    values.append(completed)
+                    self.skipWhitespace()
+                    if self.current == UInt8(ascii: ",") {
+                        self.position += 1
+                        if container.isObject {
+                            guard let key = self.memberKey() else { return nil }
+                            keys.append(key)
+                        }
+                        break
+                    }
+                    guard self.current == (container.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else {
+                        return nil
+                    }
+                    self.position += 1
+                    containers.removeLast()
+                    if container.isObject {
+                        completed = self.tree.addObject(
+                            keys: keys[container.firstKey...], values: values[container.firstValue...])
+                        keys.removeSubrange(container.firstKey...)
+                    } else {
+                        completed = self.tree.addArray(values[container.firstValue...])
+                    }
+                    values.removeSubrange(container.firstValue...)
+                }
             }
-            output.append("{")
-            var previous: Int? = nil
-            for index in jsonKeyOrder(keys) {
-                if let previous, keys[previous] == keys[index] { continue }
-                if previous != nil { output.append(", ") }
-                appendJSONString(keys[index], to: &output)
-                output.append(": ")
-                output.append(values[index])
-                previous = index
-            }
-            output.append("}")
-            return true
         }
 
-        mutating func array(to output: inout String) -> Bool {
-            self.position += 1
-            self.depth += 1
-            defer { self.depth -= 1 }
-            output.append("[")
+        /// Reads `"key" :` and returns the key.
+        mutating func memberKey() -> String? {
             self.skipWhitespace()
-            if self.current == UInt8(ascii: "]") {
-                self.position += 1
-                output.append("]")
-                return true
-            }
-            var first = true
-            while true {
-                if !first { output.append(", ") }
-                first = false
-                self.skipWhitespace()
-                guard self.value(to: &output) else { return false }
-                self.skipWhitespace()
-                if self.current == UInt8(ascii: ",") {
-                    self.position += 1
-                    continue
-                }
-                guard self.current == UInt8(ascii: "]") else { return false }
-                self.position += 1
-                output.append("]")
-                return true
+            guard self.current == UInt8(ascii: "\""), let key = self.string() else { return nil }
+            self.skipWhitespace()
+            guard self.current == UInt8(ascii: ":") else { return nil }
+            self.position += 1
+            return key
+        }
+
+        /// Reads a string, number or literal.
+        mutating func scalar() -> Int? {
+            guard let byte = self.current else { return nil }
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let string = self.string() else { return nil }
+                return self.tree.addScalar { appendJSONString(string, to: &$0) }
+            case UInt8(ascii: "t"):
+                return self.literal("true") ? self.tree.addScalar { $0.append("true") } : nil
+            case UInt8(ascii: "f"):
+                return self.literal("false") ? self.tree.addScalar { $0.append("false") } : nil
+            case UInt8(ascii: "n"):
+                return self.literal("null") ? self.tree.addScalar { $0.append("null") } : nil
+            default:
+                var text = ""
+                guard self.number(to: &text) else { return nil }
+                return self.tree.addScalar { $0.append(text) }
             }
         }
 

@@ -36,7 +36,6 @@ extension PostgresValue {
             var contiguous = text
             switch contiguous.withUTF8({ JSONNormalizer.append(UnsafeRawBufferPointer($0), to: &normalized) }) {
             case .normalized: output.append(normalized)
-            case .tooDeep: output.append(text)
             case .malformed: appendJSONString(text, to: &output)
             }
         case .jsonb(let text):

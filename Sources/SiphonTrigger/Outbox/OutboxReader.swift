@@ -416,7 +416,7 @@ private struct OutboxSession {
             for row in rows { records.append(try OutboxRecord(row: row)) }
             var changes: [Change] = []
             changes.reserveCapacity(records.count)
-            for change in try await self.changes(of: records, windowLSN: cursor.windowLSN) {
+            for change in try await self.changes(of: records, windowLSN: cursor.windowLSN, partition: partition) {
                 if let kept = configuration.filter.apply(change) { changes.append(kept) }
             }
             if !changes.isEmpty {
@@ -459,8 +459,10 @@ private struct OutboxSession {
 
     /// The changes the records stand for, their columns in table order: the order of tables not seen before is
     /// loaded first, and loaded again for a table whose rows name columns it does not know (added since).
-    private mutating func changes(of records: [OutboxRecord], windowLSN: LSN) async throws -> [Change] {
-        let source = self.reader.configuration.outbox
+    private mutating func changes(of records: [OutboxRecord], windowLSN: LSN, partition: Int) async throws -> [Change] {
+        // Each partition orders its own windows: ids compare within a partition only, so it is part of the source.
+        let outbox = self.reader.configuration.outbox
+        let source = self.queries.group.partitions > 1 ? "\(outbox)#\(partition)" : outbox
         try await self.columns.load(
             Set(records.map(\.table).filter { !self.columns.knows($0) }), connection: self.connection)
         var changes: [Change] = []

@@ -35,4 +35,18 @@ import Testing
         #expect(tracker.idlePositionReported(LSN(rawValue: 30), openStreamedTransactions: false) == nil)
         #expect(tracker.idlePositionReported(LSN(rawValue: 40), openStreamedTransactions: true) == nil)
     }
+
+    @Test func anAbandonedTransactionConfirmsNothingButLetsEarlierOnesThrough() {
+        var tracker = AckTracker(confirmed: .zero)
+        tracker.transactionBegan()
+        tracker.changeQueued()
+        tracker.transactionCommitted(endLSN: LSN(rawValue: 30))
+        tracker.transactionBegan()
+        tracker.changeQueued()
+        tracker.changeQueued()
+        tracker.openTransactionAbandoned(changes: 2)
+        #expect(!tracker.inTransaction && tracker.undelivered == 1)
+        #expect(tracker.queuedChangesDelivered() == LSN(rawValue: 30))
+        #expect(tracker.idlePositionReported(LSN(rawValue: 50), openStreamedTransactions: false) == LSN(rawValue: 50))
+    }
 }
