@@ -198,8 +198,7 @@ public final class Pipeline: Service, Sendable {
                     }
                     var session = StreamSession(
                         pipeline: self, sinks: sinks, stream: stream, renderer: renderer, catalog: catalog,
-                        binary: binary,
-                        confirmed: start)
+                        binary: binary, confirmed: start)
                     try await session.run()
                     group.cancelAll()
                 }
