@@ -23,36 +23,15 @@ extension ReplicationConnection {
                 .invalidConfiguration,
                 "\(parameters.count) parameters given; the protocol allows at most \(Int16.max) per statement")
         }
-        var encoder = FrontendEncoder(allocator: self.channel.allocator)
-        encoder.parse(sql)
-        encoder.bind(parameters: parameters)
-        encoder.describePortal()
-        encoder.execute()
-        encoder.sync()
-        try await self.write(encoder.flushBuffer())
-        var result = QueryResult()
-        var failure: SiphonError?
-        while true {
-            switch try await self.nextMessage() {
-            case .parseComplete, .bindComplete, .noData, .emptyQueryResponse, .noticeResponse, .parameterStatus:
-                continue
-            case .rowDescription(let columns):
-                result = QueryResult(columns: columns.map(\.name))
-            case .dataRow(let values):
-                result.rows.append(values.map { $0.map { String(buffer: $0) } })
-            case .commandComplete(let tag):
-                result.commandTag = tag
-            case .errorResponse(let fields):
-                // The server skips the rest up to Sync and then sends ReadyForQuery.
-                failure = ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
-            case .readyForQuery:
-                if let failure { throw failure }
-                return result
-            case .copyBothResponse, .copyOutResponse, .copyInResponse:
-                throw SiphonError(.protocolViolation, "a parameterized query cannot run a COPY command")
-            case let other:
-                throw SiphonError(.protocolViolation, "unexpected message during a parameterized query: \(other)")
-            }
+        return try await self.withQueryDeadline {
+            var encoder = FrontendEncoder(allocator: self.channel.allocator)
+            encoder.parse(sql)
+            encoder.bind(parameters: parameters)
+            encoder.describePortal()
+            encoder.execute()
+            encoder.sync()
+            try await self.write(encoder.flushBuffer())
+            return try await self.queryResult(of: "a parameterized query")
         }
     }
 }

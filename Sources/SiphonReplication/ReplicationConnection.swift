@@ -164,6 +164,13 @@ public final class ReplicationConnection {
         var encoder = FrontendEncoder(allocator: self.channel.allocator)
         encoder.query(sql)
         try await self.write(encoder.flushBuffer())
+        return try await self.queryResult(of: "simpleQuery")
+    }
+
+    /// Reads a query's answer up to `ReadyForQuery`: its rows as text and its command tag. An error is thrown only
+    /// once the server is ready again, so the session stays usable. Both query protocols answer this way; the
+    /// extended one adds its acknowledgements (`ParseComplete`, `BindComplete`, `NoData`), which carry nothing.
+    func queryResult(of command: String) async throws -> QueryResult {
         var result = QueryResult()
         var failure: SiphonError?
         while true {
@@ -174,7 +181,7 @@ public final class ReplicationConnection {
                 result.rows.append(values.map { $0.map { String(buffer: $0) } })
             case .commandComplete(let tag):
                 result.commandTag = tag
-            case .emptyQueryResponse, .noticeResponse, .parameterStatus:
+            case .parseComplete, .bindComplete, .noData, .emptyQueryResponse, .noticeResponse, .parameterStatus:
                 continue
             case .errorResponse(let fields):
                 failure = ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
@@ -182,9 +189,9 @@ public final class ReplicationConnection {
                 if let failure { throw failure }
                 return result
             case .copyBothResponse, .copyOutResponse, .copyInResponse:
-                throw SiphonError(.protocolViolation, "simpleQuery cannot run a COPY or START_REPLICATION command")
+                throw SiphonError(.protocolViolation, "\(command) cannot run a COPY or START_REPLICATION command")
             case let other:
-                throw SiphonError(.protocolViolation, "unexpected message during query: \(other)")
+                throw SiphonError(.protocolViolation, "unexpected message during \(command): \(other)")
             }
         }
     }

@@ -26,18 +26,6 @@ import Testing
         "é", "日",
     ]
 
-    /// SplitMix64: a small seeded generator, so a failing run can be repeated exactly.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// `count` distinct (by bytes) random strings of at most `maximumBytes` UTF-8 bytes.
     static func hostileStrings(count: Int, maximumBytes: Int, seed: UInt64) -> [String] {
         var generator = SeededGenerator(state: seed)

@@ -2,22 +2,11 @@
 
 import NIOCore
 import SiphonPgOutput
+import SiphonTestSupport
 import Testing
 
 /// Cut and corrupted fixture bytes must throw or decode — a trap would fail the whole test run.
 @Suite struct PgOutputDecoderRobustnessTests {
-    /// SplitMix64: a fixed seed keeps every run identical, so a failure reproduces.
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func everyStrictPrefixOfEveryMessageThrows() throws {
         var prefixes = 0
         for fixture in try PgOutputFixture.all() {
