@@ -87,19 +87,22 @@ import Testing
             return change
         }
         let expected = changes.map { ChangeEnvelope.render($0, format: .siphon) + "\n" }.joined()
-        async let read: [UInt8] = Task.detached {
-            // A slow reader: the pipe fills up long before the batch is written.
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = Glibc.read(reader, &chunk, chunk.count)
-                if count <= 0 { break }
-                bytes += chunk[..<count]
-                usleep(200)
+        // A slow reader: the pipe fills up long before the batch is written. It runs on a thread of its own, not the
+        // cooperative pool: the sink blocks a pool thread while it waits, and the pool has one thread per core.
+        async let read: [UInt8] = withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var bytes: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = Glibc.read(reader, &chunk, chunk.count)
+                    if count <= 0 { break }
+                    bytes += chunk[..<count]
+                    usleep(200)
+                }
+                close(reader)
+                continuation.resume(returning: bytes)
             }
-            close(reader)
-            return bytes
-        }.value
+        }
         try await sink.deliver(changes)
         close(writer)
         #expect(String(decoding: await read, as: UTF8.self) == expected)
