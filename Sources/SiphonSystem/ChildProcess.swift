@@ -77,6 +77,15 @@ public final class ChildProcess: @unchecked Sendable {
         return self.status
     }
 
+    /// Waits for the process to end without holding a thread, checking every 50 ms: a test or task that waits for
+    /// a long child must not take one of the cooperative pool's few threads for all that time.
+    public func exited() async throws -> Int32 {
+        while true {
+            if let status = self.poll() { return status }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Blocks the calling thread until the process ends.
     public func waitBlocking() -> Int32 {
         if let status { return status }

@@ -9,7 +9,7 @@ import Testing
 @Suite("Benchmark harness")
 struct BenchSmokeTests {
     @Test("scripts/bench --smoke runs every workload, and Siphon delivers every change of each")
-    func smokeRun() throws {
+    func smokeRun() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -21,12 +21,14 @@ struct BenchSmokeTests {
         let environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("PG") && !$0.key.hasPrefix("SIPHON_")
         }
-        let status = try ChildProcess.run(
+        // Over a minute of work: waited for without holding one of the cooperative pool's threads meanwhile.
+        let status = try await ChildProcess(
             [
                 "/bin/bash", root.appendingPathComponent("scripts/bench").path, "--smoke", "--siphon",
                 try Self.siphonBinary().path, "--output", output.path,
             ],
-            standardOutput: log.path, environment: environment)
+            standardOutput: log.path, environment: environment
+        ).exited()
         let transcript = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try #require(status == 0, "scripts/bench --smoke exited with \(status):\n\(transcript.suffix(4000))")
 

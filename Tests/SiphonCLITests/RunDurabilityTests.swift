@@ -246,8 +246,9 @@ import Testing
         let process = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
         try await RunDurabilityTests.writeWorkload(pipeline, rows: 1...200)
         for mode in ["fast", "immediate"] {
-            let status = try ChildProcess.run(
-                ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-m", mode, "-w", "restart"])
+            let status = try await ChildProcess(
+                ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-m", mode, "-w", "restart"]
+            ).exited()
             #expect(status == 0)
         }
         try await RunDurabilityTests.writeWorkload(pipeline, rows: 201...400)
