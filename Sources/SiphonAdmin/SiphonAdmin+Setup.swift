@@ -117,7 +117,8 @@ extension SiphonAdmin {
         var created: [ObjectRecord] = []
 
         func record(_ record: ObjectRecord) async throws -> ObjectRecord {
-            try await session.execute(record.insertSQL(into: bookkeepingTable, command: options.command))
+            let insert = record.insert(into: bookkeepingTable, command: options.command)
+            try await session.execute(insert.sql, parameters: insert.parameters)
             return record
         }
 
