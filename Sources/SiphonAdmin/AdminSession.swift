@@ -12,16 +12,32 @@ struct AdminSession {
     /// Runs one statement and returns its rows with columns addressable by name.
     func rows(_ sql: String) async throws -> [CatalogRow] {
         self.logger.debug("Admin query", metadata: ["sql": "\(sql)"])
-        let result = try await self.connection.simpleQuery(sql)
+        return Self.catalogRows(try await self.connection.simpleQuery(sql))
+    }
+
+    private static func catalogRows(_ result: QueryResult) -> [CatalogRow] {
         var positions: [String: Int] = [:]
         for (index, column) in result.columns.enumerated() { positions[column] = index }
         return result.rows.map { CatalogRow(positions: positions, values: $0) }
+    }
+
+    /// Runs one statement with `$1`, `$2`, … bound to `parameters` and returns its rows like `rows(_:)`: names
+    /// from the user or the catalog are compared as values, never put into SQL text.
+    func rows(_ sql: String, parameters: [String?]) async throws -> [CatalogRow] {
+        self.logger.debug("Admin query", metadata: ["sql": "\(sql)"])
+        return Self.catalogRows(try await self.connection.query(sql, parameters: parameters))
     }
 
     /// Runs a statement whose result we only need to succeed.
     func execute(_ sql: String) async throws {
         self.logger.debug("Admin statement", metadata: ["sql": "\(sql)"])
         try await self.connection.simpleQuery(sql)
+    }
+
+    /// Runs a statement with `$1`, `$2`, … bound to `parameters`, whose result we only need to succeed.
+    func execute(_ sql: String, parameters: [String?]) async throws {
+        self.logger.debug("Admin statement", metadata: ["sql": "\(sql)"])
+        try await self.connection.query(sql, parameters: parameters)
     }
 
     /// Runs `body` between `BEGIN` and `COMMIT`; any error rolls everything back.

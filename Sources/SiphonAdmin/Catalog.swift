@@ -259,8 +259,8 @@ extension AdminSession {
                        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
                        s.restart_lsn)::bigint AS retained_bytes,
                    (SELECT a.application_name FROM pg_stat_activity a WHERE a.pid = s.active_pid) AS holder
-            FROM pg_replication_slots s WHERE s.slot_name = \(SQLQuoting.literal(name))
-            """
+            FROM pg_replication_slots s WHERE s.slot_name = $1
+            """, parameters: [name]
         )
         guard let row = rows.first else { return nil }
         return SlotFacts(
@@ -278,12 +278,11 @@ extension AdminSession {
     }
 
     func publication(named name: String, serverVersion: Int) async throws -> PublicationFacts? {
-        let literal = SQLQuoting.literal(name)
         let rows = try await self.rows(
             """
             SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate
-            FROM pg_publication WHERE pubname = \(literal)
-            """
+            FROM pg_publication WHERE pubname = $1
+            """, parameters: [name]
         )
         guard let row = rows.first else { return nil }
         let schemaTables =
@@ -294,7 +293,7 @@ extension AdminSession {
             FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid
             JOIN pg_class c ON c.relnamespace = pn.pnnspid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE p.pubname = \(literal)
+            WHERE p.pubname = $1
             """
             : ""
         let tables = try await self.rows(
@@ -302,9 +301,9 @@ extension AdminSession {
             SELECT n.nspname, c.relname
             FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
             JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE p.pubname = \(literal)
+            WHERE p.pubname = $1
             \(schemaTables)
-            """
+            """, parameters: [name]
         )
         return PublicationFacts(
             name: name,
@@ -322,9 +321,9 @@ extension AdminSession {
             """
             SELECT has_schema_privilege(n.oid, 'CREATE') AS can_create,
                    EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid
-                           AND c.relname = \(SQLQuoting.literal(SiphonAdmin.objectsTableName))) AS has_table
-            FROM pg_namespace n WHERE n.nspname = \(SQLQuoting.literal(schema))
-            """
+                           AND c.relname = $1) AS has_table
+            FROM pg_namespace n WHERE n.nspname = $2
+            """, parameters: [SiphonAdmin.objectsTableName, schema]
         )
         guard let row = rows.first else {
             return BookkeepingFacts(

@@ -66,20 +66,23 @@ struct ObjectRecord: Hashable, Sendable {
         return nil
     }
 
-    /// Replaces any record of the same object with this one.
-    func insertSQL(into table: TableName, command: String) -> String {
-        let schemaName = self.schemaName.map { "= " + SQLQuoting.literal($0) } ?? "IS NULL"
-        return """
+    /// Replaces any record of the same object with this one. The names and the command line are parameters.
+    func insert(into table: TableName, command: String) -> (sql: String, parameters: [String?]) {
+        let sql = """
             WITH replaced AS (
-                DELETE FROM \(table) WHERE kind = \(SQLQuoting.literal(self.kind.rawValue))
-                AND name = \(SQLQuoting.literal(self.name)) AND schema_name \(schemaName)
+                DELETE FROM \(table) WHERE kind = $1 AND name = $3 AND schema_name IS NOT DISTINCT FROM $2
             )
             INSERT INTO \(table) (kind, schema_name, name, previous_replica_identity, previous_identity_index,
                                   created_by)
-            VALUES (\(SQLQuoting.literal(self.kind.rawValue)), \(SQLQuoting.literal(self.schemaName)),
-                    \(SQLQuoting.literal(self.name)), \(SQLQuoting.literal(self.previousIdentityCode)),
-                    \(SQLQuoting.literal(self.previousIdentityIndex)), \(SQLQuoting.literal(command)))
+            VALUES ($1, $2, $3, $4, $5, $6)
             """
+        return (
+            sql,
+            [
+                self.kind.rawValue, self.schemaName, self.name, self.previousIdentityCode, self.previousIdentityIndex,
+                command,
+            ]
+        )
     }
 
     /// Creates the bookkeeping table. Its comment tells a person who finds it what it is for.

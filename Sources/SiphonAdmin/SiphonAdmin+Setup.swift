@@ -117,7 +117,8 @@ extension SiphonAdmin {
         var created: [ObjectRecord] = []
 
         func record(_ record: ObjectRecord) async throws -> ObjectRecord {
-            try await session.execute(record.insertSQL(into: bookkeepingTable, command: options.command))
+            let insert = record.insert(into: bookkeepingTable, command: options.command)
+            try await session.execute(insert.sql, parameters: insert.parameters)
             return record
         }
 
@@ -215,9 +216,8 @@ extension SiphonAdmin {
         case .create:
             var slotCreated = false
             do {
-                let slot = SQLQuoting.literal(options.slot)
                 let rows = try await session.rows(
-                    "SELECT lsn FROM pg_create_logical_replication_slot(\(slot), 'pgoutput')"
+                    "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", parameters: [options.slot]
                 )
                 slotCreated = true
                 let record = try await record(ObjectRecord(kind: .slot, name: options.slot))

@@ -95,7 +95,7 @@ struct ObjectRemover {
                 try await self.terminate(pid, readingSlot: slot.name)
                 detail = "terminated PID \(pid), which was reading it"
             }
-            try await self.session.execute("SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)))")
+            try await self.session.execute("SELECT pg_drop_replication_slot($1)", parameters: [slot.name])
             try await self.forget(record)
             outcomes.append(ObjectOutcome(object: record.object, action: .removed, detail: detail))
         }
@@ -110,7 +110,7 @@ struct ObjectRemover {
             var outcomes: [ObjectOutcome] = []
             for record in Self.unique(rest.filter { $0.kind == .publication }) {
                 let exists = try await !self.session.rows(
-                    "SELECT 1 FROM pg_publication WHERE pubname = \(SQLQuoting.literal(record.name))"
+                    "SELECT 1 FROM pg_publication WHERE pubname = $1", parameters: [record.name]
                 ).isEmpty
                 if exists { try await self.session.execute("DROP PUBLICATION \(SQLQuoting.identifier(record.name))") }
                 try await self.forget(record)
@@ -168,8 +168,8 @@ struct ObjectRemover {
             let exists = try await !self.session.rows(
                 """
                 SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                WHERE i.indrelid = \(relation.oid) AND ic.relname = \(SQLQuoting.literal(index ?? ""))
-                """
+                WHERE i.indrelid = \(relation.oid) AND ic.relname = $1
+                """, parameters: [index ?? ""]
             ).isEmpty
             if !exists {
                 previous = .default
@@ -214,12 +214,11 @@ struct ObjectRemover {
 
     /// Deletes every record of this object from the bookkeeping table.
     private func forget(_ record: ObjectRecord) async throws {
-        let schemaName = record.schemaName.map { "= " + SQLQuoting.literal($0) } ?? "IS NULL"
         try await self.session.execute(
             """
-            DELETE FROM \(self.bookkeepingTable) WHERE kind = \(SQLQuoting.literal(record.kind.rawValue))
-            AND name = \(SQLQuoting.literal(record.name)) AND schema_name \(schemaName)
-            """
+            DELETE FROM \(self.bookkeepingTable) WHERE kind = $1 AND name = $2
+            AND schema_name IS NOT DISTINCT FROM $3
+            """, parameters: [record.kind.rawValue, record.name, record.schemaName]
         )
     }
 

@@ -43,22 +43,24 @@ struct DeadLetterStore: Sendable {
     func park(_ change: Change, sink: String, error: any Error, attempts: Int) async throws {
         var json = ""
         ChangeEnvelope.append(change, format: .siphon, to: &json)
+        // The change and the error are attacker text: they travel as parameters, never as SQL.
         let insert = """
             INSERT INTO siphon.dead_letters (change_id, sink, schema_name, table_name, operation, change, error, attempts)
-            VALUES (\(SQLQuoting.literal(change.id.description)), \(SQLQuoting.literal(sink)),
-                    \(SQLQuoting.literal(change.schema)), \(SQLQuoting.literal(change.table)),
-                    \(SQLQuoting.literal(change.operation.rawValue)), \(SQLQuoting.literal(json))::jsonb,
-                    \(SQLQuoting.literal("\(error)")), \(attempts))
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
             ON CONFLICT (change_id, sink) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts,
                 parked_at = now()
             """
+        let parameters: [String?] = [
+            change.id.description, sink, change.schema, change.table, change.operation.rawValue, json, "\(error)",
+            String(attempts),
+        ]
         try await ReplicationConnection.withConnection(
             settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
             logger: self.logger
         ) {
             connection in
             try await connection.simpleQuery(Self.createTableSQL)
-            try await connection.simpleQuery(insert)
+            try await connection.query(insert, parameters: parameters)
         }
         self.logger.error(
             "Change parked as a dead letter",

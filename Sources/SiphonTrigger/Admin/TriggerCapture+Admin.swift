@@ -110,11 +110,10 @@ extension TriggerCapture {
     static func installedObjects(
         of specification: CaptureSpecification, connection: ReplicationConnection
     ) async throws -> [TriggerObject] {
-        let schema = SQLQuoting.literal(specification.schema)
         let function: String
         let rendering: String
         var tables: [String] = []
-        var triggerFilter = ""
+        var triggers: [String]?
         switch specification.target {
         case .outbox(let name):
             let names = OutboxNames(schema: specification.schema, name: name)
@@ -126,29 +125,34 @@ extension TriggerCapture {
             function = names.function
             rendering = names.renderingFunction + "(anyelement)"
             tables = [NotifyNames.keysTableName]
-            triggerFilter =
-                " AND t.tgname IN ("
-                + TriggerEvent.allCases.map { SQLQuoting.literal(names.trigger($0)) }.joined(separator: ", ") + ")"
+            triggers = TriggerEvent.allCases.map { names.trigger($0) }
         }
-        let result = try await connection.simpleQuery(
+        // Every name is a parameter: $1 the schema, $2 the rendering function, $3 the trigger function, then the
+        // tables, then the triggers.
+        var parameters: [String?] = [specification.schema, rendering, function + "()"]
+        func placeholders(_ values: [String]) -> String {
+            let first = parameters.count + 1
+            parameters += values
+            return (first..<first + values.count).map { "$\($0)" }.joined(separator: ", ").nonEmpty ?? "NULL"
+        }
+        let tableList = placeholders(tables)
+        let triggerFilter = triggers.map { " AND t.tgname IN (\(placeholders($0)))" } ?? ""
+        let result = try await connection.query(
             """
-            SELECT 'schema', quote_ident(nspname) FROM pg_namespace WHERE nspname = \(schema)
+            SELECT 'schema', quote_ident(nspname) FROM pg_namespace WHERE nspname = $1
             UNION ALL
             SELECT 'table', quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = \(schema) AND c.relname IN (\(tables.map { SQLQuoting.literal($0) }.joined(separator: ", ")
-                .nonEmpty ?? "NULL"))
+            WHERE n.nspname = $1 AND c.relname IN (\(tableList))
             UNION ALL
-            SELECT 'function', \(SQLQuoting.literal(rendering))
-            WHERE to_regprocedure(\(SQLQuoting.literal(rendering))) IS NOT NULL
+            SELECT 'function', $2::text WHERE to_regprocedure($2) IS NOT NULL
             UNION ALL
-            SELECT 'function', \(SQLQuoting.literal(function + "()"))
-            WHERE to_regprocedure(\(SQLQuoting.literal(function + "()"))) IS NOT NULL
+            SELECT 'function', $3::text WHERE to_regprocedure($3) IS NOT NULL
             UNION ALL
             SELECT 'trigger', quote_ident(t.tgname) || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(function + "()")))\(triggerFilter)
-            """)
+            WHERE t.tgfoid = to_regprocedure($3)\(triggerFilter)
+            """, parameters: parameters)
         return result.rows.compactMap { row in
             guard let kind = row[0].flatMap(TriggerObject.Kind.init(rawValue:)), let name = row[1] else { return nil }
             return TriggerObject(kind: kind, name: name)
@@ -157,12 +161,12 @@ extension TriggerCapture {
 
     /// Fails before anything is created when the role may not create Siphon's schema or objects in it.
     static func checkMayCreate(in schema: String, connection: ReplicationConnection) async throws {
-        let result = try await connection.simpleQuery(
+        let result = try await connection.query(
             """
             SELECT CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE')
                         ELSE has_schema_privilege(n.oid, 'CREATE') END, n.oid IS NULL
-            FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = \(SQLQuoting.literal(schema))
-            """)
+            FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = $1
+            """, parameters: [schema])
         guard let row = result.rows.first, row[0] != "t" else { return }
         let role = SQLQuoting.identifier(connection.settings.user)
         let quoted = SQLQuoting.identifier(schema)

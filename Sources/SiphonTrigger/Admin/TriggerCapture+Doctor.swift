@@ -171,14 +171,15 @@ private struct Doctor {
 
     /// The triggers of this outbox or channel, on any table.
     private func installedTriggers() async throws -> [InstalledTrigger] {
-        let names = TriggerEvent.allCases.map { SQLQuoting.literal(self.triggerName($0)) }.joined(separator: ", ")
-        let result = try await self.connection.simpleQuery(
+        let names = TriggerEvent.allCases.map { self.triggerName($0) }
+        let placeholders = names.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+        let result = try await self.connection.query(
             """
             SELECT t.tgname, n.nspname, c.relname, obj_description(t.oid, 'pg_trigger')
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(self.function + "()"))) AND t.tgname IN (\(names))
+            WHERE t.tgfoid = to_regprocedure($1) AND t.tgname IN (\(placeholders))
             ORDER BY n.nspname, c.relname, t.tgname
-            """)
+            """, parameters: [self.function + "()"] + names)
         let order = Dictionary(
             uniqueKeysWithValues: TriggerEvent.allCases.enumerated().map { (self.triggerName($0.element), $0.offset) })
         return result.rows.map {
@@ -195,7 +196,8 @@ private struct Doctor {
             guard let group = row[0], let partitions = row[1].flatMap({ Int($0) }) else { continue }
             let queries = OutboxQueries(
                 schema: names.schema, outbox: names.name, group: ConsumerGroup(name: group, partitions: partitions))
-            let backlog = try await self.connection.simpleQuery(
+            // The group name was read from the cursors table, which readers write: a parameter, never SQL.
+            let backlog = try await self.connection.query(
                 """
                 SELECT count(o.id), coalesce(extract(epoch FROM now() - min(o.changed_at))::bigint, 0),
                        (SELECT count(*) FROM (\(queries.members)) AS m)
@@ -203,8 +205,8 @@ private struct Doctor {
                 LEFT JOIN \(names.table) AS o ON o.xid >= txid_snapshot_xmin(c.delivered)
                     AND NOT txid_visible_in_snapshot(o.xid, c.delivered)
                     AND (c.partitions = 1 OR (hashtext(o.key::text) & 2147483647) % c.partitions = c.partition)
-                WHERE c.group_name = \(SQLQuoting.literal(group))
-                """)
+                WHERE c.group_name = $1
+                """, parameters: [group])
             let count = backlog.rows.first?[0].flatMap { Int($0) } ?? 0
             let age = backlog.rows.first?[1].flatMap { Int($0) } ?? 0
             let readers = backlog.rows.first?[2].flatMap { Int($0) } ?? 0

@@ -22,16 +22,15 @@ struct NotifyCatalog: Sendable {
         /// `key`, each quoted by the server.
         var quotedKey: [String]
 
-        /// The statement that reads the current row whose key is `key` (a JSON object of exactly the key columns, or
-        /// the whole row for a table without key). The key travels as hex digits, so nothing in it is SQL.
-        func fetchSQL(key: String) -> String {
-            let value = "convert_from(decode('\(NotificationSignature.hex(Array(key.utf8)))', 'hex'), 'UTF8')::jsonb"
+        /// The statement that reads the current row whose key is `$1` (a JSON object of exactly the key columns,
+        /// or the whole row for a table without key). The key is a parameter, so nothing in it is SQL.
+        var fetchSQL: String {
             guard !self.quotedKey.isEmpty else {
-                return "SELECT to_jsonb(t) FROM \(self.quotedName) AS t WHERE to_jsonb(t) = \(value) LIMIT 1"
+                return "SELECT to_jsonb(t) FROM \(self.quotedName) AS t WHERE to_jsonb(t) = $1::jsonb LIMIT 1"
             }
             let match = self.quotedKey.map { "t.\($0) = k.\($0)" }.joined(separator: " AND ")
             return "SELECT to_jsonb(t) FROM \(self.quotedName) AS t, "
-                + "jsonb_populate_record(NULL::\(self.quotedName), \(value)) AS k WHERE \(match)"
+                + "jsonb_populate_record(NULL::\(self.quotedName), $1::jsonb) AS k WHERE \(match)"
         }
     }
 
@@ -66,14 +65,15 @@ struct NotifyCatalog: Sendable {
             for event in TriggerEvent.allCases { channelOfTrigger[names.trigger(event)] = channel }
             catalog.tables[channel] = [:]
         }
-        let triggers = try await connection.simpleQuery(
+        let triggerNames = channelOfTrigger.keys.sorted()
+        let triggers = try await connection.query(
             """
             SELECT DISTINCT c.oid, n.nspname, c.relname, format('%I.%I', n.nspname, c.relname), c.relreplident,
                    t.tgname
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgfoid = to_regprocedure(\(SQLQuoting.literal(anyChannel.function + "()")))
-                AND t.tgname IN (\(channelOfTrigger.keys.sorted().map { SQLQuoting.literal($0) }.joined(separator: ", ")))
-            """
+            WHERE t.tgfoid = to_regprocedure($1)
+                AND t.tgname IN (\(Self.placeholders(from: 2, count: triggerNames.count)))
+            """, parameters: [anyChannel.function + "()"] + triggerNames
         ).rows
         var rows: [String: TriggerCatalog.TableRow] = [:]
         var quotedNames: [String: String] = [:]
@@ -120,9 +120,9 @@ struct NotifyCatalog: Sendable {
         channels: [String], names: NotifyNames, connection: ReplicationConnection
     ) async throws {
         for channel in channels { self.authentication[channel] = .unsigned }
-        let present = try await connection.simpleQuery(
-            "SELECT to_regclass(\(SQLQuoting.literal(names.keysTable))) IS NOT NULL, "
-                + "has_table_privilege(to_regclass(\(SQLQuoting.literal(names.keysTable))), 'SELECT'), current_user")
+        let present = try await connection.query(
+            "SELECT to_regclass($1) IS NOT NULL, has_table_privilege(to_regclass($1), 'SELECT'), current_user",
+            parameters: [names.keysTable])
         guard present.rows.first?[0] == "t" else { return }
         guard present.rows.first?[1] == "t" else {
             let role = present.rows.first?[2].flatMap { $0 } ?? connection.settings.user
@@ -133,13 +133,19 @@ struct NotifyCatalog: Sendable {
                     + "GRANT SELECT ON \(names.keysTable) TO \(SQLQuoting.identifier(role)); (whoever can read it "
                     + "can forge changes)")
         }
-        let list = channels.map { SQLQuoting.literal($0) }.joined(separator: ", ")
-        let result = try await connection.simpleQuery(
-            "SELECT channel, encode(key, 'hex') FROM \(names.keysTable) WHERE channel IN (\(list))")
+        let result = try await connection.query(
+            "SELECT channel, encode(key, 'hex') FROM \(names.keysTable) "
+                + "WHERE channel IN (\(Self.placeholders(from: 1, count: channels.count)))",
+            parameters: channels)
         for row in result.rows {
             guard let channel = row[0], let hex = row[1], let key = NotificationSignature.bytes(fromHex: Array(hex.utf8))
             else { continue }
             self.authentication[channel] = .signed(key: key)
         }
+    }
+
+    /// `$first, $first+1, …`: `count` parameter placeholders for an `IN (…)` list.
+    private static func placeholders(from first: Int, count: Int) -> String {
+        (first..<first + count).map { "$\($0)" }.joined(separator: ", ")
     }
 }

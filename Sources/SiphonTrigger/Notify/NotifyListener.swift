@@ -408,7 +408,7 @@ private struct ListenerSession {
         } catch {
             throw SiphonError(.decodingFailed, "malformed key in a notification: \(error)")
         }
-        let result = try await self.queries.simpleQuery(table.fetchSQL(key: key))
+        let result = try await self.queries.query(table.fetchSQL, parameters: [key])
         self.listener.countFetch()
         payload.new = result.rows.first?[0] ?? nil
         if payload.new == nil {

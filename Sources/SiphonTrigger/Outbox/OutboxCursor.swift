@@ -64,7 +64,8 @@ struct OutboxQueries: Sendable {
         self.group = group
     }
 
-    private var groupCondition: String { "group_name = \(SQLQuoting.literal(self.group.name))" }
+    /// The group's rows; the statements that use it bind the group's name as `$1`.
+    private var groupCondition: String { "group_name = $1" }
 
     /// The changes of other partitions are not this partition's: `hash(key) % partitions`.
     func partitionCondition(_ partition: Int) -> String {
@@ -75,22 +76,24 @@ struct OutboxQueries: Sendable {
     /// Registers the group unless it exists, then returns the partition counts it is registered with.
     var registerGroup: String {
         TriggerSQL.registerGroup(self.group, names: self.names) + ";\n"
-            + "SELECT DISTINCT partitions FROM \(self.names.cursorsTable) WHERE \(self.groupCondition)"
+            + "SELECT DISTINCT partitions FROM \(self.names.cursorsTable) "
+            + "WHERE group_name = \(SQLQuoting.literal(self.group.name))"
     }
 
-    var loadCursors: String {
-        "SELECT partition, delivered, window_snapshot, window_lsn, last_id FROM \(self.names.cursorsTable) "
-            + "WHERE \(self.groupCondition) ORDER BY partition"
+    var loadCursors: OutboxStatement {
+        OutboxStatement(
+            sql: "SELECT partition, delivered, window_snapshot, window_lsn, last_id FROM \(self.names.cursorsTable) "
+                + "WHERE \(self.groupCondition) ORDER BY partition",
+            parameters: [self.group.name])
     }
 
     /// Opens a window at the current snapshot when the partition has undelivered changes; otherwise moves
     /// `delivered` up to the current snapshot (nothing is left to deliver before it). The window's LSN is the WAL
     /// insert position, at least one past the previous window's, so change ids grow from window to window.
-    func openWindow(_ cursor: OutboxCursor) -> String {
+    func openWindow(_ cursor: OutboxCursor) -> OutboxStatement {
         let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
-        let delivered = SQLQuoting.literal(cursor.delivered)
         let next = LSN(rawValue: cursor.windowLSN.rawValue + 1)
-        return """
+        let sql = """
             UPDATE \(self.names.cursorsTable) AS c SET
                 window_snapshot = CASE WHEN w.low IS NULL THEN NULL ELSE w.snap END,
                 delivered = CASE WHEN w.low IS NULL THEN w.snap ELSE c.delivered END,
@@ -99,49 +102,56 @@ struct OutboxQueries: Sendable {
                 updated_at = now()
             FROM (SELECT txid_current_snapshot() AS snap, pg_current_wal_insert_lsn() AS lsn,
                          (SELECT min(o.id) FROM \(self.names.table) AS o
-                          WHERE o.xid >= \(xmin) AND NOT txid_visible_in_snapshot(o.xid, \(delivered))\(self.partitionCondition(cursor.partition))) AS low) AS w
+                          WHERE o.xid >= \(xmin) AND NOT txid_visible_in_snapshot(o.xid, $2)\(self.partitionCondition(cursor.partition))) AS low) AS w
             WHERE c.\(self.groupCondition) AND c.partition = \(cursor.partition) AND c.window_snapshot IS NULL
                 AND c.window_lsn = '\(cursor.windowLSN)'
             RETURNING c.partition, c.delivered, c.window_snapshot, c.window_lsn, c.last_id
             """
+        return OutboxStatement(sql: sql, parameters: [self.group.name, cursor.delivered])
     }
 
     /// Whether the partition has changes that are not delivered yet (read-only, for looking often while idle).
-    func hasPending(_ cursor: OutboxCursor) -> String {
+    func hasPending(_ cursor: OutboxCursor) -> OutboxStatement {
         let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
-        return """
+        let sql = """
             SELECT EXISTS (SELECT FROM \(self.names.table) AS o
-                           WHERE o.xid >= \(xmin) AND NOT txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition)))
+                           WHERE o.xid >= \(xmin) AND NOT txid_visible_in_snapshot(o.xid, $1)\(self.partitionCondition(cursor.partition)))
             """
+        return OutboxStatement(sql: sql, parameters: [cursor.delivered])
     }
 
     /// The next changes of the open window, in outbox id order.
-    func readBatch(_ cursor: OutboxCursor, window: String, limit: Int, commitTime: String) -> String {
+    func readBatch(_ cursor: OutboxCursor, window: String, limit: Int, commitTime: String) -> OutboxStatement {
         let xmin = OutboxCursor.xmin(of: cursor.delivered) ?? 0
         let xmax = OutboxCursor.xmax(of: window) ?? Int64.max
-        return """
+        let sql = """
             SELECT \(OutboxRecord.selectList(commitTime: commitTime))
             FROM \(self.names.table) AS o
             WHERE o.id > \(cursor.lastID) AND o.xid >= \(xmin) AND o.xid < \(xmax)
-                AND txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(window)))
-                AND NOT txid_visible_in_snapshot(o.xid, \(SQLQuoting.literal(cursor.delivered)))\(self.partitionCondition(cursor.partition))
+                AND txid_visible_in_snapshot(o.xid, $1)
+                AND NOT txid_visible_in_snapshot(o.xid, $2)\(self.partitionCondition(cursor.partition))
             ORDER BY o.id
             LIMIT \(limit)
             """
+        return OutboxStatement(sql: sql, parameters: [window, cursor.delivered])
     }
 
     /// Records that the open window was delivered up to `lastID`.
-    func advance(_ cursor: OutboxCursor, to lastID: Int64) -> String {
-        "UPDATE \(self.names.cursorsTable) SET last_id = \(lastID), updated_at = now() WHERE \(self.groupCondition) "
-            + "AND partition = \(cursor.partition) AND window_lsn = '\(cursor.windowLSN)' "
-            + "AND window_snapshot IS NOT NULL"
+    func advance(_ cursor: OutboxCursor, to lastID: Int64) -> OutboxStatement {
+        OutboxStatement(
+            sql: "UPDATE \(self.names.cursorsTable) SET last_id = \(lastID), updated_at = now() "
+                + "WHERE \(self.groupCondition) AND partition = \(cursor.partition) "
+                + "AND window_lsn = '\(cursor.windowLSN)' AND window_snapshot IS NOT NULL",
+            parameters: [self.group.name])
     }
 
     /// Records that the open window was delivered completely.
-    func closeWindow(_ cursor: OutboxCursor) -> String {
-        "UPDATE \(self.names.cursorsTable) SET delivered = window_snapshot, window_snapshot = NULL, last_id = 0, "
-            + "updated_at = now() WHERE \(self.groupCondition) AND partition = \(cursor.partition) "
-            + "AND window_lsn = '\(cursor.windowLSN)' AND window_snapshot IS NOT NULL"
+    func closeWindow(_ cursor: OutboxCursor) -> OutboxStatement {
+        OutboxStatement(
+            sql: "UPDATE \(self.names.cursorsTable) SET delivered = window_snapshot, window_snapshot = NULL, "
+                + "last_id = 0, updated_at = now() WHERE \(self.groupCondition) AND partition = \(cursor.partition) "
+                + "AND window_lsn = '\(cursor.windowLSN)' AND window_snapshot IS NOT NULL",
+            parameters: [self.group.name])
     }
 
     /// Deletes up to `limit` changes every partition of every group has delivered (and, with a retention period,

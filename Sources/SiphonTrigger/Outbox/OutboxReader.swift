@@ -277,10 +277,10 @@ private struct OutboxSession {
     static func start(reader: OutboxReader, connection: ReplicationConnection) async throws -> OutboxSession {
         let configuration = reader.configuration
         var queries = OutboxQueries(schema: configuration.schema, outbox: configuration.outbox, group: configuration.group)
-        let present = try await connection.simpleQuery(
-            "SELECT to_regclass(\(SQLQuoting.literal(queries.names.table))) IS NOT NULL AND "
-                + "to_regclass(\(SQLQuoting.literal(queries.names.cursorsTable))) IS NOT NULL, "
-                + "current_setting('track_commit_timestamp')")
+        let present = try await connection.query(
+            "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL, "
+                + "current_setting('track_commit_timestamp')",
+            parameters: [queries.names.table, queries.names.cursorsTable])
         guard present.rows.first?[0] == "t" else {
             throw SiphonError(
                 .invalidConfiguration,
@@ -371,7 +371,7 @@ private struct OutboxSession {
             self.held.formUnion(claimed)
             if !claimed.isEmpty {
                 // Another reader may have moved these partitions on since this session last read them.
-                for row in try await self.connection.simpleQuery(self.queries.loadCursors).rows {
+                for row in try await self.connection.query(self.queries.loadCursors).rows {
                     let cursor = try OutboxCursor(row: row)
                     self.cursors[cursor.partition] = cursor
                 }
@@ -395,10 +395,10 @@ private struct OutboxSession {
             // a moment ago, a read-only look comes first, so looking often while idle costs the server no writes.
             let now = ContinuousClock.now
             if let emptyAt = self.foundEmpty[partition], now - emptyAt < self.reader.configuration.pollInterval {
-                let pending = try await self.connection.simpleQuery(self.queries.hasPending(cursor))
+                let pending = try await self.connection.query(self.queries.hasPending(cursor))
                 guard pending.rows.first?[0] == "t" else { return false }
             }
-            let opened = try await self.connection.simpleQuery(self.queries.openWindow(cursor))
+            let opened = try await self.connection.query(self.queries.openWindow(cursor))
             guard let row = opened.rows.first else { throw Self.lostPartition(partition) }
             cursor = try OutboxCursor(row: row)
             self.cursors[partition] = cursor
@@ -407,7 +407,7 @@ private struct OutboxSession {
         guard let window = cursor.window else { return false }
         let configuration = self.reader.configuration
         while true {
-            let rows = try await self.connection.simpleQuery(
+            let rows = try await self.connection.query(
                 self.queries.readBatch(
                     cursor, window: window, limit: configuration.maxBatchSize, commitTime: self.commitTime)
             ).rows
@@ -445,8 +445,8 @@ private struct OutboxSession {
         }
     }
 
-    private func expectOneRow(_ sql: String, partition: Int) async throws {
-        let result = try await self.connection.simpleQuery(sql)
+    private func expectOneRow(_ statement: OutboxStatement, partition: Int) async throws {
+        let result = try await self.connection.query(statement)
         guard result.commandTag.hasSuffix(" 1") else { throw Self.lostPartition(partition) }
     }
 

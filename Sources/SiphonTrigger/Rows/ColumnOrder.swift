@@ -40,8 +40,10 @@ struct ColumnOrder: Sendable {
     /// Loads the column order of `tables` from the catalog, replacing what was known about them.
     mutating func load(_ tables: Set<TableName>, connection: ReplicationConnection) async throws {
         guard !tables.isEmpty else { return }
-        let list = tables.sorted().map { "(\(SQLQuoting.literal($0.schema)), \(SQLQuoting.literal($0.table)))" }
-        let result = try await connection.simpleQuery(
+        // The names come from outbox rows and notifications, so they are parameters: `($1, $2), ($3, $4), …`.
+        let sorted = tables.sorted()
+        let list = sorted.indices.map { "($\(2 * $0 + 1), $\(2 * $0 + 2))" }
+        let result = try await connection.query(
             """
             SELECT n.nspname, c.relname, a.attname
             FROM pg_class c
@@ -49,7 +51,7 @@ struct ColumnOrder: Sendable {
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE (n.nspname, c.relname) IN (\(list.joined(separator: ", ")))
             ORDER BY n.nspname, c.relname, a.attnum
-            """)
+            """, parameters: sorted.flatMap { [$0.schema, $0.table] })
         var columns: [TableName: [String]] = [:]
         for table in tables { columns[table] = [] }
         for row in result.rows {

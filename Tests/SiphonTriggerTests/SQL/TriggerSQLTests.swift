@@ -142,12 +142,15 @@ import Testing
             partition: 2, delivered: "100:105:101,103", window: "104:110:107", windowLSN: LSN(rawValue: 0x16B_37A0),
             lastID: 41)
         let read = queries.readBatch(cursor, window: cursor.window!, limit: 500, commitTime: "o.changed_at")
-        #expect(read.contains("WHERE o.id > 41 AND o.xid >= 100 AND o.xid < 110"))
-        #expect(read.contains("AND txid_visible_in_snapshot(o.xid, '104:110:107')"))
-        #expect(read.contains("AND NOT txid_visible_in_snapshot(o.xid, '100:105:101,103')"))
-        #expect(read.contains("AND (hashtext(o.key::text) & 2147483647) % 3 = 2"))
-        #expect(read.hasSuffix("ORDER BY o.id\nLIMIT 500"))
-        #expect(queries.openWindow(cursor).contains("greatest(w.lsn, '0/16B37A1'::pg_lsn)"))
+        #expect(read.sql.contains("WHERE o.id > 41 AND o.xid >= 100 AND o.xid < 110"))
+        #expect(read.sql.contains("AND txid_visible_in_snapshot(o.xid, $1)"))
+        #expect(read.sql.contains("AND NOT txid_visible_in_snapshot(o.xid, $2)"))
+        #expect(read.parameters == ["104:110:107", "100:105:101,103"])
+        #expect(read.sql.contains("AND (hashtext(o.key::text) & 2147483647) % 3 = 2"))
+        #expect(read.sql.hasSuffix("ORDER BY o.id\nLIMIT 500"))
+        let open = queries.openWindow(cursor)
+        #expect(open.sql.contains("greatest(w.lsn, '0/16B37A1'::pg_lsn)"))
+        #expect(open.parameters == ["g", "100:105:101,103"])
     }
 
     @Test func partitionsAreSharedByBackendOrder() {
