@@ -93,6 +93,15 @@ func sql(_ url: String, _ statements: String) async throws -> QueryResult {
     ) { try await $0.simpleQuery(statements) }
 }
 
+/// How many objects `siphon demo` left behind at `url` (its schema and slot): 0 after a clean exit.
+func demoLeftovers(_ url: String) async throws -> [[String?]] {
+    try await sql(
+        url,
+        "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'siphon_demo') + "
+            + "(SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_demo')"
+    ).rows
+}
+
 /// The changes in a jsonl file, decoded; a torn last line would fail the decode.
 func readChanges(_ file: URL) throws -> [Change] {
     guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
