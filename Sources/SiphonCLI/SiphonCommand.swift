@@ -120,7 +120,21 @@ enum ConnectionStringFile {
         guard !trimmed.isEmpty else {
             throw SiphonError(.invalidConfiguration, "\(place): the connection string file \(path) is empty")
         }
+        if let warning = Self.exposureWarning(path: path, connectionString: trimmed) {
+            FileHandle.standardError.write(Data("warning: \(TerminalText.message(warning))\n".utf8))
+        }
         return trimmed
+    }
+
+    /// A warning when the file holds a password and other users may read it. Not a refusal, as libpq refuses a
+    /// `.pgpass`: secrets mounted into containers are often 0644 inside a directory only their pod can reach.
+    static func exposureWarning(path: String, connectionString: String) -> String? {
+        var status = stat()
+        guard ConnectionSettings.redacted(connectionString: connectionString) != connectionString,
+            stat(path, &status) == 0, status.st_mode & 0o077 != 0  // S_IRWXG | S_IRWXO
+        else { return nil }
+        return "the connection string file \(path) holds a password and has group or world access; "
+            + "make it readable by its owner only: chmod 600 \(path)"
     }
 
     /// `SIPHON_URL`, or the contents of the file `SIPHON_URL_FILE` names.

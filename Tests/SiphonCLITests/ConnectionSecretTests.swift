@@ -77,13 +77,28 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("url").path
         try "\(try TestEnvironment.url())\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(chmod(file, 0o600) == 0)
         for (arguments, environment) in [
             (["doctor", "--url-file", file, "--slot", "nothing_here"], [String: String]()),
             (["doctor", "--slot", "nothing_here"], ["SIPHON_URL_FILE": file]),
         ] {
             let (_, output, errors) = try await SiphonProcess.run(arguments, directory: directory, environment: environment)
             #expect(output.contains("wal_level"), "doctor must have connected: \(output) \(errors)")
+            #expect(!errors.contains("group or world access"), "\(errors)")
         }
+    }
+
+    @Test func aURLFileOthersMayReadIsWarnedAbout() async throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("url").path
+        try "\(try TestEnvironment.url())\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(chmod(file, 0o644) == 0)
+        let (_, output, errors) = try await SiphonProcess.run(
+            ["doctor", "--url-file", file, "--slot", "nothing_here"], directory: directory)
+        #expect(output.contains("wal_level"), "doctor must still connect: \(output) \(errors)")
+        #expect(errors.contains("has group or world access; make it readable by its owner only: chmod 600"), "\(errors)")
+        #expect(!(output + errors).contains(try TestEnvironment.value("SIPHON_TEST_PASSWORD")), "\(errors)")
     }
 
     @Test func doctorAgainstAServerThatNeverAnswersFailsWithTheTimeout() async throws {
