@@ -102,8 +102,15 @@ func demoLeftovers(_ url: String) async throws -> [[String?]] {
     ).rows
 }
 
-/// The changes in a jsonl file, decoded; a torn last line would fail the decode.
-func readChanges(_ file: URL) throws -> [Change] {
-    guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+/// The changes in a jsonl file, decoded. While a `siphon run` may still be appending (`whileWriting`), a last line
+/// without its newline is a write in progress and is left out; once every writer has stopped, a torn last line
+/// fails the decode.
+func readChanges(_ file: URL, whileWriting: Bool = true) throws -> [Change] {
+    guard var text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+    if whileWriting, let end = text.lastIndex(of: "\n") {
+        text = String(text[...end])
+    } else if whileWriting {
+        return []
+    }
     return try text.split(separator: "\n").map { try ChangeEnvelope.decode(line: String($0)) }
 }

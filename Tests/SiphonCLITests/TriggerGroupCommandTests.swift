@@ -31,9 +31,9 @@ import Testing
         try await eventually("20 changes from the four partitions, or the reader to exit") {
             try readChanges(file).count == 20 || reader.child.poll() != nil
         }
-        #expect(try readChanges(file).map { Int($0.key["id"] ?? "") ?? 0 }.sorted() == Array(1...20), "\(reader.errors)")
         reader.signal(SIGTERM)
         #expect(try await reader.wait(timeout: .seconds(30)) == 0, "\(reader.errors)")
+        #expect(try readChanges(file, whileWriting: false).map { Int($0.key["id"] ?? "") ?? 0 }.sorted() == Array(1...20), "\(reader.errors)")
 
         let (downStatus, down, downErrors) = try await SiphonProcess.run(arguments + ["--down"], directory: directory)
         #expect(downStatus == 0, "\(downErrors)")
