@@ -5,6 +5,13 @@ import SiphonCore
 import SiphonWire
 
 extension ReplicationConnection {
+    /// `$first, $first+1, …`: placeholders for `count` parameters, such as an `IN (…)` list of names; `NULL` when
+    /// `count` is 0, so an empty list matches nothing instead of being a syntax error.
+    public static func placeholders(from first: Int, count: Int) -> String {
+        guard count > 0 else { return "NULL" }
+        return (first..<first + count).map { "$\($0)" }.joined(separator: ", ")
+    }
+
     /// One statement with `$1`, `$2`, … bound to `parameters` (text format, `nil` is NULL), through the extended
     /// query protocol (Parse, Bind, Describe, Execute, Sync on the unnamed statement and portal); returns its rows
     /// as text.

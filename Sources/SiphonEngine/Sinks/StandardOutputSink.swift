@@ -63,7 +63,10 @@ public final class StandardOutputSink: ChangeSink {
                 try self.finishTornLine(&state)
                 state.buffer.removeAll(keepingCapacity: state.buffer.utf8.count <= 4 << 20)
                 var lineEnds: [(id: Change.ID, end: Int)] = []
-                for change in changes where !state.written.contains(change.id) {
+                lineEnds.reserveCapacity(changes.count)
+                // Only a retry after a failed write has changes to skip; the common case hashes no id.
+                let retrying = !state.written.isEmpty
+                for change in changes where !retrying || !state.written.contains(change.id) {
                     ChangeEnvelope.append(change, format: self.format, debezium: self.debezium, to: &state.buffer)
                     state.buffer.append("\n")
                     lineEnds.append((change.id, state.buffer.utf8.count))

@@ -131,9 +131,8 @@ extension TriggerCapture {
         // tables, then the triggers.
         var parameters: [String?] = [specification.schema, rendering, function + "()"]
         func placeholders(_ values: [String]) -> String {
-            let first = parameters.count + 1
-            parameters += values
-            return (first..<first + values.count).map { "$\($0)" }.joined(separator: ", ").nonEmpty ?? "NULL"
+            defer { parameters += values }
+            return ReplicationConnection.placeholders(from: parameters.count + 1, count: values.count)
         }
         let tableList = placeholders(tables)
         let triggerFilter = triggers.map { " AND t.tgname IN (\(placeholders($0)))" } ?? ""
@@ -182,8 +181,4 @@ extension TriggerCapture {
             "role \(connection.settings.user) may not create objects in the schema \(quoted). Fix: GRANT CREATE ON "
                 + "SCHEMA \(quoted) TO \(role);")
     }
-}
-
-extension String {
-    var nonEmpty: String? { self.isEmpty ? nil : self }
 }

@@ -172,7 +172,7 @@ private struct Doctor {
     /// The triggers of this outbox or channel, on any table.
     private func installedTriggers() async throws -> [InstalledTrigger] {
         let names = TriggerEvent.allCases.map { self.triggerName($0) }
-        let placeholders = names.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+        let placeholders = ReplicationConnection.placeholders(from: 2, count: names.count)
         let result = try await self.connection.query(
             """
             SELECT t.tgname, n.nspname, c.relname, obj_description(t.oid, 'pg_trigger')

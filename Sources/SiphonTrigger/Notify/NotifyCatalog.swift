@@ -72,7 +72,7 @@ struct NotifyCatalog: Sendable {
                    t.tgname
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE t.tgfoid = to_regprocedure($1)
-                AND t.tgname IN (\(Self.placeholders(from: 2, count: triggerNames.count)))
+                AND t.tgname IN (\(ReplicationConnection.placeholders(from: 2, count: triggerNames.count)))
             """, parameters: [anyChannel.function + "()"] + triggerNames
         ).rows
         var rows: [String: TriggerCatalog.TableRow] = [:]
@@ -135,17 +135,12 @@ struct NotifyCatalog: Sendable {
         }
         let result = try await connection.query(
             "SELECT channel, encode(key, 'hex') FROM \(names.keysTable) "
-                + "WHERE channel IN (\(Self.placeholders(from: 1, count: channels.count)))",
+                + "WHERE channel IN (\(ReplicationConnection.placeholders(from: 1, count: channels.count)))",
             parameters: channels)
         for row in result.rows {
             guard let channel = row[0], let hex = row[1], let key = NotificationSignature.bytes(fromHex: Array(hex.utf8))
             else { continue }
             self.authentication[channel] = .signed(key: key)
         }
-    }
-
-    /// `$first, $first+1, …`: `count` parameter placeholders for an `IN (…)` list.
-    private static func placeholders(from first: Int, count: Int) -> String {
-        (first..<first + count).map { "$\($0)" }.joined(separator: ", ")
     }
 }
