@@ -27,7 +27,6 @@ let package = Package(
     targets: [
         .target(
             name: "SiphonCore",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -76,7 +75,7 @@ let package = Package(
         .target(
             name: "SiphonAdmin",
             dependencies: [
-                "SiphonCore", "SiphonWire", "SiphonReplication",
+                "SiphonCore", "SiphonReplication",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -84,27 +83,37 @@ let package = Package(
         .target(
             name: "SiphonTrigger",
             dependencies: [
-                "SiphonAdmin", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonWire",
+                "SiphonCore", "SiphonReplication",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SiphonService",
+            dependencies: [
+                "SiphonCore", "SiphonEngine", "SiphonTrigger",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Siphon",
-            dependencies: ["SiphonCore", "SiphonWire", "SiphonPgOutput", "SiphonReplication", "SiphonEngine", "SiphonAdmin"],
+            dependencies: [
+                "SiphonCore", "SiphonReplication", "SiphonEngine", "SiphonAdmin", "SiphonTrigger", "SiphonService",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SiphonCLI",
             dependencies: [
-                "Siphon", "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonSystem",
+                "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonService", "SiphonSystem",
                 "SiphonTrigger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -114,8 +123,6 @@ let package = Package(
             dependencies: [
                 "Siphon",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Examples/OrderNotifications",
             swiftSettings: swiftSettings
@@ -200,6 +207,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings

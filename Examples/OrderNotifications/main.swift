@@ -7,9 +7,7 @@
 
 import Foundation
 import Logging
-import ServiceLifecycle
 import Siphon
-import UnixSignals
 
 struct Order: Decodable, Sendable {
     var id: Int
@@ -36,10 +34,8 @@ enum OrderNotifications {
                 connection: settings, slot: "siphon", publications: ["siphon"],
                 delivery: DeliveryPolicy(maxAttempts: 5, poisonAction: .deadLetter)),
             sinks: [HandlerSink(handlers)], logger: logger)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // Runs until SIGTERM/SIGINT, which stop it at a transaction boundary; an app with its own ServiceGroup adds
+        // the pipeline to it instead.
+        try await SiphonService.run(pipeline, logger: logger)
     }
 }

@@ -15,17 +15,21 @@ final class SSLResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = Self.unwrapInboundIn(data)
         guard let byte = buffer.readInteger(as: UInt8.self) else { return }
+        if buffer.readableBytes > 0 {
+            // Bytes after the reply would be a man-in-the-middle injection (CVE-2021-23222): close the connection.
+            // Checked while the handler is still in the pipeline, so the error and the close reach the channel.
+            let error = WireDecodingError(messageType: byte, reason: "unexpected data after SSL response")
+            self.promise.fail(error)
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
+            return
+        }
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
         switch byte {
         case UInt8(ascii: "S"): self.promise.succeed(true)
         case UInt8(ascii: "N"): self.promise.succeed(false)
         default:
             self.promise.fail(WireDecodingError(messageType: byte, reason: "unexpected reply to SSLRequest"))
-        }
-        if buffer.readableBytes > 0 {
-            // Bytes after the reply would be a man-in-the-middle injection (CVE-2021-23222); refuse them.
-            context.fireErrorCaught(WireDecodingError(messageType: byte, reason: "unexpected data after SSL response"))
-            context.close(promise: nil)
         }
     }
 

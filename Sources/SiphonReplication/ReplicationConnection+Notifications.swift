@@ -70,4 +70,11 @@ extension ReplicationConnection {
             }
         }
     }
+
+    /// Closes the connection from any task: a `nextNotification()` waiting on it throws at once. For a listener
+    /// that is told to stop while it waits.
+    public var closeFromAnyThread: @Sendable () -> Void {
+        let channel = self.channel
+        return { channel.close(promise: nil) }
+    }
 }

@@ -200,11 +200,17 @@ import Testing
         #expect(record.contains("database=siphon_test\noutbox=\(schema).outbox\n"), "\(record)")
         #expect(record.contains("system_identifier="))
 
+        // Another outbox of the same database, which exists: the file still belongs to the first one.
+        let other = generate + ["--outbox", "other_outbox"]
+        let (_, otherUp, _) = try await SiphonProcess.run(other, directory: directory)
+        let (_, otherDown, _) = try await SiphonProcess.run(other + ["--down"], directory: directory)
+        _ = try await sql(url, otherUp)
         let before = try Data(contentsOf: file)
         let (status, _, errors) = try await SiphonProcess.run(run + ["--outbox", "other_outbox"], directory: directory)
         #expect(status != 0)
         #expect(errors.contains(#"outbox "\#(schema).outbox" recorded vs "\#(schema).other_outbox" now"#), "\(errors)")
         #expect(try Data(contentsOf: file) == before)
+        _ = try await sql(url, otherDown)
         _ = try await sql(url, down)
         _ = try await sql(url, "DROP TABLE public.\(table)")
         try? FileManager.default.removeItem(at: directory)

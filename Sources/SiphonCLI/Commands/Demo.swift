@@ -6,8 +6,8 @@ import Logging
 import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonService
 import SiphonSystem
-import UnixSignals
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,15 +74,7 @@ struct Demo: AsyncParsableCommand {
         let writer = WorkloadService(
             workload: workload, transactions: self.transactions, pause: .milliseconds(self.pauseMilliseconds),
             pipeline: pipeline)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await SiphonService.run(pipeline, alongside: [writer], logger: logger)
     }
 }
 

@@ -3,11 +3,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
+import SiphonService
 import SiphonTrigger
-import UnixSignals
 
 struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,29 +62,28 @@ struct Listen: AsyncParsableCommand {
             try SinkSpecification(parsing: $0)
         }
         let debezium = DebeziumSource(database: settings.database)
-        let sinks = try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
-        let listener = NotifyListener(
-            configuration: NotifyListenerConfiguration(
-                connection: settings, channels: self.channels, schema: self.triggerSchema,
-                filter: ChangeFilter(tables: patterns),
+        let source = NotifySource(
+            configuration: NotifyConfiguration(connection: settings, channels: self.channels, schema: self.triggerSchema),
+            logger: logger)
+        let pipeline = Pipeline(
+            source: source,
+            options: PipelineOptions(
+                deadLetters: settings, filter: ChangeFilter(tables: patterns),
                 delivery: DeliveryPolicy(maxAttempts: self.maxAttempts, poisonAction: poison)),
-            sinks: sinks, logger: logger)
+            logger: logger, openSinks: { try specifications.map { try $0.makeSink(format: format, debezium: debezium) } })
         logger.notice(
             "siphon listen starting",
             metadata: [
                 "pg.url": "\(settings)", "channels": "\(self.channels)", "sinks": "\(specifications.map(\.description))",
             ])
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: listener)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        let statistics = listener.statistics
+        try await SiphonService.run(pipeline, logger: logger)
+        let statistics = pipeline.statistics
+        let notifications = source.statistics
         logger.notice(
             "siphon listen stopped",
             metadata: [
-                "changes": "\(statistics.changesDelivered)", "ignored": "\(statistics.ignored)",
-                "rejected": "\(statistics.rejected)",
-                "reconnects": "\(statistics.reconnects)",
+                "changes": "\(statistics.changesDelivered)", "ignored": "\(notifications.ignored)",
+                "rejected": "\(notifications.rejected)", "reconnects": "\(statistics.reconnects)",
             ])
     }
 }

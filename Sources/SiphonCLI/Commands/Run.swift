@@ -3,13 +3,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
-import SiphonReplication
+import SiphonService
 import SiphonSystem
 import SiphonTrigger
-import UnixSignals
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -105,52 +103,43 @@ struct Run: AsyncParsableCommand {
         let openSinks: @Sendable () throws -> [any ChangeSink] = {
             try specifications.map { try $0.makeSink(format: format, debezium: debezium) }
         }
-        let delivery = DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison)
+        let options = PipelineOptions(
+            deadLetters: settings, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
+            delivery: DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison))
+        let source: SourceConfiguration
+        switch self.mode {
+        case .trigger:
+            source = .outbox(
+                OutboxConfiguration(
+                    connection: settings, schema: self.triggerSchema, outbox: self.outbox,
+                    group: ConsumerGroup(name: self.group), partitionsFromRegistration: true,
+                    batchSize: configuration.batchSize))
+        case .logical:
+            guard let slot = configuration.slot else {
+                throw SiphonError(.invalidConfiguration, "name the replication slot to read with --slot or `slot:`")
+            }
+            source = .logical(
+                LogicalReplicationConfiguration(
+                    connection: settings, slot: slot, publications: configuration.publications,
+                    binary: configuration.binary))
+        }
+        let pipeline = SiphonService(source: source, options: options, openSinks: openSinks).makePipeline(logger: logger)
         // A shell starts background jobs with SIGINT ignored: a stop signal sent before the shutdown handler is
         // installed must still end the process, not vanish.
         SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
-        if self.mode == .trigger {
-            let sinks = try openSinks()
-            let source = try await ReplicationConnection.withConnection(
-                settings: settings, replication: false, logger: logger
-            ) { try await SourceIdentity.outbox(schema: self.triggerSchema, table: self.outbox, connection: $0) }
-            for case let sink as any SourceBoundSink in sinks { try await sink.bind(to: source, slotPosition: nil) }
-            let reader = OutboxReader(
-                configuration: OutboxReaderConfiguration(
-                    connection: settings, schema: self.triggerSchema, outbox: self.outbox,
-                    group: ConsumerGroup(name: self.group), partitionsFromRegistration: true,
-                    filter: ChangeFilter(tables: patterns),
-                    maxBatchSize: configuration.batchSize, delivery: delivery),
-                sinks: sinks, logger: logger)
-            let group = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: [.init(service: reader, successTerminationBehavior: .gracefullyShutdownGroup)],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
-            return
-        }
-        let pipeline = Pipeline(
-            configuration: PipelineConfiguration(
-                connection: settings, slot: configuration.slot!, publications: configuration.publications,
-                binary: configuration.binary, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
-                delivery: delivery),
-            logger: logger, openSinks: openSinks)
         logger.notice(
             "siphon run starting",
             metadata: [
-                "pg.url": "\(settings)", "siphon.slot": "\(configuration.slot!)",
+                "pg.url": "\(settings)", "siphon.source": "\(pipeline.source.name)",
                 "sinks": "\(specifications.map(\.description))",
             ])
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await SiphonService.run(pipeline, logger: logger)
         let statistics = pipeline.statistics
         logger.notice(
             "siphon run stopped",
             metadata: [
                 "changes": "\(statistics.changesDelivered)", "transactions": "\(statistics.transactions)",
-                "pg.lsn": "\(statistics.confirmedLSN)",
+                "confirmed": "\(statistics.confirmedPosition ?? "nothing")",
             ])
     }
 }

@@ -7,8 +7,8 @@ import ServiceLifecycle
 import SiphonCore
 import SiphonEngine
 import SiphonReplication
+import SiphonService
 import Synchronization
-import UnixSignals
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,15 +80,8 @@ struct Tail: AsyncParsableCommand {
                     delivery: DeliveryPolicy(maxAttempts: 1)),
                 sinks: [limited], logger: logger)
             stopper.attach(pipeline)
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup)]
-            if let timeout {
-                services.append(
-                    .init(service: TimeoutService(seconds: timeout), successTerminationBehavior: .gracefullyShutdownGroup))
-            }
-            let group = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            let timeoutService = self.timeout.map { TimeoutService(seconds: $0) }
+            try await SiphonService.run(pipeline, alongside: timeoutService.map { [$0] } ?? [], logger: logger)
         } catch {
             if self.publication == nil { await TemporaryPublication.drop(publication, settings: settings, logger: logger) }
             throw error

@@ -1,118 +1,144 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import Logging
-import NIOCore
 import SiphonCore
-import SiphonPgOutput
-import SiphonReplication
-import SiphonWire
 import ServiceLifecycle
 import Synchronization
 
-/// Streams changes from a replication slot to sinks and confirms to PostgreSQL only what every sink made durable.
+/// Reads changes from a source, delivers them to sinks and acknowledges to the source only what every sink made
+/// durable: the one service loop of every capture mode.
 ///
-/// `run()` reads until it is cancelled or `stop()` is called, reconnecting with backoff when the connection or the
-/// server goes away. Stopping is clean and happens at a transaction boundary: what was handed to the sinks is
-/// delivered and acknowledged before the stream ends, so a restart repeats nothing.
+/// `run()` reads until it is cancelled or `stop()` is called, opening a new session when the source fails in a way
+/// it can recover from (see `SourceRecovery`). Stopping is clean and happens at a transaction boundary: what was
+/// handed to the sinks is delivered and acknowledged before the session ends, so a restart repeats nothing.
 public final class Pipeline: Service, Sendable {
-    public let configuration: PipelineConfiguration
+    public let options: PipelineOptions
+    /// Where the changes come from (a `LogicalReplicationSource`, an `OutboxSource`, …), e.g. for its statistics.
+    public let source: any ChangeSource
     private let openSinks: @Sendable () throws -> [any ChangeSink]
     private let logger: Logger
+    private let stopSignal = StopSignal()
     private let state = Mutex(SharedState())
 
     private struct SharedState {
-        var stopRequested = false
-        var wakeHandle: ReplicationWakeHandle?
+        var wake: (@Sendable () -> Void)?
         var statistics = PipelineStatistics()
-        /// `nil` until the slot was first acquired.
+        /// `nil` until a session was first opened.
         var sinks: [any ChangeSink]?
+    }
+
+    /// A pipeline that opens its sinks only once a session is open (for a slot: once it holds the slot), so a
+    /// standby waiting for the slot leaves files that the active pipeline writes (and locks) alone, and takes them
+    /// over with the slot.
+    public init(
+        source: some ChangeSource, options: PipelineOptions, logger: Logger,
+        openSinks: @escaping @Sendable () throws -> [any ChangeSink]
+    ) {
+        self.source = source
+        self.options = options
+        self.openSinks = openSinks
+        self.logger = logger
+    }
+
+    public convenience init(source: some ChangeSource, options: PipelineOptions, sinks: [any ChangeSink], logger: Logger) {
+        self.init(source: source, options: options, logger: logger, openSinks: { sinks })
+    }
+
+    /// A pipeline over the logical replication slot `configuration` names.
+    public convenience init(
+        configuration: PipelineConfiguration, logger: Logger,
+        openSinks: @escaping @Sendable () throws -> [any ChangeSink]
+    ) {
+        self.init(
+            source: LogicalReplicationSource(configuration: configuration.source, logger: logger),
+            options: configuration.options, logger: logger, openSinks: openSinks)
     }
 
     public convenience init(configuration: PipelineConfiguration, sinks: [any ChangeSink], logger: Logger) {
         self.init(configuration: configuration, logger: logger, openSinks: { sinks })
     }
 
-    /// A pipeline that opens its sinks only once it holds the slot: a standby waiting for the slot leaves files that
-    /// the active pipeline writes (and locks) alone, and takes them over with the slot.
-    public init(
-        configuration: PipelineConfiguration, logger: Logger,
-        openSinks: @escaping @Sendable () throws -> [any ChangeSink]
-    ) {
-        self.configuration = configuration
-        self.openSinks = openSinks
-        self.logger = logger
-    }
-
     /// Counters for status output and metrics.
     public var statistics: PipelineStatistics { self.state.withLock { $0.statistics } }
 
-    /// Asks `run()` to finish: deliver and acknowledge what it holds, end the stream, return.
+    /// Asks `run()` to finish: deliver and acknowledge what it holds, end the session, return.
     public func stop() {
-        let handle = self.state.withLock { state -> ReplicationWakeHandle? in
-            state.stopRequested = true
-            return state.wakeHandle
-        }
-        // The consumer may be waiting for data; a keepalive reply wakes it so it sees the request at once.
-        handle?.requestKeepalive()
+        self.stopSignal.stop()
+        // The session may be waiting for data: waking it makes it see the request at once.
+        self.state.withLock { $0.wake }?()
     }
 
-    private var stopRequested: Bool { self.state.withLock { $0.stopRequested } }
-
-    /// Runs until stopped, cancelled or (inside a `ServiceGroup`) shut down gracefully. Errors that reconnecting
-    /// cannot fix (bad credentials, a missing slot, changes lost, a sink that keeps failing under the `stop` policy)
-    /// end it with that error.
+    /// Runs until stopped, cancelled or (inside a `ServiceGroup`) shut down gracefully. Errors the source cannot
+    /// recover from (bad credentials, a missing slot, changes lost, a sink that keeps failing under the `stop`
+    /// policy) end it with that error.
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await self.runUntilStopped()
+            try await self.runUntilStopped(self.source)
         } onGracefulShutdown: {
             self.stop()
         }
     }
 
-    private func runUntilStopped() async throws {
+    private func runUntilStopped<Source: ChangeSource>(_ source: Source) async throws {
         var attempt = 0
-        var textFormatNeeded = false
-        while !self.stopRequested && !Task.isCancelled {
+        while !self.stopSignal.isStopped {
             do {
-                try await self.runSession(textFormatNeeded: textFormatNeeded) { attempt = 0 }
-                if self.stopRequested || self.configuration.temporarySlot { break }
-                self.logger.notice("The server ended the replication stream; reconnecting")
-            } catch let restart as TypeRestart {
-                guard !self.configuration.temporarySlot else {
-                    throw SiphonError(
-                        .decodingFailed,
-                        "\(restart); a temporary slot cannot be read again from where it was, so start over"
-                            + (restart.needsTextFormat ? " without the binary format" : ""),
-                        underlying: restart)
+                try await source.withSession { session in
+                    try await self.runSession(&session) { attempt = 0 }
                 }
-                textFormatNeeded = textFormatNeeded || restart.needsTextFormat
-                self.logger.notice(
-                    "Restarting the stream to render new types right",
-                    metadata: ["reason": "\(restart)", "format": "\(textFormatNeeded ? "text" : "as configured")"])
-            } catch let error as SiphonError
-                where Self.isRetryable(error) && !self.stopRequested && !self.configuration.temporarySlot
-            {
-                if error.serverError?.sqlState == "55006" {
-                    // Another process reads the slot: stand by, and take over within a second when it goes away.
+                if self.stopSignal.isStopped || !source.reopensAfterEnd { break }
+                self.logger.notice("The source ended the session; reconnecting", metadata: ["siphon.source": "\(source.name)"])
+            } catch {
+                let recovery = source.recovery(from: error)
+                if recovery == .fail || error is CancellationError || Task.isCancelled { throw error }
+                if self.stopSignal.isStopped { break }
+                switch recovery {
+                case .fail:
+                    throw error
+                case .reopen:
+                    self.logger.notice(
+                        "Reopening the source", metadata: ["siphon.source": "\(source.name)", "reason": "\(error)"])
+                case .standBy:
+                    // Another process reads the source: stand by, and take over within a second when it goes away.
                     if attempt == 0 {
                         self.logger.notice(
-                            "The slot is in use by another process; waiting as a standby",
-                            metadata: ["siphon.slot": "\(self.configuration.slot)", "error": "\(error)"])
+                            "The source is in use by another process; waiting as a standby",
+                            metadata: ["siphon.source": "\(source.name)", "error": "\(error)"])
                     }
                     attempt = 1
-                    try await Backoff.wait(.seconds(1)) { self.stopRequested }
-                    continue
+                    try await self.stopSignal.sleep(for: .seconds(1))
+                case .reconnect:
+                    let delay = self.options.reconnectBackoff.delay(attempt: attempt)
+                    attempt += 1
+                    self.state.withLock { $0.statistics.reconnects += 1 }
+                    self.logger.warning(
+                        "Reading interrupted; reconnecting",
+                        metadata: ["siphon.source": "\(source.name)", "error": "\(error)", "retry.in": "\(delay)"])
+                    try await self.stopSignal.sleep(for: delay)
                 }
-                let delay = self.configuration.reconnectBackoff.delay(attempt: attempt)
-                attempt += 1
-                self.state.withLock { $0.statistics.reconnects += 1 }
-                self.logger.warning(
-                    "Replication interrupted; reconnecting",
-                    metadata: ["error": "\(error)", "retry.in": "\(delay)", "siphon.slot": "\(self.configuration.slot)"])
-                try await Backoff.wait(delay) { self.stopRequested }
             }
         }
         for sink in self.state.withLock({ $0.sinks }) ?? [] { try await sink.close() }
+    }
+
+    /// One session: bind the sinks to it, then read, deliver and acknowledge until it ends or the pipeline stops.
+    private func runSession<Session: ChangeSourceSession>(
+        _ session: inout Session, connected: () -> Void
+    ) async throws {
+        self.state.withLock { $0.wake = session.wake }
+        defer { self.state.withLock { $0.wake = nil } }
+        // A stop that came before the wake-up was installed found nothing to wake.
+        if self.stopSignal.isStopped { return }
+        let sinks = try await self.sinksOpened()
+        if let binding = session.binding {
+            for case let sink as any SourceBoundSink in sinks {
+                try await sink.bind(to: binding.identity, slotPosition: binding.resumedAt)
+            }
+        }
+        connected()
+        var loop = DeliveryLoop(pipeline: self, session: session, sinks: sinks)
+        defer { session = loop.session }
+        try await loop.run()
     }
 
     /// The sinks, opened on first use. A file still locked by the pipeline that held the slot before is waited for
@@ -125,83 +151,9 @@ public final class Pipeline: Service, Sendable {
                 let sinks = try self.openSinks()
                 self.state.withLock { $0.sinks = sinks }
                 return sinks
-            } catch where JSONLinesFileSink.isLockConflict(error) && attempts < 100 && !self.stopRequested {
+            } catch where JSONLinesFileSink.isLockConflict(error) && attempts < 100 && !self.stopSignal.isStopped {
                 attempts += 1
                 try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-    }
-
-    /// Connection trouble is worth retrying; configuration, authentication and lost data are not.
-    static func isRetryable(_ error: SiphonError) -> Bool {
-        switch error.code {
-        case .connectionFailed: return true
-        case .slotUnavailable: return error.serverError?.sqlState == "55006"  // active elsewhere: wait for it
-        case .serverError:
-            // Shutdown, crash recovery, too many connections: the server comes back.
-            let state = error.serverError?.sqlState ?? ""
-            return state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300"
-        default: return false
-        }
-    }
-
-    /// One connection's worth of streaming. `connected` is called once streaming started.
-    private func runSession(textFormatNeeded: Bool, connected: () -> Void) async throws {
-        let configuration = self.configuration
-        try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
-            connection in
-            let system = try await connection.identifySystem()
-            let start: LSN
-            if configuration.temporarySlot {
-                start = try await connection.createReplicationSlot(configuration.slot, temporary: true).consistentPoint
-            } else {
-                start = try await SlotInspector.inspect(connection: connection, slot: configuration.slot).confirmedFlush
-            }
-            let catalog = TypeResolver(settings: configuration.connection, logger: self.logger)
-            let preloaded = try await catalog.preload(connection: connection, publications: configuration.publications)
-            var binary = configuration.binary && !textFormatNeeded
-            if binary && !preloaded.binarySafe {
-                // The JSON must be the same in both formats; these types only render right from text.
-                self.logger.notice(
-                    "Using the text format: some column types have no known binary layout",
-                    metadata: ["types": "\(preloaded.textOnlyTypes)"])
-                binary = false
-            }
-            let renderer = preloaded.renderer
-            let options = PgOutputOptions(
-                publications: configuration.publications, binary: binary, messages: true,
-                protocolVersion: configuration.protocolVersion)
-            try await connection.streamChanges(
-                slot: configuration.slot, from: .zero, options: options, statusInterval: configuration.statusInterval
-            ) { stream in
-                self.state.withLock { $0.wakeHandle = stream.wakeHandle }
-                defer { self.state.withLock { $0.wakeHandle = nil } }
-                // The slot is ours now: only now open the sinks, and check they belong to this source and position.
-                let sinks = try await self.sinksOpened()
-                let source = SourceIdentity.logicalSlot(
-                    systemID: system.systemID, timeline: system.timeline,
-                    database: system.database ?? configuration.connection.database, slot: configuration.slot)
-                for case let sink as any SourceBoundSink in sinks {
-                    try await sink.bind(to: source, slotPosition: configuration.temporarySlot ? nil : start)
-                }
-                connected()
-                self.logger.info(
-                    "Streaming changes",
-                    metadata: [
-                        "siphon.slot": "\(configuration.slot)", "pg.lsn": "\(start)",
-                        "protocol": "\(stream.protocolVersion)",
-                    ])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    if let interval = configuration.heartbeatInterval {
-                        let heartbeat = Heartbeat(settings: configuration.connection, logger: self.logger)
-                        group.addTask { await heartbeat.run(every: interval) }
-                    }
-                    var session = StreamSession(
-                        pipeline: self, sinks: sinks, stream: stream, renderer: renderer, catalog: catalog,
-                        binary: binary, confirmed: start)
-                    try await session.run()
-                    group.cancelAll()
-                }
             }
         }
     }
@@ -211,7 +163,7 @@ public final class Pipeline: Service, Sendable {
     }
 
     fileprivate var log: Logger { self.logger }
-    fileprivate var shouldStop: Bool { self.stopRequested }
+    fileprivate var shouldStop: Bool { self.stopSignal.isStopped }
 }
 
 /// What the pipeline has done so far.
@@ -222,131 +174,57 @@ public struct PipelineStatistics: Sendable, Hashable {
     public var batches = 0
     public var reconnects = 0
     public var deadLetters = 0
+    /// The last position acknowledged to the source, as it prints it.
+    public var confirmedPosition: String?
+    /// The last slot position confirmed (logical replication only).
     public var confirmedLSN = LSN.zero
     public var lastCommitTime: PostgresTimestamp?
 }
 
-/// The decode → filter → deliver → acknowledge loop over one replication stream.
-private struct StreamSession {
+/// The read → filter → deliver → acknowledge loop over one session.
+private struct DeliveryLoop<Session: ChangeSourceSession> {
     let pipeline: Pipeline
+    var session: Session
     let boundSinks: [any SourceBoundSink]
     /// Whether every sink drops repeats, so a transaction partly delivered may be sent again whole.
     let sinksDropRepeats: Bool
-    let stream: ReplicationStream
-    var decoder: PgOutputDecoder
-    var assembler: ChangeAssembler
-    var catalog: TypeResolver
-    let binary: Bool
-    var tracker: AckTracker
+    let maxBatchSize: Int
+    var tracker = AckTracker<Session.Position>()
     var batch: [Change] = []
-    var events: [AssembledEvent] = []
-    /// Primary keys of `REPLICA IDENTITY FULL` tables, whose Relation messages mark every column as key.
-    var primaryKeys: [TableName: [String]] = [:]
+    var events: [SourceEvent<Session.Position>] = []
     var delivery: Delivery
     /// Where the open transaction's changes start in `batch`; `nil` outside a transaction.
     var openTransactionStart: Int?
     /// Whether a sink has been handed a change of the open transaction: a stop must then finish it.
     var openTransactionDelivered = false
-    /// The highest WAL position the server reported sending; no slot created later can start at or below it.
-    var seenUpTo: LSN
 
-    init(
-        pipeline: Pipeline, sinks: [any ChangeSink], stream: ReplicationStream, renderer: ValueRenderer,
-        catalog: TypeResolver, binary: Bool, confirmed: LSN
-    ) {
+    init(pipeline: Pipeline, session: Session, sinks: [any ChangeSink]) {
         self.pipeline = pipeline
+        self.session = session
         self.boundSinks = sinks.compactMap { $0 as? any SourceBoundSink }
         self.sinksDropRepeats = self.boundSinks.count == sinks.count
-        self.stream = stream
-        self.decoder = PgOutputDecoder(protocolVersion: stream.protocolVersion)
-        self.assembler = ChangeAssembler(source: pipeline.configuration.slot, renderer: renderer, heldChanges: SpillingChangeStore())
-        let logger = pipeline.log
-        self.assembler.valueFallbackObserver = { reason in
-            logger.warning("Cannot decode a value", metadata: ["reason": "\(reason)"])
-        }
-        self.catalog = catalog
-        self.binary = binary
-        self.tracker = AckTracker(confirmed: confirmed)
-        self.seenUpTo = confirmed
-        self.batch.reserveCapacity(pipeline.configuration.maxBatchSize)
+        self.maxBatchSize = pipeline.options.maxBatchSize
+        self.batch.reserveCapacity(self.maxBatchSize)
         self.delivery = Delivery(
-            sinks: sinks, policy: pipeline.configuration.delivery, settings: pipeline.configuration.connection,
+            sinks: sinks, policy: pipeline.options.delivery, settings: pipeline.options.deadLetters,
             logger: pipeline.log)
     }
 
     mutating func run() async throws {
-        let maxBatchSize = self.pipeline.configuration.maxBatchSize
-        while !self.stopsHere(), let message = try await self.stream.next() {
-            switch message {
-            case .xLogData(let data):
-                self.seenUpTo = max(self.seenUpTo, data.walEnd)
-                try await self.consume(data)
-                // Stopping: the loop's check ends the session before this transaction reaches a sink.
-                if self.stopPending { continue }
-                // Deliver when the batch is full, or at a transaction boundary when nothing more is waiting: low
-                // latency when changes trickle in, large batches when a backlog drains.
-                if self.batch.count >= maxBatchSize
-                    || (!self.tracker.inTransaction && !self.stream.hasBufferedMessages)
-                {
-                    try await self.flush()
-                }
-            case .primaryKeepalive(let walEnd, _, _):
-                self.seenUpTo = max(self.seenUpTo, walEnd)
+        while !self.stopsHere() {
+            self.events.removeAll(keepingCapacity: true)
+            guard try await self.session.next(into: &self.events, maxChanges: self.maxBatchSize) else { break }
+            try await self.handleEvents()
+            // Stopping: the loop's check ends the session before this transaction reaches a sink.
+            if self.stopPending { continue }
+            // Deliver when the batch is full, or at a transaction boundary when nothing more is ready: low latency
+            // when changes trickle in, large batches when a backlog drains.
+            if self.batch.count >= self.maxBatchSize || (!self.tracker.inTransaction && !self.session.hasReadyEvents) {
                 try await self.flush()
-                if let lsn = self.tracker.idlePositionReported(
-                    walEnd, openStreamedTransactions: self.assembler.heldChangeCount > 0)
-                {
-                    try await self.acknowledge(lsn)
-                }
             }
         }
         try await self.flush()
-    }
-
-    private mutating func consume(_ data: ReplicationMessage.XLogData) async throws {
-        var payload = data.payload
-        let message: PgOutputMessage
-        do {
-            message = try self.decoder.decode(&payload)
-        } catch {
-            throw SiphonError(
-                .decodingFailed,
-                "cannot decode pgoutput message: \(error); bytes: \(data.payload.hexDump(format: .detailed(maxBytes: 256)))",
-                lsn: data.walStart, underlying: error)
-        }
-        // Types are resolved before the assembler renders anything that uses them.
-        switch message {
-        case .relation(let relation):
-            try await self.catalog.relationArrived(
-                relation, streamedTransaction: self.assembler.streamBlockTransaction, binary: self.binary,
-                into: &self.assembler.renderer)
-            let name = TableName(schema: relation.namespace.isEmpty ? "pg_catalog" : relation.namespace, relation.name)
-            self.primaryKeys[name] = try await self.catalog.primaryKey(of: relation)
-        case .streamCommit(let commit):
-            try await self.catalog.streamedTransactionCommitting(
-                commit.xid, binary: self.binary, into: &self.assembler.renderer)
-        case .streamAbort(let abort):
-            if abort.abortsWholeTransaction { self.catalog.streamedTransactionAborted(abort.xid) }
-        case .begin, .commit, .origin, .type, .insert, .update, .delete, .truncate, .message, .streamStart, .streamStop:
-            break
-        }
-        // A Stream Commit may complete millions of changes: take them a batch at a time.
-        let limit = self.pipeline.configuration.maxBatchSize
-        self.events.removeAll(keepingCapacity: true)
-        do {
-            try self.assembler.consume(message, into: &self.events, limit: limit)
-        } catch let error as SiphonError {
-            throw error
-        } catch {
-            throw SiphonError(.decodingFailed, "\(error)", lsn: data.walStart, underlying: error)
-        }
-        try await self.handleEvents()
-        // A stop need not wait for a huge streamed transaction before any of it was handed out.
-        while self.assembler.hasPendingEvents && !self.stopsHere() {
-            self.events.removeAll(keepingCapacity: true)
-            try self.assembler.emitPendingEvents(into: &self.events, limit: limit)
-            try await self.handleEvents()
-        }
+        if self.pipeline.shouldStop { try await self.session.finish() }
     }
 
     private mutating func handleEvents() async throws {
@@ -360,21 +238,17 @@ private struct StreamSession {
                 self.openTransactionStart = self.batch.count
             case .change(let change):
                 try await self.queue(change)
-            case .commit(_, _, let endLSN, let commitTime):
-                self.tracker.transactionCommitted(endLSN: endLSN)
-                self.seenUpTo = max(self.seenUpTo, endLSN)
+            case .commit(let position, let time):
+                self.tracker.transactionCommitted(at: position)
                 self.openTransactionStart = nil
                 self.openTransactionDelivered = false
                 self.pipeline.record {
                     $0.transactions += 1
-                    $0.lastCommitTime = commitTime
+                    if let time { $0.lastCommitTime = time }
                 }
-            case .message(let transactional, _, _, let lsn):
-                // Heartbeats (and other non-transactional messages) mark a position with nothing before it pending.
-                if !transactional, let confirmable = self.tracker.idlePositionReported(
-                    lsn, openStreamedTransactions: self.assembler.heldChangeCount > 0)
-                {
-                    try await self.flush()
+            case .idle(let position):
+                try await self.flush()
+                if let confirmable = self.tracker.idlePositionReported(position) {
                     try await self.acknowledge(confirmable)
                 }
             }
@@ -383,18 +257,13 @@ private struct StreamSession {
 
     /// Adds a change to the batch unless the filter drops it; delivers the batch once it is full.
     private mutating func queue(_ change: consuming Change) async throws {
-        if !self.primaryKeys.isEmpty, let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
-            let row = change.old ?? change.new
-        {
-            change.key = Row(row.columns.filter { key.contains($0.name) })
-        }
-        guard let kept = self.pipeline.configuration.filter.apply(change) else {
+        guard let kept = self.pipeline.options.filter.apply(change) else {
             self.pipeline.record { $0.changesFiltered += 1 }
             return
         }
         self.batch.append(kept)
         self.tracker.changeQueued()
-        if self.batch.count >= self.pipeline.configuration.maxBatchSize && !self.stopPending { try await self.flush() }
+        if self.batch.count >= self.maxBatchSize && !self.stopPending { try await self.flush() }
     }
 
     /// A stop was asked for and the open transaction (if any) has not reached a sink yet: delivering more of it now
@@ -406,7 +275,7 @@ private struct StreamSession {
     /// Whether the session may end now, at a transaction boundary, so that a restart repeats nothing.
     ///
     /// Outside a transaction it may. Inside one whose changes no sink was handed yet, the transaction is abandoned:
-    /// it is not acknowledged, and the server sends it again, whole, after the restart — however large it is, a stop
+    /// it is not acknowledged, and the source sends it again, whole, after the restart — however large it is, a stop
     /// does not wait for it. A transaction partly handed out is finished first, since a sink that cannot drop repeats
     /// (stdout, handlers) would otherwise show its first part twice; when every sink drops repeats, that is no
     /// concern and it is abandoned too.
@@ -422,7 +291,7 @@ private struct StreamSession {
         return true
     }
 
-    /// Delivers the batch to every sink, then confirms what became confirmable.
+    /// Delivers the batch to every sink, then acknowledges what became confirmable.
     private mutating func flush() async throws {
         if !self.batch.isEmpty {
             if let start = self.openTransactionStart, start < self.batch.count { self.openTransactionDelivered = true }
@@ -436,14 +305,19 @@ private struct StreamSession {
             self.batch.removeAll(keepingCapacity: true)
             if self.openTransactionStart != nil { self.openTransactionStart = 0 }
         }
-        if let lsn = self.tracker.queuedChangesDelivered() {
-            try await self.acknowledge(lsn)
+        if let position = self.tracker.queuedChangesDelivered() {
+            try await self.acknowledge(position)
         }
     }
 
-    private func acknowledge(_ lsn: LSN) async throws {
-        for sink in self.boundSinks { try await sink.confirming(lsn, seenUpTo: self.seenUpTo) }
-        try await self.stream.acknowledge(upTo: lsn)
-        self.pipeline.record { $0.confirmedLSN = lsn }
+    private mutating func acknowledge(_ position: Session.Position) async throws {
+        if let checkpoint = self.session.checkpoint(for: position) {
+            for sink in self.boundSinks { try await sink.confirming(checkpoint.confirmed, seenUpTo: checkpoint.seenUpTo) }
+        }
+        try await self.session.acknowledge(upTo: position)
+        self.pipeline.record {
+            $0.confirmedPosition = position.description
+            if let lsn = position as? LSN { $0.confirmedLSN = lsn }
+        }
     }
 }

@@ -2,7 +2,32 @@
 
 import SiphonCore
 
-/// Everything a `Pipeline` needs to know: where to read, what to keep, how hard to retry.
+/// How a pipeline delivers, whatever its source: what to keep, how many changes per delivery, how hard to retry.
+public struct PipelineOptions: Sendable {
+    /// Which changes reach the sinks.
+    public var filter: ChangeFilter
+    /// Changes delivered to the sinks in one call, at most. A transaction larger than this is delivered in parts.
+    public var maxBatchSize: Int
+    /// How long to wait before reconnecting after the connection or the server went away.
+    public var reconnectBackoff: Backoff
+    /// How to retry a sink that failed, and what to do when it keeps failing.
+    public var delivery: DeliveryPolicy
+    /// The database that holds `siphon.dead_letters`, for the dead-letter policy.
+    public var deadLetters: ConnectionSettings
+
+    public init(
+        deadLetters: ConnectionSettings, filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
+        reconnectBackoff: Backoff = Backoff(), delivery: DeliveryPolicy = DeliveryPolicy()
+    ) {
+        self.deadLetters = deadLetters
+        self.filter = filter
+        self.maxBatchSize = maxBatchSize
+        self.reconnectBackoff = reconnectBackoff
+        self.delivery = delivery
+    }
+}
+
+/// A pipeline over a logical replication slot: the source's configuration and the delivery options in one value.
 public struct PipelineConfiguration: Sendable {
     public var connection: ConnectionSettings
     /// The logical replication slot to read (it must exist: `siphon setup` makes it).
@@ -49,62 +74,19 @@ public struct PipelineConfiguration: Sendable {
         self.delivery = delivery
         self.heartbeatInterval = heartbeatInterval
     }
-}
 
-/// Exponential backoff between `initial` and `maximum`.
-public struct Backoff: Sendable, Hashable {
-    public var initial: Duration
-    public var maximum: Duration
-    public var multiplier: Double
-
-    public init(initial: Duration = .milliseconds(200), maximum: Duration = .seconds(30), multiplier: Double = 2) {
-        self.initial = initial
-        self.maximum = maximum
-        self.multiplier = multiplier
+    /// The source half of this configuration.
+    public var source: LogicalReplicationConfiguration {
+        LogicalReplicationConfiguration(
+            connection: self.connection, slot: self.slot, temporarySlot: self.temporarySlot,
+            publications: self.publications, binary: self.binary, protocolVersion: self.protocolVersion,
+            statusInterval: self.statusInterval, heartbeatInterval: self.heartbeatInterval)
     }
 
-    /// The delay before attempt `attempt` (0-based).
-    public func delay(attempt: Int) -> Duration {
-        var delay = self.initial
-        for _ in 0..<min(attempt, 64) {
-            delay = delay * self.multiplier
-            if delay >= self.maximum { return self.maximum }
-        }
-        return min(delay, self.maximum)
-    }
-
-    /// Waits `delay`, or less once `stopped()` holds (checked every 100 ms): a stop request or a shutdown signal
-    /// never waits out a reconnect delay of up to `maximum`. Throws `CancellationError` when the task is cancelled.
-    public static func wait(_ delay: Duration, unless stopped: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + delay
-        while !stopped() {
-            let left = deadline - ContinuousClock.now
-            if left <= .zero { return }
-            try await Task.sleep(for: min(left, .milliseconds(100)))
-        }
-    }
-}
-
-/// How sinks are retried and what happens to a change that keeps failing.
-public struct DeliveryPolicy: Sendable {
-    /// What to do with a change that failed `maxAttempts` times.
-    public enum PoisonAction: String, Sendable, CaseIterable {
-        /// Stop the pipeline with the error; nothing after the change is acknowledged.
-        case stop
-        /// Park the change in `siphon.dead_letters` with its error and go on with the next one.
-        case deadLetter = "dead-letter"
-    }
-
-    public var maxAttempts: Int
-    public var backoff: Backoff
-    public var poisonAction: PoisonAction
-
-    public init(
-        maxAttempts: Int = 5, backoff: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10)),
-        poisonAction: PoisonAction = .stop
-    ) {
-        self.maxAttempts = max(1, maxAttempts)
-        self.backoff = backoff
-        self.poisonAction = poisonAction
+    /// The delivery half of this configuration.
+    public var options: PipelineOptions {
+        PipelineOptions(
+            deadLetters: self.connection, filter: self.filter, maxBatchSize: self.maxBatchSize,
+            reconnectBackoff: self.reconnectBackoff, delivery: self.delivery)
     }
 }

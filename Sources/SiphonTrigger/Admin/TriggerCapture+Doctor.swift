@@ -1,7 +1,6 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import Logging
-import SiphonAdmin
 import SiphonCore
 import SiphonReplication
 

@@ -1,7 +1,6 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import SiphonCore
-import SiphonEngine
 import SiphonReplication
 
 /// Reads what trigger capture needs from the catalog: which tables a specification selects, their columns in table

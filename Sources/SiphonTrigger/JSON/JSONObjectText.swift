@@ -1,6 +1,7 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonEngine
+import SiphonCore
+
 
 /// Why a text could not be read as the JSON object Siphon expected, and where.
 typealias JSONObjectTextError = JSONTextError

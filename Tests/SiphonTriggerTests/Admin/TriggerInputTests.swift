@@ -94,7 +94,7 @@ import Testing
 
     @Test func aReaderWithoutAnOutboxSaysHowToCreateIt() async throws {
         try await TriggerFixture.with { db in
-            let reader = OutboxReader(configuration: try db.readerConfiguration(), sinks: [], logger: db.logger)
+            let reader = OutboxPipeline(configuration: try db.readerConfiguration(), sinks: [], logger: db.logger)
             let error = await #expect(throws: SiphonError.self) { try await reader.run() }
             #expect(
                 error?.message == "the outbox \(db.siphonSchema).outbox does not exist: create it with `siphon setup "
@@ -120,8 +120,8 @@ import Testing
                 db.notify([capture], channel: channel), settings: try db.settings(), logger: db.logger)
             let outboxed = CollectingSink()
             let notified = CollectingSink()
-            let listener = NotifyListener(
-                configuration: NotifyListenerConfiguration(
+            let listener = NotifyPipeline(
+                configuration: NotifyConfiguration(
                     connection: try db.settings(), channels: [channel], schema: db.siphonSchema),
                 sinks: [notified], logger: db.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in

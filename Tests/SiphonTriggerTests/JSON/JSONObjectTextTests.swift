@@ -1,5 +1,6 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
+import SiphonCore
 import SiphonEngine
 import Testing
 

@@ -37,7 +37,7 @@ extension NotifyListenerTests {
                         delete + #", "mac": ""# + String(repeating: "0", count: 64) + #""}"#)
                     try await db.execute("INSERT INTO \(db.s).orders VALUES (2, 'genuine')")
                     try await sink.wait { $0.count == 1 }
-                    #expect(listener.statistics.rejected == 2)
+                    #expect(listener.source.statistics.rejected == 2)
                 }
                 #expect(sink.changes.map(\.operation) == [.insert])
                 #expect(sink.changes.map { $0.key.jsonObject } == [#"{"id":2}"#])
@@ -67,8 +67,8 @@ extension NotifyListenerTests {
                     }
                     try await db.execute("INSERT INTO \(db.s).orders VALUES (2)")
                     try await sink.wait { $0.count == 1 }
-                    #expect(listener.statistics.rejected == 2)
-                    #expect(listener.statistics.rowsFetched == 0)
+                    #expect(listener.source.statistics.rejected == 2)
+                    #expect(listener.source.statistics.rowsFetched == 0)
                 }
                 #expect(sink.changes.map { "\($0.table) \($0.key.jsonObject)" } == [#"orders {"id":2}"#])
                 #expect(!sink.changes.contains { $0.new?.jsonObject.contains("launch") ?? false })
@@ -97,8 +97,8 @@ extension NotifyListenerTests {
                     }
                     try await db.execute("INSERT INTO \(db.s).orders VALUES (1)")
                     try await sink.wait { $0.count == 1 }
-                    #expect(listener.statistics.rejected == 2)
-                    #expect(listener.statistics.rowsFetched == 0)
+                    #expect(listener.source.statistics.rejected == 2)
+                    #expect(listener.source.statistics.rowsFetched == 0)
                 }
                 #expect(try await db.query("SELECT to_regclass('\(db.schema).victim') IS NOT NULL") == [["t"]])
                 #expect(sink.changes.map(\.table) == ["orders"])
@@ -130,7 +130,7 @@ extension NotifyListenerTests {
                         genuine.replacingOccurrences(of: #""total": 10"#, with: #""total": 99"#))
                     try await db.execute("UPDATE \(db.s).orders SET total = 11")
                     try await sink.wait { $0.count == 1 }
-                    #expect(listener.statistics.rejected == 1)
+                    #expect(listener.source.statistics.rejected == 1)
                 }
                 #expect(sink.changes.map { $0.new?["total"] } == ["11"])
             }

@@ -11,15 +11,13 @@ import Testing
     /// (re)subscribed, and the first subscription has happened when `body` starts.
     func withListener(
         _ db: TriggerFixture, channel: String, sinks: [any ChangeSink],
-        _ body: (NotifyListener, AsyncStream<Void>.Iterator) async throws -> Void
+        _ body: (NotifyPipeline, AsyncStream<Void>.Iterator) async throws -> Void
     ) async throws {
         let (subscriptions, subscribed) = AsyncStream.makeStream(of: Void.self)
-        let listener = NotifyListener(
-            configuration: NotifyListenerConfiguration(
+        let listener = NotifyPipeline(
+            configuration: NotifyConfiguration(
                 connection: try db.settings(applicationName: "siphon-listen-\(channel)"), channels: [channel],
-                schema: db.siphonSchema,
-                reconnectBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)),
-                subscribed: { _ in subscribed.yield() }),
+                schema: db.siphonSchema, subscribed: { _ in subscribed.yield() }),
             sinks: sinks, logger: db.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await listener.run() }
@@ -90,7 +88,7 @@ import Testing
                 try await sink.wait { $0.count == 1 }
                 try await db.execute("DELETE FROM \(db.s).docs WHERE id = 1")
                 try await sink.wait { $0.count == 2 }
-                #expect(listener.statistics.rowsFetched == 1)
+                #expect(listener.source.statistics.rowsFetched == 1)
             }
             let expectedBody = "\"" + String(repeating: "x", count: 9000) + "\""
             #expect(sink.changes[0].operation == .insert)
@@ -138,7 +136,7 @@ import Testing
                 _ = await subscriptions.next(isolation: #isolation)
                 try await db.execute("INSERT INTO \(db.s).pings VALUES (2)")
                 try await sink.wait { $0.count == 2 }
-                #expect(listener.statistics.reconnects >= 1)
+                #expect(listener.pipeline.statistics.reconnects >= 1)
             }
             #expect(sink.changes.map { $0.key.jsonObject } == [#"{"id":1}"#, #"{"id":2}"#])
         }
@@ -159,7 +157,7 @@ import Testing
                     "INSERT INTO \(db.s).pings VALUES (1)")
                 try await sink.wait { $0.count == 1 }
                 // The channel has a key: what it did not sign is refused before it is even parsed.
-                #expect(listener.statistics.rejected == 3)
+                #expect(listener.source.statistics.rejected == 3)
             }
             #expect(sink.changes.map { $0.key.jsonObject } == [#"{"id":1}"#])
         }

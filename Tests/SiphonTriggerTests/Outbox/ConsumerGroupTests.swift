@@ -48,9 +48,9 @@ import Testing
                             try await audited.wait { $0.count >= expected }
                         } while (second.changes.isEmpty || first.changes.isEmpty) && rounds < 200
                         #expect(
-                            Set(firstReader.statistics.partitions).isDisjoint(with: secondReader.statistics.partitions))
+                            Set(firstReader.source.statistics.partitions).isDisjoint(with: secondReader.source.statistics.partitions))
                         #expect(
-                            Set(firstReader.statistics.partitions + secondReader.statistics.partitions) == [0, 1, 2])
+                            Set(firstReader.source.statistics.partitions + secondReader.source.statistics.partitions) == [0, 1, 2])
                     }
                 }
             }
@@ -73,7 +73,7 @@ import Testing
             _ = try await TriggerCapture.apply(
                 db.outbox([try db.capture("\(db.schema).t")], groups: [ConsumerGroup(name: "g", partitions: 4)]),
                 settings: try db.settings(), logger: db.logger)
-            let reader = OutboxReader(
+            let reader = OutboxPipeline(
                 configuration: try db.readerConfiguration(group: ConsumerGroup(name: "g", partitions: 2)), sinks: [],
                 logger: db.logger)
             let error = await #expect(throws: SiphonError.self) { try await reader.run() }
@@ -95,7 +95,7 @@ import Testing
             let sink = CollectingSink()
             try await db.withReader(configuration, sinks: [sink]) { reader in
                 try await sink.wait { $0.count == 20 }
-                #expect(reader.statistics.partitions == [0, 1, 2, 3])
+                #expect(reader.source.statistics.partitions == [0, 1, 2, 3])
             }
             #expect(sink.changes.compactMap { Int($0.key["id"] ?? "") }.sorted() == Array(1...20))
         }

@@ -64,7 +64,7 @@ import Testing
                     while !writersDone.withLock({ $0 }) {
                         let (kills, kill) = AsyncStream.makeStream(of: Void.self)
                         chaos.setKiller(kill)
-                        let reader = OutboxReader(configuration: configuration, sinks: [sink], logger: db.logger)
+                        let reader = OutboxPipeline(configuration: configuration, sinks: [sink], logger: db.logger)
                         await withThrowingTaskGroup(of: Void.self) { incarnation in
                             incarnation.addTask { try await reader.run() }
                             incarnation.addTask {
@@ -96,9 +96,9 @@ import Testing
             #expect(Workload.problems(delivered: sink.changes, expected: expected) == [])
             // Everything was delivered: catching up finds nothing new, and deletes everything from the outbox.
             let before = sink.changes.count
-            try await OutboxReader(configuration: configuration, sinks: [sink], logger: db.logger).catchUp()
+            try await OutboxPipeline(configuration: configuration, sinks: [sink], logger: db.logger).catchUp()
             #expect(Workload.problems(delivered: sink.changes, expected: expected) == [])
-            #expect(sink.changes.count - before <= configuration.maxBatchSize)
+            #expect(sink.changes.count - before <= configuration.batchSize)
             #expect(try await db.query("SELECT count(*) FROM \(db.siphonSchema).outbox") == [["0"]])
         }
     }

@@ -102,7 +102,7 @@ extension OutboxReaderTests {
             let sink = CollectingSink()
             try await db.withReader(try db.readerConfiguration(maxBatchSize: 1000), sinks: [sink]) { reader in
                 try await sink.wait { $0.count == 2500 }
-                #expect(reader.statistics.batches == 3)
+                #expect(reader.pipeline.statistics.batches == 3)
             }
             #expect(sink.changes.map { $0.key["id"]! } == (1...2500).map(String.init))
             #expect(try await db.query("SELECT count(*) FROM \(db.siphonSchema).outbox") == [["0"]])
@@ -117,9 +117,10 @@ extension OutboxReaderTests {
             try await db.execute("INSERT INTO \(db.s).jobs VALUES (1), (2)")
             struct Refused: Error {}
             let failing = CollectingSink(beforeDelivery: { _ in throw Refused() })
-            var configuration = try db.readerConfiguration()
-            configuration.delivery = DeliveryPolicy(maxAttempts: 2, backoff: Backoff(initial: .milliseconds(1)))
-            let reader = OutboxReader(configuration: configuration, sinks: [failing], logger: db.logger)
+            let reader = OutboxPipeline(
+                configuration: try db.readerConfiguration(),
+                delivery: DeliveryPolicy(maxAttempts: 2, backoff: Backoff(initial: .milliseconds(1))), sinks: [failing],
+                logger: db.logger)
             await #expect(throws: SiphonError.self) { try await reader.run() }
             #expect(try await db.query("SELECT count(*) FROM \(db.siphonSchema).outbox") == [["2"]])
 
@@ -150,7 +151,7 @@ extension OutboxReaderTests {
             #expect(audit == [["insert", "siphon", "jobs", "new", "t"], ["update", "siphon", "jobs", "done", "t"]])
             // Once past the retention period, delivered changes go.
             configuration.retention = .seconds(0)
-            try await OutboxReader(configuration: configuration, sinks: [sink], logger: db.logger).catchUp()
+            try await OutboxPipeline(configuration: configuration, sinks: [sink], logger: db.logger).catchUp()
             #expect(try await db.query("SELECT count(*) FROM \(db.siphonSchema).outbox") == [["0"]])
             #expect(sink.changes.count == 2)
         }

@@ -66,7 +66,7 @@ import Testing
                     + "SET extra_float_digits = 0; SET bytea_output = 'escape'; "
                     + "UPDATE \(db.s).everything SET id = 2")
             let sink = CollectingSink()
-            try await OutboxReader(configuration: try db.readerConfiguration(), sinks: [sink], logger: db.logger)
+            try await OutboxPipeline(configuration: try db.readerConfiguration(), sinks: [sink], logger: db.logger)
                 .catchUp()
             let expected = try await db.query(
                 "SELECT " + Self.columns.map { "to_jsonb(\($0.name))::text" }.joined(separator: ", ")

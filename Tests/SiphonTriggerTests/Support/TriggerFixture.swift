@@ -145,19 +145,18 @@ extension TriggerFixture {
     /// when they kill the wake-up connection.
     func readerConfiguration(
         outbox: String = "outbox", group: ConsumerGroup = ConsumerGroup(), maxBatchSize: Int = 1000
-    ) throws -> OutboxReaderConfiguration {
-        OutboxReaderConfiguration(
+    ) throws -> OutboxConfiguration {
+        OutboxConfiguration(
             connection: try self.settings(applicationName: "siphon-trigger-reader"), schema: self.siphonSchema,
-            outbox: outbox, group: group, maxBatchSize: maxBatchSize, pollInterval: .milliseconds(500),
-            reconnectBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)))
+            outbox: outbox, group: group, batchSize: maxBatchSize, pollInterval: .milliseconds(500))
     }
 
     /// Runs a reader while `body` runs, then stops it cleanly and waits for it.
     func withReader(
-        _ configuration: OutboxReaderConfiguration, sinks: [any ChangeSink],
-        _ body: (OutboxReader) async throws -> Void
+        _ configuration: OutboxConfiguration, sinks: [any ChangeSink],
+        _ body: (OutboxPipeline) async throws -> Void
     ) async throws {
-        let reader = OutboxReader(configuration: configuration, sinks: sinks, logger: self.logger)
+        let reader = OutboxPipeline(configuration: configuration, sinks: sinks, logger: self.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await reader.run() }
             do {

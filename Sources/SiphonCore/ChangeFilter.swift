@@ -1,6 +1,5 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonCore
 
 /// Chooses which changes reach the sinks and which columns they carry.
 ///

@@ -31,7 +31,7 @@ package struct JSONScanner {
         String(decoding: self.bytes[range], as: UTF8.self)
     }
 
-    func failure(_ message: String, at offset: Int? = nil) -> JSONTextError {
+    package func failure(_ message: String, at offset: Int? = nil) -> JSONTextError {
         JSONTextError(message: message, offset: offset ?? self.position)
     }
 
@@ -42,14 +42,14 @@ package struct JSONScanner {
     }
 
     /// Consumes `null` if it comes next.
-    mutating func readNull() -> Bool {
+    package mutating func readNull() -> Bool {
         self.skipWhitespace()
         guard self.bytes[self.position...].starts(with: "null".utf8) else { return false }
         self.position += 4
         return true
     }
 
-    mutating func readBool() throws(JSONTextError) -> Bool {
+    package mutating func readBool() throws(JSONTextError) -> Bool {
         self.skipWhitespace()
         if self.bytes[self.position...].starts(with: "true".utf8) {
             self.position += 4
@@ -73,7 +73,7 @@ package struct JSONScanner {
     }
 
     /// Reads a JSON integer in `0...UInt32.max`.
-    mutating func readUInt32() throws(JSONTextError) -> UInt32 {
+    package mutating func readUInt32() throws(JSONTextError) -> UInt32 {
         self.skipWhitespace()
         let start = self.position
         let range = try self.skipValue()

@@ -1,7 +1,5 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonCore
-import SiphonReplication
 
 /// Where changes come from, as precisely as the server says: named fields compared one by one.
 public struct SourceIdentity: Sendable, Hashable, CustomStringConvertible {
@@ -43,18 +41,10 @@ public struct SourceIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// A trigger-mode outbox: the cluster (when the role may read its system identifier), the database and the
     /// outbox table. Its partitions are told apart by the change ids' sources.
-    public static func outbox(schema: String, table: String, connection: ReplicationConnection) async throws -> Self {
+    public static func outbox(systemID: String?, database: String, schema: String, table: String) -> Self {
         var fields: [Field] = []
-        let readable = try await connection.simpleQuery(
-            "SELECT has_function_privilege('pg_control_system()', 'EXECUTE')")
-        if readable.rows.first?.first == "t",
-            let systemID = try await connection.simpleQuery("SELECT system_identifier FROM pg_control_system()")
-                .rows.first?.first ?? nil
-        {
-            fields.append(Field("system_identifier", systemID))
-        }
-        let database = try await connection.simpleQuery("SELECT current_database()").rows.first?.first ?? nil
-        fields.append(Field("database", database ?? "?"))
+        if let systemID { fields.append(Field("system_identifier", systemID)) }
+        fields.append(Field("database", database))
         fields.append(Field("outbox", "\(schema).\(table)"))
         return Self(fields: fields, changeSource: table)
     }

@@ -1,6 +1,5 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
-import SiphonCore
 
 /// The result of `siphon doctor`: every precondition, whether it holds, and how to fix it when it does not.
 public struct DoctorReport: Sendable, Hashable, CustomStringConvertible {

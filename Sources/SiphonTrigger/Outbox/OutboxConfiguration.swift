@@ -1,10 +1,9 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
 import SiphonCore
-import SiphonEngine
 
-/// Everything an `OutboxReader` needs: which outbox, which consumer group, how to deliver.
-public struct OutboxReaderConfiguration: Sendable {
+/// Everything an `OutboxSource` needs: which outbox, which consumer group, how to look for changes.
+public struct OutboxConfiguration: Sendable {
     public var connection: ConnectionSettings
     /// The schema that holds the outbox.
     public var schema: String
@@ -17,10 +16,8 @@ public struct OutboxReaderConfiguration: Sendable {
     /// so a reader needs only the group's name; `group.partitions` then applies only when the reader registers the
     /// group itself. Off: a group registered with another count is an error.
     public var partitionsFromRegistration: Bool
-    /// Which changes reach the sinks. Filtered-out changes still count as delivered.
-    public var filter: ChangeFilter
-    /// Changes delivered to the sinks in one call, at most.
-    public var maxBatchSize: Int
+    /// Outbox rows read (and delivered, and recorded as delivered) at a time, at most.
+    public var batchSize: Int
     /// Look for changes this often even without a wake-up notification (and rebalance partitions between readers).
     public var pollInterval: Duration
     /// Wake up on the outbox's notifications; without it the reader only polls.
@@ -36,38 +33,33 @@ public struct OutboxReaderConfiguration: Sendable {
     public var retention: Duration?
     /// Delete delivered changes at most this often.
     public var cleanupInterval: Duration
-    /// How long to wait before reconnecting after the connection or the server went away.
-    public var reconnectBackoff: Backoff
-    /// How to retry a sink that failed, and what to do when it keeps failing.
-    public var delivery: DeliveryPolicy
+    /// End the session once everything committed before it is delivered (and the outbox cleaned up), instead of
+    /// waiting for more: for batch jobs and a last look after a run.
+    public var endsWhenCaughtUp: Bool
     /// Called each time the reader has delivered everything and starts waiting for a wake-up.
     public var caughtUp: (@Sendable () -> Void)?
 
     public init(
         connection: ConnectionSettings, schema: String = TriggerCapture.defaultSchema, outbox: String = "outbox",
-        group: ConsumerGroup = ConsumerGroup(), partitionsFromRegistration: Bool = false,
-        filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
+        group: ConsumerGroup = ConsumerGroup(), partitionsFromRegistration: Bool = false, batchSize: Int = 1000,
         pollInterval: Duration = .seconds(2), listensForWakeUps: Bool = true,
         busyPollInterval: Duration = .milliseconds(50), idleAfter: Duration = .milliseconds(250),
-        retention: Duration? = nil,
-        cleanupInterval: Duration = .seconds(1), reconnectBackoff: Backoff = Backoff(),
-        delivery: DeliveryPolicy = DeliveryPolicy(), caughtUp: (@Sendable () -> Void)? = nil
+        retention: Duration? = nil, cleanupInterval: Duration = .seconds(1), endsWhenCaughtUp: Bool = false,
+        caughtUp: (@Sendable () -> Void)? = nil
     ) {
         self.connection = connection
         self.schema = schema
         self.outbox = outbox
         self.group = group
         self.partitionsFromRegistration = partitionsFromRegistration
-        self.filter = filter
-        self.maxBatchSize = maxBatchSize
+        self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.listensForWakeUps = listensForWakeUps
         self.busyPollInterval = busyPollInterval
         self.idleAfter = idleAfter
         self.retention = retention
         self.cleanupInterval = cleanupInterval
-        self.reconnectBackoff = reconnectBackoff
-        self.delivery = delivery
+        self.endsWhenCaughtUp = endsWhenCaughtUp
         self.caughtUp = caughtUp
     }
 }
