@@ -86,7 +86,7 @@ extension ChangeEnvelope {
             case "commit_time":
                 let start = scanner.position
                 let text = try scanner.readString()
-                guard let value = EnvelopeText.parseTimestamp(text) else {
+                guard let value = PostgresTimestamp(parsing: text) else {
                     throw scanner.failure("malformed commit_time \"\(text)\"", at: start)
                 }
                 commitTime = value

@@ -24,7 +24,7 @@ extension ChangeEnvelope {
         output.append(",\"lsn\":\"")
         EnvelopeText.appendLSN(change.id.commitLSN, to: &output)
         output.append("\",\"commit_time\":\"")
-        EnvelopeText.appendTimestamp(change.commitTime, to: &output)
+        change.commitTime.append(to: &output)
         output.append("\",\"origin\":")
         if let origin = change.origin {
             JSONText.appendString(origin, to: &output)

@@ -27,33 +27,21 @@ public struct PipelineOptions: Sendable {
     }
 }
 
-/// A pipeline over a logical replication slot: the source's configuration and the delivery options in one value.
+/// A pipeline over a logical replication slot: the source's configuration and the delivery options in one value,
+/// with one initializer that takes them all.
 public struct PipelineConfiguration: Sendable {
-    public var connection: ConnectionSettings
-    /// The logical replication slot to read (it must exist: `siphon setup` makes it).
-    public var slot: String
-    /// Create `slot` as a temporary slot for this session instead (for `siphon tail`): it disappears when the
-    /// connection closes, and a lost connection ends the run instead of reconnecting.
-    public var temporarySlot: Bool
-    /// The publications that choose the tables.
-    public var publications: [String]
-    /// Ask for binary column values (PostgreSQL 14+); the JSON is the same, decoding is cheaper.
-    public var binary: Bool
-    /// pgoutput protocol version; `nil` picks 2 (streaming large transactions) on PostgreSQL 14+.
-    public var protocolVersion: Int?
-    /// Which changes reach the sinks.
-    public var filter: ChangeFilter
-    /// Changes delivered to the sinks in one call, at most. A transaction larger than this is delivered in parts.
-    public var maxBatchSize: Int
-    /// How often to tell the server we are alive, whatever the consumer is doing.
-    public var statusInterval: Duration
-    /// How long to wait before reconnecting after the connection or the server went away.
-    public var reconnectBackoff: Backoff
-    /// How to retry a sink that failed, and what to do when it keeps failing.
-    public var delivery: DeliveryPolicy
-    /// While idle, send a heartbeat through the WAL this often, so a slot whose tables see no writes still advances.
-    public var heartbeatInterval: Duration?
+    /// Where to read.
+    public var source: LogicalReplicationConfiguration
+    /// What to keep, how many changes per delivery, how hard to retry.
+    public var options: PipelineOptions
 
+    public init(source: LogicalReplicationConfiguration, options: PipelineOptions) {
+        self.source = source
+        self.options = options
+    }
+
+    /// See `LogicalReplicationConfiguration` and `PipelineOptions` for each setting; dead letters go to the slot's
+    /// database.
     public init(
         connection: ConnectionSettings, slot: String, temporarySlot: Bool = false, publications: [String],
         binary: Bool = false,
@@ -61,32 +49,12 @@ public struct PipelineConfiguration: Sendable {
         statusInterval: Duration = .seconds(10), reconnectBackoff: Backoff = Backoff(),
         delivery: DeliveryPolicy = DeliveryPolicy(), heartbeatInterval: Duration? = .seconds(30)
     ) {
-        self.connection = connection
-        self.slot = slot
-        self.temporarySlot = temporarySlot
-        self.publications = publications
-        self.binary = binary
-        self.protocolVersion = protocolVersion
-        self.filter = filter
-        self.maxBatchSize = maxBatchSize
-        self.statusInterval = statusInterval
-        self.reconnectBackoff = reconnectBackoff
-        self.delivery = delivery
-        self.heartbeatInterval = heartbeatInterval
-    }
-
-    /// The source half of this configuration.
-    public var source: LogicalReplicationConfiguration {
-        LogicalReplicationConfiguration(
-            connection: self.connection, slot: self.slot, temporarySlot: self.temporarySlot,
-            publications: self.publications, binary: self.binary, protocolVersion: self.protocolVersion,
-            statusInterval: self.statusInterval, heartbeatInterval: self.heartbeatInterval)
-    }
-
-    /// The delivery half of this configuration.
-    public var options: PipelineOptions {
-        PipelineOptions(
-            deadLetters: self.connection, filter: self.filter, maxBatchSize: self.maxBatchSize,
-            reconnectBackoff: self.reconnectBackoff, delivery: self.delivery)
+        self.source = LogicalReplicationConfiguration(
+            connection: connection, slot: slot, temporarySlot: temporarySlot, publications: publications,
+            binary: binary, protocolVersion: protocolVersion, statusInterval: statusInterval,
+            heartbeatInterval: heartbeatInterval)
+        self.options = PipelineOptions(
+            deadLetters: connection, filter: filter, maxBatchSize: maxBatchSize, reconnectBackoff: reconnectBackoff,
+            delivery: delivery)
     }
 }

@@ -31,7 +31,7 @@ struct OutboxRecord: Sendable, Hashable {
         guard let operation = Change.Operation(rawValue: opText) else {
             throw SiphonError(.decodingFailed, "outbox row \(id) has the unknown operation '\(opText)'")
         }
-        guard let time = TimestampText.parseUTC(timeText) else {
+        guard let time = PostgresTimestamp(parsing: timeText) else {
             throw SiphonError(.decodingFailed, "outbox row \(id) has a time Siphon cannot read: '\(timeText)'")
         }
         self.id = id

@@ -285,7 +285,7 @@ func withRunningPipeline<Result: Sendable>(
         let other = TestEnvironment.uniqueName("unpublished")
         try await TestEnvironment.execute("CREATE TABLE public.\(other) (id int PRIMARY KEY)")
         var configuration = fixture.configuration()
-        configuration.heartbeatInterval = .milliseconds(500)
+        configuration.source.heartbeatInterval = .milliseconds(500)
         let pipeline = Pipeline(configuration: configuration, sinks: [ChangeRecorder()], logger: self.logger)
         let target = try await withRunningPipeline(pipeline) {
             try await TestEnvironment.execute("INSERT INTO public.\(other) SELECT generate_series(1, 1000)")

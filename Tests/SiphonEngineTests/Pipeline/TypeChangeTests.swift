@@ -27,7 +27,7 @@ import Testing
             "ALTER TYPE public.\(reshaped) ADD ATTRIBUTE d text",
             "INSERT INTO \(fixture.table) VALUES (3, ROW(3, 'three', 30), ROW(3, 30, 'three'))")
         var configuration = fixture.configuration()
-        configuration.binary = binary
+        configuration.source.binary = binary
         let recorder = ChangeRecorder()
         let pipeline = Pipeline(configuration: configuration, sinks: [recorder], logger: self.logger)
         let last = try await withRunningPipeline(pipeline) {
@@ -49,7 +49,7 @@ import Testing
     @Test func aRegclassColumnAddedWhileStreamingBinaryRendersAsItsName() async throws {
         let fixture = try await StreamFixture.make(prefix: "regclass")
         var configuration = fixture.configuration()
-        configuration.binary = true
+        configuration.source.binary = true
         let recorder = ChangeRecorder()
         let pipeline = Pipeline(configuration: configuration, sinks: [recorder], logger: self.logger)
         try await withRunningPipeline(pipeline) {
@@ -70,7 +70,7 @@ import Testing
         let fixture = try await StreamFixture.make(prefix: "new_domain")
         let domain = TestEnvironment.uniqueName("amount")
         var configuration = fixture.configuration(batch: 1000)
-        configuration.binary = binary
+        configuration.source.binary = binary
         let recorder = ChangeRecorder()
         let pipeline = Pipeline(configuration: configuration, sinks: [recorder], logger: self.logger)
         try await withRunningPipeline(pipeline) {

@@ -161,12 +161,4 @@ import Testing
         #expect(OutboxQueries.stableHash("siphon") == OutboxQueries.stableHash("siphon"))
         #expect(OutboxQueries.stableHash("siphon") >= 0)
     }
-
-    @Test func readsTimestampsAsUTCSessionsPrintThem() {
-        #expect(TimestampText.parseUTC("2026-11-22 01:04:05.5+00") == PostgresTimestamp(unixMicroseconds: 1_795_309_445_500_000))
-        #expect(TimestampText.parseUTC("2026-11-22 01:04:05+00") == PostgresTimestamp(unixMicroseconds: 1_795_309_445_000_000))
-        #expect(TimestampText.parseUTC("1999-12-31 23:59:59.999999+00")?.rawValue == -1)
-        #expect(TimestampText.parseUTC("2026-11-22 01:04:05+02") == nil)
-        #expect(TimestampText.parseUTC("infinity") == nil)
-    }
 }
