@@ -113,6 +113,12 @@ struct SlotFacts: Sendable, Hashable {
     var walStatus: String?
     /// WAL between the slot's `restart_lsn` and the current position.
     var retainedBytes: Int64?
+
+    func mismatch(expectedDatabase: String) -> SlotMismatch? {
+        SlotMismatch(
+            slotType: self.isLogical ? "logical" : "physical", plugin: self.plugin, database: self.database,
+            expectedDatabase: expectedDatabase)
+    }
 }
 
 /// A publication and the tables it effectively publishes.

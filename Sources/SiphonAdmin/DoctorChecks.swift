@@ -257,7 +257,8 @@ struct DoctorChecks {
         let recreate =
             "SELECT pg_drop_replication_slot(\(literal));\n"
             + "SELECT pg_create_logical_replication_slot(\(literal), 'pgoutput');"
-        guard slot.isLogical else {
+        switch slot.mismatch(expectedDatabase: self.server.database) {
+        case .physical:
             return [
                 Check(
                     name: "slot",
@@ -267,30 +268,30 @@ struct DoctorChecks {
                     fix: recreate
                 )
             ]
-        }
-        guard slot.plugin == "pgoutput" else {
+        case .plugin(let plugin):
             return [
                 Check(
                     name: "slot",
                     subject: name,
                     status: .error,
-                    message: "replication slot \(name) uses the plugin '\(slot.plugin ?? "")', not pgoutput",
+                    message: "replication slot \(name) uses the plugin '\(plugin ?? "")', not pgoutput",
                     fix: recreate
                 )
             ]
-        }
-        guard slot.database == self.server.database else {
+        case .database(let database):
             return [
                 Check(
                     name: "slot",
                     subject: name,
                     status: .error,
-                    message: "replication slot \(name) belongs to database \(slot.database ?? "?"), not "
+                    message: "replication slot \(name) belongs to database \(database ?? "?"), not "
                         + "\(self.server.database)",
-                    fix: "connect to database \(slot.database ?? "?"), or create a slot here: "
+                    fix: "connect to database \(database ?? "?"), or create a slot here: "
                         + "SELECT pg_create_logical_replication_slot('<new name>', 'pgoutput');"
                 )
             ]
+        case nil:
+            break
         }
         var checks: [Check] = []
         if slot.isActive {

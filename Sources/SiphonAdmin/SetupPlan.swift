@@ -157,25 +157,28 @@ struct SetupPlan: Sendable {
 
         // Slot.
         if let slot {
-            if !slot.isLogical {
+            switch slot.mismatch(expectedDatabase: server.database) {
+            case .physical:
                 problems.add(
                     .slotUnavailable,
                     "replication slot \(slot.name) exists but is a physical slot; choose another slot name, or "
                         + "drop it: SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
                 )
-            } else if slot.plugin != "pgoutput" {
+            case .plugin(let plugin):
                 problems.add(
                     .slotUnavailable,
-                    "replication slot \(slot.name) exists but uses the plugin '\(slot.plugin ?? "")' instead of "
+                    "replication slot \(slot.name) exists but uses the plugin '\(plugin ?? "")' instead of "
                         + "pgoutput; choose another slot name, or drop it: "
                         + "SELECT pg_drop_replication_slot(\(SQLQuoting.literal(slot.name)));"
                 )
-            } else if slot.database != server.database {
+            case .database(let database):
                 problems.add(
                     .slotUnavailable,
-                    "replication slot \(slot.name) belongs to database \(slot.database ?? "?"), not "
+                    "replication slot \(slot.name) belongs to database \(database ?? "?"), not "
                         + "\(server.database); choose another slot name or connect to that database"
                 )
+            case nil:
+                break
             }
             let recorded = bookkeeping.records.contains { $0.kind == .slot && $0.name == slot.name }
             self.slot = .exists(recorded: recorded)

@@ -84,8 +84,8 @@ extension SiphonAdmin {
         logger: Logger
     ) async throws -> SetupReport {
         try Self.validateSlotName(options.slot)
-        try Self.validateIdentifier(options.publication, as: "publication")
-        try Self.validateIdentifier(options.schema, as: "schema")
+        try TableName.validateIdentifier(options.publication, as: "publication")
+        try TableName.validateIdentifier(options.schema, as: "schema")
         return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let session = AdminSession(connection: connection, logger: logger)

@@ -46,7 +46,7 @@ extension SiphonAdmin {
         settings: ConnectionSettings,
         logger: Logger
     ) async throws -> TeardownReport {
-        try Self.validateIdentifier(options.schema, as: "schema")
+        try TableName.validateIdentifier(options.schema, as: "schema")
         return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let session = AdminSession(connection: connection, logger: logger)

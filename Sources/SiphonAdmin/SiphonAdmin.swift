@@ -32,19 +32,6 @@ public enum SiphonAdmin {
             )
         }
     }
-
-    /// Checks that `name` can name a publication or schema as given (not empty, no NUL, at most 63 bytes).
-    static func validateIdentifier(_ name: String, as noun: String) throws(SiphonError) {
-        guard !name.isEmpty, !name.unicodeScalars.contains("\u{0}"),
-            name.utf8.count <= TableName.maximumIdentifierLength
-        else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "invalid \(noun) name '\(name)': it must be 1 to \(TableName.maximumIdentifierLength) bytes "
-                    + "without NUL characters"
-            )
-        }
-    }
 }
 
 /// Which tables Siphon captures.

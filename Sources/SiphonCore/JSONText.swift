@@ -9,16 +9,60 @@ public enum JSONText {
     ///
     /// The common case — nothing to escape — is one scan of contiguous UTF-8 and one append.
     public static func appendString(_ text: String, to output: inout String) {
-        let clean = text.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        }
-        if clean == true {
+        if self.needsEscaping(text) {
+            self.appendEscaped(text, to: &output)
+        } else {
             output.append("\"")
             output.append(text)
             output.append("\"")
-        } else {
-            self.appendEscaped(text, to: &output)
         }
+    }
+
+    /// Appends UTF-8 text as a quoted JSON string; text without a character to escape (the common case) is copied
+    /// in one step.
+    public static func appendString(_ bytes: UnsafeRawBufferPointer, to output: inout String) {
+        if self.needsEscaping(bytes) {
+            self.appendEscaped(String(decoding: bytes, as: UTF8.self), to: &output)
+            return
+        }
+        output.append(
+            String(unsafeUninitializedCapacity: bytes.count + 2) { buffer in
+                buffer[0] = UInt8(ascii: "\"")
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[1...]).copyMemory(from: bytes)
+                buffer[bytes.count + 1] = UInt8(ascii: "\"")
+                return bytes.count + 2
+            }
+        )
+    }
+
+    /// Whether `text` has a character `escape_json` escapes, or can go between quotes as it is.
+    public static func needsEscaping(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { self.needsEscaping(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Whether the UTF-8 text has a character `escape_json` escapes: a control character, `"` or `\`.
+    @inlinable
+    public static func needsEscaping(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Eight bytes per step (wide text columns spend most of their rendering time here): a byte below 0x20, a
+        // quote or a backslash leaves its high bit set in `found`. The borrows of the subtractions can only mark
+        // bytes above a real match, so the test is exact for the word as a whole.
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let found = (word &- ones &* 0x20) & ~word | (quote &- ones) & ~quote | (backslash &- ones) & ~backslash
+            if found & (ones &* 0x80) != 0 { return true }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
     }
 
     /// Appends `text` as a quoted JSON string, escaping exactly what PostgreSQL escapes.

@@ -251,6 +251,17 @@ extension TableName {
         "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
     ]
 
+    /// Checks that `name` can name a schema, publication or group as given: 1 to 63 bytes without NUL characters.
+    public static func validateIdentifier(_ name: String, as noun: String) throws(SiphonError) {
+        guard !name.isEmpty, !name.unicodeScalars.contains("\u{0}"), name.utf8.count <= Self.maximumIdentifierLength
+        else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "invalid \(noun) name '\(name)': it must be 1 to \(Self.maximumIdentifierLength) bytes without NUL "
+                    + "characters")
+        }
+    }
+
     /// PostgreSQL's identifier length limit in bytes (`NAMEDATALEN - 1`); longer names are silently truncated by
     /// the server, so Siphon refuses them instead of matching a different name.
     public static let maximumIdentifierLength = 63

@@ -40,21 +40,9 @@ public enum TriggerCapture {
         }
     }
 
-    /// Checks a schema or group name: 1 to 63 bytes without NUL characters.
-    static func validateIdentifier(_ name: String, as noun: String) throws(SiphonError) {
-        guard !name.isEmpty, !name.unicodeScalars.contains("\u{0}"),
-            name.utf8.count <= TableName.maximumIdentifierLength
-        else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "invalid \(noun) name '\(name)': it must be 1 to \(TableName.maximumIdentifierLength) bytes without "
-                    + "NUL characters")
-        }
-    }
-
     /// Checks everything in `specification` that does not need the database.
     static func validate(_ specification: CaptureSpecification) throws(SiphonError) {
-        try Self.validateIdentifier(specification.schema, as: "schema")
+        try TableName.validateIdentifier(specification.schema, as: "schema")
         switch specification.target {
         case .outbox(let name):
             try Self.validateName(name, as: "outbox")
@@ -67,7 +55,7 @@ public enum TriggerCapture {
             }
             var seen: Set<String> = []
             for group in specification.groups {
-                try Self.validateIdentifier(group.name, as: "consumer group")
+                try TableName.validateIdentifier(group.name, as: "consumer group")
                 guard (1...1024).contains(group.partitions) else {
                     throw SiphonError(
                         .invalidConfiguration,

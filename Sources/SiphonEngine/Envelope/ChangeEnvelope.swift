@@ -36,7 +36,7 @@ public enum ChangeEnvelope {
 
     /// Appends `id` as a JSON string: `"orders_cdc/0/16B37A0/3"`.
     static func appendID(_ id: Change.ID, to output: inout String) {
-        guard EnvelopeText.needsNoEscaping(id.source) else {
+        guard !JSONText.needsEscaping(id.source) else {
             JSONText.appendString(id.description, to: &output)
             return
         }
@@ -73,7 +73,7 @@ public enum ChangeEnvelope {
     /// Appends `{"name":` or `,"name":`. Each `append` costs tens of nanoseconds, so the punctuation goes in as few
     /// pieces as it can, and names that need no escaping (nearly all) skip the escaper.
     private static func appendKey(_ name: String, first: Bool, to output: inout String) {
-        if EnvelopeText.needsNoEscaping(name) {
+        if !JSONText.needsEscaping(name) {
             output.append(first ? "{\"" : ",\"")
             output.append(name)
             output.append("\":")

@@ -34,11 +34,6 @@ enum EnvelopeText {
         self.appendHex(UInt32(truncatingIfNeeded: lsn.rawValue), to: &output)
     }
 
-    /// Whether `text` can go between JSON quotes as it is.
-    static func needsNoEscaping(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-    }
-
     /// `value / divisor` rounded towards negative infinity.
     static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor

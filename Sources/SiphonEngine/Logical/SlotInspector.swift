@@ -27,17 +27,19 @@ enum SlotInspector {
         }
         let (type, plugin, database, activePID, confirmed, walStatus, currentDatabase) =
             (row[0], row[1], row[2], row[3], row[4], row[5], row[6])
-        guard type == "logical", plugin == "pgoutput" else {
+        switch SlotMismatch(slotType: type, plugin: plugin, database: database, expectedDatabase: currentDatabase ?? "") {
+        case .physical, .plugin:
             throw SiphonError(
                 .invalidConfiguration,
                 "replication slot \"\(slot)\" is a \(type ?? "?") slot with plugin \(plugin ?? "none"); Siphon needs a "
                     + "logical slot with the pgoutput plugin (siphon setup creates one)")
-        }
-        guard database == currentDatabase else {
+        case .database:
             throw SiphonError(
                 .invalidConfiguration,
                 "replication slot \"\(slot)\" belongs to database \"\(database ?? "?")\", but the URL names "
                     + "\"\(currentDatabase ?? "?")\"; connect to the slot's database")
+        case nil:
+            break
         }
         if walStatus == "lost" {
             throw SiphonError(

@@ -99,7 +99,7 @@ enum JSONNormalizer {
                     }
                     if written > 0 { output.append(", ") }
                     let member = self.members[range.lowerBound + written]
-                    appendJSONString(member.key, to: &output)
+                    JSONText.appendString(member.key, to: &output)
                     output.append(": ")
                     open[open.count - 1].written += 1
                     open.append((member.value, 0))
@@ -217,7 +217,7 @@ enum JSONNormalizer {
             switch byte {
             case UInt8(ascii: "\""):
                 guard let string = self.string() else { return nil }
-                return self.tree.addScalar { appendJSONString(string, to: &$0) }
+                return self.tree.addScalar { JSONText.appendString(string, to: &$0) }
             case UInt8(ascii: "t"):
                 return self.literal("true") ? self.tree.addScalar { $0.append("true") } : nil
             case UInt8(ascii: "f"):

@@ -30,13 +30,13 @@ extension PostgresValue {
         case .float8(let value):
             FloatText.appendJSON(value, to: &output)
         case .text(let text), .enumLabel(let text), .xml(let text), .tsquery(let text), .other(let text):
-            appendJSONString(text, to: &output)
+            JSONText.appendString(text, to: &output)
         case .json(let text):
             var normalized = ""
             var contiguous = text
             switch contiguous.withUTF8({ JSONNormalizer.append(UnsafeRawBufferPointer($0), to: &normalized) }) {
             case .normalized: output.append(normalized)
-            case .malformed: appendJSONString(text, to: &output)
+            case .malformed: JSONText.appendString(text, to: &output)
             }
         case .jsonb(let text):
             // jsonb_out text is already canonical; the server guarantees it is well-formed.
@@ -69,7 +69,7 @@ extension PostgresValue {
             output.append("{")
             for (position, index) in jsonKeyOrder(fields.map(\.name)).enumerated() {
                 if position > 0 { output.append(", ") }
-                appendJSONString(fields[index].name, to: &output)
+                JSONText.appendString(fields[index].name, to: &output)
                 output.append(": ")
                 fields[index].value.appendJSON(to: &output)
             }
@@ -80,10 +80,10 @@ extension PostgresValue {
             for index in jsonKeyOrder(pairs.map(\.key)) {
                 if let previous, pairs[previous].key == pairs[index].key { continue }
                 if previous != nil { output.append(", ") }
-                appendJSONString(pairs[index].key, to: &output)
+                JSONText.appendString(pairs[index].key, to: &output)
                 output.append(": ")
                 if let value = pairs[index].value {
-                    appendJSONString(value, to: &output)
+                    JSONText.appendString(value, to: &output)
                 } else {
                     output.append("null")
                 }
@@ -93,7 +93,7 @@ extension PostgresValue {
         case .bytea, .tsvector, .range, .multirange, .unknownBinary:
             var text = ""
             self.appendText(to: &text)
-            appendJSONString(text, to: &output)
+            JSONText.appendString(text, to: &output)
         }
     }
 

@@ -170,7 +170,7 @@ enum FastPath {
             guard bytes.count == 8 else { return false }
             appendDecimal(bigEndian(bytes, as: Int64.self), to: &output)
         case 25, 1043, 1042, 19:
-            appendJSONString(bytes, to: &output)
+            JSONText.appendString(bytes, to: &output)
         case 1114, 1184:
             guard bytes.count == 8 else { return false }
             let raw = bigEndian(bytes, as: Int64.self)
@@ -235,7 +235,7 @@ enum FastPath {
             }
             appendUTF8(bytes, to: &output)
         case 25, 1043, 1042, 19:
-            appendJSONString(bytes, to: &output)
+            JSONText.appendString(bytes, to: &output)
         case 1114, 1184:
             guard let raw = DateTimeText.parseTimestamp(bytes, withZone: typeOID == 1184) else { return false }
             ASCIIWriter.append(capacity: 48, to: &output) { writer in
@@ -278,60 +278,4 @@ enum FastPath {
         }
         return negative ? -value : value
     }
-}
-
-/// Appends UTF-8 text as a JSON string escaped as PostgreSQL's `escape_json` does.
-///
-/// Text without a character to escape (the common case) is copied in one step; anything else goes through
-/// `JSONText.appendString`.
-func appendJSONString(_ bytes: UnsafeRawBufferPointer, to output: inout String) {
-    if needsJSONEscape(bytes) {
-        JSONText.appendString(String(decoding: bytes, as: UTF8.self), to: &output)
-        return
-    }
-    output.append(
-        String(unsafeUninitializedCapacity: bytes.count + 2) { buffer in
-            buffer[0] = UInt8(ascii: "\"")
-            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[1...]).copyMemory(from: bytes)
-            buffer[bytes.count + 1] = UInt8(ascii: "\"")
-            return bytes.count + 2
-        }
-    )
-}
-
-/// Appends a string as a JSON string (see `appendJSONString(_:to:)` for bytes).
-func appendJSONString(_ text: String, to output: inout String) {
-    var text = text
-    let plain = text.withUTF8 { !needsJSONEscape(UnsafeRawBufferPointer($0)) }
-    if plain {
-        output.append("\"")
-        output.append(text)
-        output.append("\"")
-    } else {
-        JSONText.appendString(text, to: &output)
-    }
-}
-
-/// Whether the UTF-8 text has a character `escape_json` escapes: a control character, `"` or `\`.
-@inline(__always)
-func needsJSONEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    // Eight bytes per step (wide text columns spend most of their rendering time here): a byte below 0x20, a quote
-    // or a backslash leaves its high bit set in `found`. The borrows of the subtractions can only mark bytes above a
-    // real match, so the test is exact for the word as a whole.
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    var index = 0
-    while index + 8 <= bytes.count {
-        let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let found = (word &- ones &* 0x20) & ~word | (quote &- ones) & ~quote | (backslash &- ones) & ~backslash
-        if found & (ones &* 0x80) != 0 { return true }
-        index += 8
-    }
-    while index < bytes.count {
-        let byte = bytes[index]
-        if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
-        index += 1
-    }
-    return false
 }

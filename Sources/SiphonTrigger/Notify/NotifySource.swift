@@ -67,7 +67,7 @@ public struct NotifySource: ChangeSource {
             throw SiphonError(.invalidConfiguration, "no channels to listen on")
         }
         for channel in self.configuration.channels { try TriggerCapture.validateName(channel, as: "channel") }
-        try TriggerCapture.validateIdentifier(self.configuration.schema, as: "schema")
+        try TableName.validateIdentifier(self.configuration.schema, as: "schema")
         let settings = self.configuration.connection
         try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
             queries in

@@ -62,9 +62,9 @@ public struct OutboxSource: ChangeSource {
     }
 
     static func validate(_ configuration: OutboxConfiguration) throws(SiphonError) {
-        try TriggerCapture.validateIdentifier(configuration.schema, as: "schema")
+        try TableName.validateIdentifier(configuration.schema, as: "schema")
         try TriggerCapture.validateName(configuration.outbox, as: "outbox")
-        try TriggerCapture.validateIdentifier(configuration.group.name, as: "consumer group")
+        try TableName.validateIdentifier(configuration.group.name, as: "consumer group")
         guard (1...1024).contains(configuration.group.partitions) else {
             throw SiphonError(.invalidConfiguration, "a consumer group has 1 to 1024 partitions")
         }

@@ -25,7 +25,7 @@ import Testing
                     var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
                     bytes[offset] = byte
                     let expected = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-                    let found = bytes.withUnsafeBytes { needsJSONEscape($0) }
+                    let found = bytes.withUnsafeBytes { JSONText.needsEscaping($0) }
                     #expect(found == expected, "byte \(byte) at \(offset) of \(length)")
                     if found != expected { return }
                 }
