@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SiphonCore
+import SiphonEngine
 
 @main
 struct SiphonCommand: AsyncParsableCommand {
@@ -185,6 +186,8 @@ enum CommandLineScrubber {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension ChangeFormat: ExpressibleByArgument {}
+extension DeliveryPolicy.PoisonAction: ExpressibleByArgument {}
 
 /// Logs go to stderr, so stdout stays clean for changes.
 enum LoggingBootstrap {

@@ -36,10 +36,10 @@ import Testing
         let directory = try makeScratchDirectory()
         let cases: [([String], String)] = [
             (["run", "--sink", "kafka:x"], "unknown sink \"kafka:x\"; valid sinks: stdout, jsonl:PATH, null"),
-            (["run", "--format", "xml"], "unknown format 'xml'"),
+            (["run", "--format", "xml"], "The value 'xml' is invalid for '--format <format>'"),
             (["run", "--url", "mysql://h/d"], "must start with postgres:// or postgresql://"),
             (["run", "--table", "a.b.c.d"], "too many dots"),
-            (["tail", "--format", "yaml"], "--format must be pretty, jsonl or debezium"),
+            (["tail", "--format", "yaml"], "Please provide one of 'pretty', 'jsonl' or 'debezium'"),
             (["setup"], "name the tables with --table"),
             (["run", "--batch-size", "0"], "--batch-size must be positive"),
             (["frobnicate"], "Unexpected argument 'frobnicate'"),

@@ -39,13 +39,13 @@ struct Listen: AsyncParsableCommand {
     var sinks: [String] = []
 
     @Option(help: "JSON envelope: siphon or debezium.")
-    var format: String = ChangeFormat.siphon.rawValue
+    var format: ChangeFormat = .siphon
 
     @Option(help: "Tries per delivery before the poison policy applies.")
     var maxAttempts: Int = 5
 
     @Option(help: "What to do with a change a sink keeps refusing: stop, or dead-letter (park it in siphon.dead_letters).")
-    var onPoison: String = DeliveryPolicy.PoisonAction.stop.rawValue
+    var onPoison: DeliveryPolicy.PoisonAction = .stop
 
     func validate() throws {
         if self.channels.isEmpty { throw ValidationError("name at least one channel with --channel") }
@@ -55,8 +55,7 @@ struct Listen: AsyncParsableCommand {
     func run() async throws {
         let settings = try self.connection.settings(applicationName: "siphon listen")
         let logger = self.connection.makeLogger()
-        let format = try RunConfiguration.parseFormat(self.format, place: "--format")
-        let poison = try RunConfiguration.parsePoison(self.onPoison, place: "--on-poison")
+        let format = self.format
         let patterns = try self.tables.map { try TablePattern(parsing: $0) }
         let specifications = try (self.sinks.isEmpty ? ["stdout"] : self.sinks).map {
             try SinkSpecification(parsing: $0)
@@ -69,7 +68,7 @@ struct Listen: AsyncParsableCommand {
             source: source,
             options: PipelineOptions(
                 deadLetters: settings, filter: ChangeFilter(tables: patterns),
-                delivery: DeliveryPolicy(maxAttempts: self.maxAttempts, poisonAction: poison)),
+                delivery: DeliveryPolicy(maxAttempts: self.maxAttempts, poisonAction: self.onPoison)),
             logger: logger, openSinks: { try specifications.map { try $0.makeSink(format: format, debezium: debezium) } })
         logger.notice(
             "siphon listen starting",

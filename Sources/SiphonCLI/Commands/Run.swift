@@ -39,7 +39,7 @@ struct Run: AsyncParsableCommand {
     var sinks: [String] = []
 
     @Option(help: "JSON envelope: siphon or debezium.")
-    var format: String?
+    var format: ChangeFormat?
 
     @Flag(help: "Ask the server for binary column values (same JSON, cheaper decoding; PostgreSQL 14+).")
     var binary = false
@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
     var maxAttempts: Int?
 
     @Option(help: "What to do with a change a sink keeps refusing: stop, or dead-letter (park it in siphon.dead_letters).")
-    var onPoison: String?
+    var onPoison: DeliveryPolicy.PoisonAction?
 
     @Option(help: "Where changes come from: logical (replication slot) or trigger (the outbox `siphon setup --mode trigger` made).")
     var mode: CaptureMode = .logical
@@ -74,7 +74,7 @@ struct Run: AsyncParsableCommand {
         if !self.publications.isEmpty { configuration.publications = self.publications }
         if !self.tables.isEmpty { configuration.tables = self.tables }
         if !self.sinks.isEmpty { configuration.sinks = self.sinks }
-        if let format { configuration.format = try RunConfiguration.parseFormat(format, place: "--format") }
+        if let format { configuration.format = format }
         if self.binary { configuration.binary = true }
         if let batchSize {
             guard batchSize > 0 else { throw SiphonError(.invalidConfiguration, "--batch-size must be positive") }
@@ -84,7 +84,7 @@ struct Run: AsyncParsableCommand {
             guard maxAttempts > 0 else { throw SiphonError(.invalidConfiguration, "--max-attempts must be positive") }
             configuration.maxAttempts = maxAttempts
         }
-        if let onPoison { configuration.onPoison = try RunConfiguration.parsePoison(onPoison, place: "--on-poison") }
+        if let onPoison { configuration.onPoison = onPoison }
         return try configuration.validated()
     }
 

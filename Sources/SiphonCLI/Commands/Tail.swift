@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import SiphonAdmin
 import SiphonCore
 import SiphonEngine
 import SiphonReplication
@@ -32,7 +33,7 @@ struct Tail: AsyncParsableCommand {
             Output: pretty (coloured, for people), jsonl (Siphon's envelope) or debezium. Characters a terminal \
             would obey are shown escaped.
             """)
-    var format: String = "pretty"
+    var format: TailFormat = .pretty
 
     @Option(help: "Exit after this many changes.")
     var maxChanges: Int?
@@ -44,9 +45,6 @@ struct Tail: AsyncParsableCommand {
     var binary = false
 
     func validate() throws {
-        guard ["pretty", "jsonl", "debezium"].contains(self.format) else {
-            throw ValidationError("--format must be pretty, jsonl or debezium, not '\(self.format)'")
-        }
         if let maxChanges, maxChanges <= 0 { throw ValidationError("--max-changes must be positive") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
@@ -61,9 +59,9 @@ struct Tail: AsyncParsableCommand {
         let publication = self.publication ?? "siphon_tail_\(suffix)"
         let output: any ChangeSink =
             switch self.format {
-            case "jsonl": TerminalEnvelopeSink(format: .siphon, debezium: DebeziumSource())
-            case "debezium": TerminalEnvelopeSink(format: .debezium, debezium: DebeziumSource(database: settings.database))
-            default: TerminalSink()
+            case .jsonl: TerminalEnvelopeSink(format: .siphon, debezium: DebeziumSource())
+            case .debezium: TerminalEnvelopeSink(format: .debezium, debezium: DebeziumSource(database: settings.database))
+            case .pretty: TerminalSink()
             }
         let stopper = PipelineStopper()
         let limited = LimitedSink(inner: output, limit: self.maxChanges, stopper: stopper)
@@ -88,6 +86,13 @@ struct Tail: AsyncParsableCommand {
         }
         if self.publication == nil { await TemporaryPublication.drop(publication, settings: settings, logger: logger) }
     }
+}
+
+/// What `siphon tail` prints.
+enum TailFormat: String, ExpressibleByArgument, CaseIterable {
+    case pretty
+    case jsonl
+    case debezium
 }
 
 /// Lets a sink stop the pipeline that feeds it (for --max-changes).
@@ -145,20 +150,7 @@ enum TemporaryPublication {
             if tables.isEmpty {
                 target = "ALL TABLES"
             } else {
-                let all = try await connection.simpleQuery(
-                    "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
-                let matched = all.rows.compactMap { row -> TableName? in
-                    guard let schema = row[0], let table = row[1],
-                        tables.contains(where: { $0.matches(schema: schema, table: table) })
-                    else { return nil }
-                    return TableName(schema: schema, table)
-                }
-                guard !matched.isEmpty else {
-                    throw SiphonError(
-                        .invalidConfiguration,
-                        "no table matches \(tables.map(\.description).joined(separator: ", ")); check the names "
-                            + "(unquoted names are folded to lower case; quote mixed-case names: public.\"Orders\")")
-                }
+                let matched = try await SiphonAdmin.resolveTables(.matching(tables), settings: settings, logger: logger)
                 target = "TABLE " + matched.sorted().map(\.description).joined(separator: ", ")
             }
             do {
