@@ -80,13 +80,14 @@ import Testing
         let directory = try makeScratchDirectory()
         let file = directory.appendingPathComponent("changes.jsonl")
         let rows = 1...6000
+        var random = SeededGenerator.forFaultInjection("sigkillAtRandomMoments")
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Slow enough that the writer is still writing while most of the kills happen.
             group.addTask { try await Self.writeWorkload(pipeline, rows: rows, pause: .milliseconds(60)) }
             for round in 0..<20 {
                 let process = try SiphonProcess(
                     pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: [7, 50, 333][round % 3]), directory: directory)
-                try await Task.sleep(for: .milliseconds(Int.random(in: 150...700)))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &random)))
                 process.signal(SIGKILL)
                 _ = try await process.wait(timeout: .seconds(10))
             }

@@ -41,11 +41,12 @@ import Testing
                     pipeline, from: backlog + 1, transactions: 40, pause: .milliseconds(100))
             }
             var runs: [SiphonProcess] = []
+            var random = SeededGenerator.forFaultInjection("sigtermMidTransaction")
             for _ in 0..<8 {
                 let run = try SiphonProcess(arguments, directory: directory)
                 runs.append(run)
                 try await eventually("the run to stream") { run.output.contains("\n") }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 100...600, using: &random)))
                 run.signal(SIGTERM)
                 #expect(try await run.wait(timeout: .seconds(60)) == 0, "\(run.errors)")
             }

@@ -62,12 +62,14 @@ import Testing
         let doubles =
             (0..<150).map { _ in randomDouble() }
             + (0..<150).map { _ in
-                Double.random(in: -1...1) * Double(sign: .plus, exponent: .random(in: -20...60), significand: 1)
+                Double.random(in: -1...1, using: &generator)
+                    * Double(sign: .plus, exponent: .random(in: -20...60, using: &generator), significand: 1)
             }
         let floats =
             (0..<150).map { _ in randomFloat() }
             + (0..<150).map { _ in
-                Float.random(in: -1...1) * Float(sign: .plus, exponent: .random(in: -20...30), significand: 1)
+                Float.random(in: -1...1, using: &generator)
+                    * Float(sign: .plus, exponent: .random(in: -20...30, using: &generator), significand: 1)
             }
         let points = zip(doubles.prefix(100), doubles.suffix(100)).map { "point(\($0)::float8, \($1)::float8)" }
         try await RenderingHarness.assertRendersLikePostgres([

@@ -14,7 +14,8 @@ import Testing
     /// Decides, batch by batch, whether the current reader "crashes": before the sink made a batch durable, or
     /// right after (before the reader could record it).
     final class Chaos: Sendable {
-        private let state = Mutex<(armed: Bool, kill: AsyncStream<Void>.Continuation?, kills: Int)>((true, nil, 0))
+        private let state = Mutex<(armed: Bool, kill: AsyncStream<Void>.Continuation?, kills: Int, random: SeededGenerator)>(
+            (true, nil, 0, SeededGenerator.forFaultInjection("OutboxCrashTests")))
 
         func setKiller(_ kill: AsyncStream<Void>.Continuation) { self.state.withLock { $0.kill = kill } }
         func disarm() { self.state.withLock { $0.armed = false } }
@@ -22,8 +23,11 @@ import Testing
 
         func countKill() { self.state.withLock { $0.kills += 1 } }
 
+        /// How long the next reader incarnation lives, at most.
+        func lifetime() -> Duration { .milliseconds(self.state.withLock { Int.random(in: 20...400, using: &$0.random) }) }
+
         func beforeDelivery() throws {
-            let crash = self.state.withLock { $0.armed && Int.random(in: 0..<8) == 0 }
+            let crash = self.state.withLock { $0.armed && Int.random(in: 0..<8, using: &$0.random) == 0 }
             if crash {
                 self.countKill()
                 throw CancellationError()
@@ -32,7 +36,7 @@ import Testing
 
         func afterDelivery() {
             let kill = self.state.withLock { state -> AsyncStream<Void>.Continuation? in
-                guard state.armed, Int.random(in: 0..<6) == 0 else { return nil }
+                guard state.armed, Int.random(in: 0..<6, using: &state.random) == 0 else { return nil }
                 return state.kill
             }
             kill?.yield()
@@ -70,7 +74,8 @@ import Testing
                             incarnation.addTask {
                                 await withTaskGroup(of: Void.self) { killer in
                                     killer.addTask { for await _ in kills { return } }
-                                    killer.addTask { try? await Task.sleep(for: .milliseconds(Int.random(in: 20...400))) }
+                                    let lifetime = chaos.lifetime()
+                                    killer.addTask { try? await Task.sleep(for: lifetime) }
                                     await killer.next()
                                     killer.cancelAll()
                                 }

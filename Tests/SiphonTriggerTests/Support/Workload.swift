@@ -2,6 +2,7 @@
 
 import SiphonCore
 import SiphonReplication
+import SiphonTestSupport
 import Synchronization
 
 /// Concurrent writers on their own connections: short transactions, long ones that take their transaction id (and
@@ -17,6 +18,8 @@ struct Workload: Sendable {
     var shortTransactions = 120
     var longWriters = 2
     var longTransactions = 12
+    /// Each writer draws its choices from its own generator, derived from this seed.
+    var seed = SeededGenerator.forFaultInjection("Workload").state
 
     /// What committed.
     struct Expected: Sendable {
@@ -58,10 +61,11 @@ struct Workload: Sendable {
     private func shortWriter(_ writer: Int, expected: Shared<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
+            var random = SeededGenerator(state: self.seed &+ UInt64(writer) &* 2)
             for seq in 0..<self.shortTransactions {
-                let first = Int.random(in: 0..<self.keys - 1)
-                let second = Int.random(in: first + 1..<self.keys)
-                switch Int.random(in: 0..<10) {
+                let first = Int.random(in: 0..<self.keys - 1, using: &random)
+                let second = Int.random(in: first + 1..<self.keys, using: &random)
+                switch Int.random(in: 0..<10, using: &random) {
                 case 0:
                     try await connection.simpleQuery(
                         "BEGIN; UPDATE \(s).counters SET v = v + 1 WHERE k = \(first); "
@@ -104,10 +108,11 @@ struct Workload: Sendable {
     private func longWriter(_ writer: Int, expected: Shared<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
+            var random = SeededGenerator(state: self.seed &+ UInt64(writer) &* 2 &+ 1)
             for seq in 0..<self.longTransactions {
-                let key = Int.random(in: 0..<self.keys)
-                let sleep = Double(Int.random(in: 50...300)) / 1000
-                let commits = Int.random(in: 0..<5) > 0
+                let key = Int.random(in: 0..<self.keys, using: &random)
+                let sleep = Double(Int.random(in: 50...300, using: &random)) / 1000
+                let commits = Int.random(in: 0..<5, using: &random) > 0
                 let kind = commits ? "long" : "rollback"
                 try await connection.simpleQuery(
                     "BEGIN; INSERT INTO \(s).events VALUES ('\(kind)', \(writer), \(seq)); SELECT pg_sleep(\(sleep)); "
