@@ -29,14 +29,12 @@ public protocol ChangeSource: Sendable {
 /// once every change before them reached every sink. When `hasReadyEvents` is `false` right after a `commit`, it
 /// delivers and acknowledges before calling `next` again.
 public protocol ChangeSourceSession {
-    associatedtype Position: Comparable & Sendable & CustomStringConvertible
-
     /// What the changes are bound to, for sinks that check they keep reading the same source; `nil` for none.
     var binding: SourceBinding? { get }
 
     /// Appends the next events to `events`, waiting until there is at least one or `wake` was called (then it may
     /// append none). Returns `false` when the source has ended (the server closed the stream, a catch-up is done).
-    mutating func next(into events: inout [SourceEvent<Position>], maxChanges: Int) async throws -> Bool
+    mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool
 
     /// Whether more events can be read without waiting: a transaction that ends with none ready is delivered at
     /// once, while a backlog fills whole batches.
@@ -46,31 +44,47 @@ public protocol ChangeSourceSession {
     var wake: @Sendable () -> Void { get }
 
     /// Everything up to and including `position` reached every sink: record it (confirm the slot, move the cursor).
-    mutating func acknowledge(upTo position: Position) async throws
+    mutating func acknowledge(upTo position: SourcePosition) async throws
 
     /// The slot positions a sink bound to this source records before `position` is acknowledged: the position
     /// itself and the furthest one the server reported sending. `nil` for sources without slot positions.
-    func checkpoint(for position: Position) -> SourceCheckpoint?
+    func checkpoint(for position: SourcePosition) -> SourceCheckpoint?
 
     /// The pipeline stops: leave the source tidy (the session ends after this).
     mutating func finish() async throws
 }
 
 extension ChangeSourceSession {
-    public func checkpoint(for position: Position) -> SourceCheckpoint? { nil }
+    public func checkpoint(for position: SourcePosition) -> SourceCheckpoint? { nil }
     public mutating func finish() async throws {}
 }
 
+/// Where a source stands, as the source numbers it: a WAL position for a slot, a batch number for the outbox,
+/// microseconds for notifications. Positions of one session only grow; the pipeline only compares them.
+///
+/// One concrete type rather than a type per source, so the pipeline's per-change loop is not generic code.
+public struct SourcePosition: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public init(_ lsn: LSN) { self.rawValue = lsn.rawValue }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { String(self.rawValue) }
+}
+
 /// What a session reads, in commit order.
-public enum SourceEvent<Position: Sendable>: Sendable {
+public enum SourceEvent: Sendable {
     /// A transaction starts; its changes follow.
     case begin
     case change(Change)
     /// The open transaction ended at `position`: once its changes are delivered, `position` may be acknowledged.
-    case commit(Position, time: PostgresTimestamp?)
+    case commit(SourcePosition, time: PostgresTimestamp?)
     /// Nothing is pending before `position` (a keepalive, a heartbeat): deliver what is held, and acknowledge it
     /// when no transaction is open.
-    case idle(Position)
+    case idle(SourcePosition)
 }
 
 /// A source as the sinks see it: who it is, and for a slot, where it resumed.

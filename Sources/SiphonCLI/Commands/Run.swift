@@ -135,11 +135,10 @@ struct Run: AsyncParsableCommand {
             ])
         try await SiphonService.run(pipeline, logger: logger)
         let statistics = pipeline.statistics
-        logger.notice(
-            "siphon run stopped",
-            metadata: [
-                "changes": "\(statistics.changesDelivered)", "transactions": "\(statistics.transactions)",
-                "confirmed": "\(statistics.confirmedPosition ?? "nothing")",
-            ])
+        var metadata: Logger.Metadata = [
+            "changes": "\(statistics.changesDelivered)", "transactions": "\(statistics.transactions)",
+        ]
+        if self.mode == .logical { metadata["pg.lsn"] = "\(statistics.confirmedLSN)" }
+        logger.notice("siphon run stopped", metadata: metadata)
     }
 }

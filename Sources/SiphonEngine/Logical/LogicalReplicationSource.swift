@@ -129,8 +129,6 @@ public struct LogicalReplicationSource: ChangeSource {
 
 /// One replication stream, decoded into changes in commit order.
 public struct LogicalReplicationSession: ChangeSourceSession {
-    public typealias Position = LSN
-
     public let binding: SourceBinding?
     private let source: LogicalReplicationSource
     private let stream: ReplicationStream
@@ -171,7 +169,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
 
     public var hasReadyEvents: Bool { self.stream.hasBufferedMessages || self.assembler.hasPendingEvents }
 
-    public mutating func next(into events: inout [SourceEvent<LSN>], maxChanges: Int) async throws -> Bool {
+    public mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool {
         do {
             return try await self.read(into: &events, limit: maxChanges)
         } catch let restart as TypeRestart {
@@ -187,7 +185,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
         }
     }
 
-    private mutating func read(into events: inout [SourceEvent<LSN>], limit: Int) async throws -> Bool {
+    private mutating func read(into events: inout [SourceEvent], limit: Int) async throws -> Bool {
         self.assembled.removeAll(keepingCapacity: true)
         // A Stream Commit may complete millions of changes: they come a batch at a time.
         if self.assembler.hasPendingEvents {
@@ -204,7 +202,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
         case .primaryKeepalive(let walEnd, _, _):
             self.seenUpTo = max(self.seenUpTo, walEnd)
             // Nothing is pending before a keepalive's position unless a streamed transaction waits for its commit.
-            if self.assembler.heldChangeCount == 0 && walEnd > self.stream.acknowledged { events.append(.idle(walEnd)) }
+            if self.assembler.heldChangeCount == 0 && walEnd > self.stream.acknowledged { events.append(.idle(SourcePosition(walEnd))) }
         }
         return true
     }
@@ -246,11 +244,11 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     }
 
     /// Moves the assembled events into `events`, cutting `key` down to the primary key where pgoutput marked more.
-    private mutating func append(into events: inout [SourceEvent<LSN>]) {
-        // Popping moves each event out of the array: a change's strings and rows are not retained and released once
-        // more on the way.
-        self.assembled.reverse()
-        while let event = self.assembled.popLast() {
+    private mutating func append(into events: inout [SourceEvent]) {
+        // Swapping a trivial placeholder in moves each event out of the array without retaining or copying it.
+        for index in self.assembled.indices {
+            var event = AssembledEvent.begin(xid: 0, commitLSN: .zero, commitTime: PostgresTimestamp(rawValue: 0))
+            swap(&event, &self.assembled[index])
             switch event {
             case .begin:
                 events.append(.begin)
@@ -263,19 +261,20 @@ public struct LogicalReplicationSession: ChangeSourceSession {
                 events.append(.change(change))
             case .commit(_, _, let endLSN, let commitTime):
                 self.seenUpTo = max(self.seenUpTo, endLSN)
-                events.append(.commit(endLSN, time: commitTime))
+                events.append(.commit(SourcePosition(endLSN), time: commitTime))
             case .message(let transactional, _, _, let lsn):
                 // Heartbeats (and other non-transactional messages) mark a position with nothing before it pending.
-                if !transactional && self.assembler.heldChangeCount == 0 { events.append(.idle(lsn)) }
+                if !transactional && self.assembler.heldChangeCount == 0 { events.append(.idle(SourcePosition(lsn))) }
             }
         }
     }
 
-    public mutating func acknowledge(upTo position: LSN) async throws {
-        try await self.stream.acknowledge(upTo: position)
+    /// Positions are WAL positions: acknowledging one confirms the slot up to it.
+    public mutating func acknowledge(upTo position: SourcePosition) async throws {
+        try await self.stream.acknowledge(upTo: LSN(rawValue: position.rawValue))
     }
 
-    public func checkpoint(for position: LSN) -> SourceCheckpoint? {
-        SourceCheckpoint(confirmed: position, seenUpTo: self.seenUpTo)
+    public func checkpoint(for position: SourcePosition) -> SourceCheckpoint? {
+        SourceCheckpoint(confirmed: LSN(rawValue: position.rawValue), seenUpTo: self.seenUpTo)
     }
 }

@@ -174,33 +174,71 @@ public struct PipelineStatistics: Sendable, Hashable {
     public var batches = 0
     public var reconnects = 0
     public var deadLetters = 0
-    /// The last position acknowledged to the source, as it prints it.
-    public var confirmedPosition: String?
+    /// The last position acknowledged to the source.
+    public var confirmedPosition: SourcePosition?
     /// The last slot position confirmed (logical replication only).
     public var confirmedLSN = LSN.zero
     public var lastCommitTime: PostgresTimestamp?
 }
 
-/// The read → filter → deliver → acknowledge loop over one session.
+/// The read → deliver → acknowledge loop over one session: reads chunks of events from the session and hands them to
+/// the delivery core, then acknowledges what the core found confirmable. Only the calls into the session are generic;
+/// the per-change work is not.
 private struct DeliveryLoop<Session: ChangeSourceSession> {
-    let pipeline: Pipeline
     var session: Session
+    var core: DeliveryCore
+
+    init(pipeline: Pipeline, session: Session, sinks: [any ChangeSink]) {
+        self.session = session
+        self.core = DeliveryCore(pipeline: pipeline, sinks: sinks)
+    }
+
+    mutating func run() async throws {
+        while !self.core.stopsHere() {
+            self.core.events.removeAll(keepingCapacity: true)
+            guard try await self.session.next(into: &self.core.events, maxChanges: self.core.maxBatchSize) else { break }
+            try await self.core.handleEvents(moreReady: self.session.hasReadyEvents)
+            try await self.acknowledgeIfDue()
+        }
+        try await self.core.flush()
+        try await self.acknowledgeIfDue()
+        if self.core.pipeline.shouldStop { try await self.session.finish() }
+    }
+
+    /// Acknowledges what the core found confirmable: sinks bound to the source record it first.
+    private mutating func acknowledgeIfDue() async throws {
+        guard let position = self.core.takeConfirmable() else { return }
+        if let checkpoint = self.session.checkpoint(for: position) {
+            for sink in self.core.boundSinks {
+                try await sink.confirming(checkpoint.confirmed, seenUpTo: checkpoint.seenUpTo)
+            }
+            self.core.pipeline.record { $0.confirmedLSN = checkpoint.confirmed }
+        }
+        try await self.session.acknowledge(upTo: position)
+        self.core.pipeline.record { $0.confirmedPosition = position }
+    }
+}
+
+/// Filters, batches and delivers events, and keeps track of what became confirmable.
+private struct DeliveryCore {
+    let pipeline: Pipeline
     let boundSinks: [any SourceBoundSink]
     /// Whether every sink drops repeats, so a transaction partly delivered may be sent again whole.
     let sinksDropRepeats: Bool
     let maxBatchSize: Int
-    var tracker = AckTracker<Session.Position>()
+    var tracker = AckTracker<SourcePosition>()
     var batch: [Change] = []
-    var events: [SourceEvent<Session.Position>] = []
+    var events: [SourceEvent] = []
     var delivery: Delivery
     /// Where the open transaction's changes start in `batch`; `nil` outside a transaction.
     var openTransactionStart: Int?
     /// Whether a sink has been handed a change of the open transaction: a stop must then finish it.
     var openTransactionDelivered = false
+    /// The furthest position that became confirmable and is not acknowledged yet.
+    private var confirmable: SourcePosition?
 
-    init(pipeline: Pipeline, session: Session, sinks: [any ChangeSink]) {
+    init(pipeline: Pipeline, sinks: [any ChangeSink]) {
         self.pipeline = pipeline
-        self.session = session
         self.boundSinks = sinks.compactMap { $0 as? any SourceBoundSink }
         self.sinksDropRepeats = self.boundSinks.count == sinks.count
         self.maxBatchSize = pipeline.options.maxBatchSize
@@ -210,28 +248,13 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
             logger: pipeline.log)
     }
 
-    mutating func run() async throws {
-        while !self.stopsHere() {
-            self.events.removeAll(keepingCapacity: true)
-            guard try await self.session.next(into: &self.events, maxChanges: self.maxBatchSize) else { break }
-            try await self.handleEvents()
-            // Stopping: the loop's check ends the session before this transaction reaches a sink.
-            if self.stopPending { continue }
-            // Deliver when the batch is full, or at a transaction boundary when nothing more is ready: low latency
-            // when changes trickle in, large batches when a backlog drains.
-            if self.batch.count >= self.maxBatchSize || (!self.tracker.inTransaction && !self.session.hasReadyEvents) {
-                try await self.flush()
-            }
-        }
-        try await self.flush()
-        if self.pipeline.shouldStop { try await self.session.finish() }
-    }
-
-    private mutating func handleEvents() async throws {
-        // Popping moves each event out of the array: a change's strings and rows are not retained and released once
-        // more per stage on their way into the batch.
-        self.events.reverse()
-        while let event = self.events.popLast() {
+    /// Handles the events just read; `moreReady` says whether the session has more without waiting.
+    mutating func handleEvents(moreReady: Bool) async throws {
+        // Swapping a trivial placeholder in moves each event out of the array: a change's strings and rows are not
+        // retained and released once more on their way into the batch, and nothing is copied to reorder the array.
+        for index in self.events.indices {
+            var event = SourceEvent.begin
+            swap(&event, &self.events[index])
             switch event {
             case .begin:
                 self.tracker.transactionBegan()
@@ -248,10 +271,15 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
                 }
             case .idle(let position):
                 try await self.flush()
-                if let confirmable = self.tracker.idlePositionReported(position) {
-                    try await self.acknowledge(confirmable)
-                }
+                if let position = self.tracker.idlePositionReported(position) { self.confirmable = position }
             }
+        }
+        // Stopping: the loop's check ends the session before this transaction reaches a sink.
+        if self.stopPending { return }
+        // Deliver when the batch is full, or at a transaction boundary when nothing more is ready: low latency when
+        // changes trickle in, large batches when a backlog drains.
+        if self.batch.count >= self.maxBatchSize || (!self.tracker.inTransaction && !moreReady) {
+            try await self.flush()
         }
     }
 
@@ -279,7 +307,7 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
     /// does not wait for it. A transaction partly handed out is finished first, since a sink that cannot drop repeats
     /// (stdout, handlers) would otherwise show its first part twice; when every sink drops repeats, that is no
     /// concern and it is abandoned too.
-    private mutating func stopsHere() -> Bool {
+    mutating func stopsHere() -> Bool {
         guard self.pipeline.shouldStop else { return false }
         guard self.tracker.inTransaction else { return true }
         if self.openTransactionDelivered && !self.sinksDropRepeats { return false }
@@ -291,8 +319,8 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
         return true
     }
 
-    /// Delivers the batch to every sink, then acknowledges what became confirmable.
-    private mutating func flush() async throws {
+    /// Delivers the batch to every sink and notes what became confirmable.
+    mutating func flush() async throws {
         if !self.batch.isEmpty {
             if let start = self.openTransactionStart, start < self.batch.count { self.openTransactionDelivered = true }
             let delivered = try await self.delivery.deliver(self.batch)
@@ -305,19 +333,12 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
             self.batch.removeAll(keepingCapacity: true)
             if self.openTransactionStart != nil { self.openTransactionStart = 0 }
         }
-        if let position = self.tracker.queuedChangesDelivered() {
-            try await self.acknowledge(position)
-        }
+        if let position = self.tracker.queuedChangesDelivered() { self.confirmable = position }
     }
 
-    private mutating func acknowledge(_ position: Session.Position) async throws {
-        if let checkpoint = self.session.checkpoint(for: position) {
-            for sink in self.boundSinks { try await sink.confirming(checkpoint.confirmed, seenUpTo: checkpoint.seenUpTo) }
-        }
-        try await self.session.acknowledge(upTo: position)
-        self.pipeline.record {
-            $0.confirmedPosition = position.description
-            if let lsn = position as? LSN { $0.confirmedLSN = lsn }
-        }
+    /// The position to acknowledge now, if one became confirmable since the last call.
+    mutating func takeConfirmable() -> SourcePosition? {
+        defer { self.confirmable = nil }
+        return self.confirmable
     }
 }

@@ -124,10 +124,9 @@ public struct NotifyStatistics: Sendable, Hashable {
 }
 
 /// One subscription: each notification becomes a one-change transaction, positioned by its arrival time.
+///
+/// Positions are microseconds since the Unix epoch, made strictly increasing: each change's id and time.
 public struct NotifySession: ChangeSourceSession {
-    /// Microseconds since the Unix epoch, made strictly increasing: the change id's position and its time.
-    public typealias Position = UInt64
-
     public var binding: SourceBinding? { nil }
     public let wake: @Sendable () -> Void
     public var hasReadyEvents: Bool { !self.early.isEmpty }
@@ -151,7 +150,7 @@ public struct NotifySession: ChangeSourceSession {
         self.wake = wake
     }
 
-    public mutating func next(into events: inout [SourceEvent<UInt64>], maxChanges: Int) async throws -> Bool {
+    public mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool {
         let notification: PostgresNotification
         if !self.early.isEmpty {
             notification = self.early.removeFirst()
@@ -167,12 +166,12 @@ public struct NotifySession: ChangeSourceSession {
         guard let change = try await self.change(from: notification, position: position) else { return true }
         events.append(.begin)
         events.append(.change(change))
-        events.append(.commit(position, time: change.commitTime))
+        events.append(.commit(SourcePosition(rawValue: position), time: change.commitTime))
         return true
     }
 
     /// Nothing to record: PostgreSQL keeps no notification once it was sent.
-    public mutating func acknowledge(upTo position: UInt64) async throws {}
+    public mutating func acknowledge(upTo position: SourcePosition) async throws {}
 
     /// The change a notification describes, or `nil` for one that is refused (forged) or skipped (not a change,
     /// or a row that cannot be fetched any more), logged and counted.

@@ -119,19 +119,11 @@ public struct OutboxStatistics: Sendable, Hashable {
     public var partitions: [Int] = []
 }
 
-/// How far an outbox session has handed out batches: acknowledging one moves the cursors of every batch up to it.
-public struct OutboxPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
-    var batch: Int
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.batch < rhs.batch }
-    public var description: String { "outbox batch \(self.batch)" }
-}
-
 /// One connection's worth of reading: take partitions, open a window, read it a batch at a time, record each batch
 /// once the pipeline acknowledges it, close the window; wait for a wake-up when every partition is caught up.
+///
+/// Positions are batch numbers within the session: acknowledging one moves the cursors of every batch up to it.
 public struct OutboxSession: ChangeSourceSession {
-    public typealias Position = OutboxPosition
-
     public let binding: SourceBinding?
     public let wake: @Sendable () -> Void
     /// The pipeline delivers and acknowledges each batch before the next is read: the next window of a partition
@@ -162,8 +154,8 @@ public struct OutboxSession: ChangeSourceSession {
     /// Whether this session holds the idle lock, so writers send wake-ups.
     private var holdsIdleLock = false
     /// Cursor updates handed out with batches, recorded when the pipeline acknowledges them.
-    private var unrecorded: [(position: OutboxPosition, partition: Int, statement: OutboxStatement, closesWindow: Bool)] = []
-    private var lastPosition = OutboxPosition(batch: 0)
+    private var unrecorded: [(position: SourcePosition, partition: Int, statement: OutboxStatement, closesWindow: Bool)] = []
+    private var lastPosition = SourcePosition(rawValue: 0)
 
     static let cleanupBatch = 10_000
 
@@ -224,7 +216,7 @@ public struct OutboxSession: ChangeSourceSession {
             table: configuration.outbox)
     }
 
-    public mutating func next(into events: inout [SourceEvent<OutboxPosition>], maxChanges: Int) async throws -> Bool {
+    public mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool {
         while true {
             if let partition = self.reading {
                 try await self.readBatch(of: partition, into: &events)
@@ -250,7 +242,7 @@ public struct OutboxSession: ChangeSourceSession {
         }
     }
 
-    public mutating func acknowledge(upTo position: OutboxPosition) async throws {
+    public mutating func acknowledge(upTo position: SourcePosition) async throws {
         while let first = self.unrecorded.first, first.position <= position {
             self.unrecorded.removeFirst()
             try await self.expectOneRow(first.statement, partition: first.partition)
@@ -397,7 +389,7 @@ public struct OutboxSession: ChangeSourceSession {
 
     /// Reads the next batch of the open window of `partition` as one transaction; its position records the cursor
     /// move (or the window's close) once acknowledged.
-    private mutating func readBatch(of partition: Int, into events: inout [SourceEvent<OutboxPosition>]) async throws {
+    private mutating func readBatch(of partition: Int, into events: inout [SourceEvent]) async throws {
         guard var cursor = self.cursors[partition], let window = cursor.window else {
             self.reading = nil
             return
@@ -426,7 +418,7 @@ public struct OutboxSession: ChangeSourceSession {
             statement = self.queries.advance(cursor, to: cursor.lastID)
         }
         self.cursors[partition] = cursor
-        self.lastPosition.batch += 1
+        self.lastPosition.rawValue += 1
         self.unrecorded.append((self.lastPosition, partition, statement, closesWindow))
         events.append(.commit(self.lastPosition, time: nil))
     }

@@ -267,7 +267,7 @@ private struct ValueSession: ChangeSourceSession {
         self.offset > 0 || (self.source.readyAhead && self.next < self.source.script.count)
     }
 
-    mutating func next(into events: inout [SourceEvent<Int>], maxChanges: Int) async throws -> Bool {
+    mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool {
         let failure = self.source.state.withLock { state -> SourceRecovery? in
             guard let failure = state.failAfter[self.next], self.offset == 0 else { return nil }
             state.failAfter[self.next] = nil
@@ -292,16 +292,16 @@ private struct ValueSession: ChangeSourceSession {
         if end == transaction.count {
             self.next += 1
             self.offset = 0
-            events.append(.commit(self.next, time: nil))
+            events.append(.commit(SourcePosition(rawValue: UInt64(self.next)), time: nil))
         }
         self.source.onRead?(read)
         return true
     }
 
-    mutating func acknowledge(upTo position: Int) async throws {
+    mutating func acknowledge(upTo position: SourcePosition) async throws {
         self.source.state.withLock {
-            $0.acknowledged = position
-            $0.acknowledgements.append(position)
+            $0.acknowledged = Int(position.rawValue)
+            $0.acknowledgements.append(Int(position.rawValue))
         }
     }
 
