@@ -433,7 +433,9 @@ public final class ReplicationConnection {
     ) async throws -> ([String: String], Int32) {
         // TLS was negotiated before: the machine starts from its outcome.
         var machine = StartupStateMachine(
-            user: settings.user, password: settings.password, tlsMode: .disable,
+            user: settings.user, password: settings.password, tlsMode: settings.tlsMode,
+            transport: security.tls.map { .tls(serverVerified: $0.serverVerified, channelBindingData: $0.channelBindingData) }
+                ?? .plain,
             channelBinding: settings.channelBinding, requiredAuthentication: settings.requiredAuthentication,
             isUnixSocket: security.isUnixSocket)
         var encoder = FrontendEncoder(allocator: channel.allocator)
@@ -441,11 +443,6 @@ public final class ReplicationConnection {
             parameters: [("user", settings.user), ("database", settings.database)]
                 + (replication ? [("replication", "database")] : [])
                 + [("application_name", settings.applicationName)] + Self.sessionParameters)
-        if let tls = security.tls {
-            _ = machine.tlsEstablished(serverVerified: tls.serverVerified, channelBindingData: tls.channelBindingData)
-        } else {
-            _ = machine.connected()
-        }
         do {
             try await channel.writeAndFlush(encoder.flushBuffer())
             while true {
@@ -479,8 +476,6 @@ public final class ReplicationConnection {
                         logger.debug("Connected", metadata: ["pg.url": "\(settings)"])
                         return (machine.parameters, machine.processID)
                     case .fail(let error): throw error
-                    case .sendSSLRequest, .startTLS, .sendStartup:
-                        preconditionFailure("TLS negotiation happens before startup")
                     }
                 }
                 if encoder.buffer.readableBytes > 0 {

@@ -2,9 +2,11 @@
 
 import SiphonCore
 
-/// Drives a connection from the first byte to `ReadyForQuery`: optional TLS, startup, authentication.
+/// Drives a connection from the startup message to `ReadyForQuery`: authentication and the session's parameters.
 ///
-/// A value type: it takes events, returns actions, and does no I/O ("Start-up", PostgreSQL docs 55.2.1).
+/// A value type: it takes events, returns actions, and does no I/O ("Start-up", PostgreSQL docs 55.2.1). TLS is
+/// negotiated before it starts (the `SSLRequest` byte exchange and the handshake belong to the channel); the
+/// machine starts from the outcome, `Transport`, which decides what authentication may safely happen.
 ///
 /// It assumes a server in the middle may be answering. `AuthenticationOk` counts only after a started SCRAM
 /// exchange verified the server's signature; `require_auth` and `channel_binding=require` refuse a method before
@@ -14,10 +16,6 @@ import SiphonCore
 public struct StartupStateMachine {
     public enum Action {
         case none
-        case sendSSLRequest
-        /// The server accepted TLS: add the TLS handler, then report `tlsEstablished()`.
-        case startTLS
-        case sendStartup
         case sendPassword(String)
         case sendSASLInitialResponse(mechanism: String, data: [UInt8])
         case sendSASLResponse(data: [UInt8])
@@ -26,9 +24,17 @@ public struct StartupStateMachine {
         case fail(SiphonError)
     }
 
+    /// What the connection runs over, as negotiated before startup.
+    public enum Transport: Sendable {
+        /// No TLS: a plain TCP connection, or a Unix socket.
+        case plain
+        /// TLS is up. `serverVerified`: the certificate was checked against trusted CAs (`verify-ca`,
+        /// `verify-full`). `channelBindingData`: `TLSServerEndPoint.bindingData` of the server certificate, if it
+        /// has one.
+        case tls(serverVerified: Bool, channelBindingData: [UInt8]?)
+    }
+
     private enum State {
-        case initial
-        case waitingForSSLResponse
         case waitingForAuthentication
         /// A cleartext or md5 password went out; `AuthenticationOk` means the server accepted it.
         case waitingForPasswordResult
@@ -41,7 +47,7 @@ public struct StartupStateMachine {
         case failed
     }
 
-    private var state: State = .initial
+    private var state: State = .waitingForAuthentication
     private let user: String
     private let password: String?
     private let tlsMode: ConnectionSettings.TLSMode
@@ -61,8 +67,9 @@ public struct StartupStateMachine {
     public private(set) var parameters: [String: String] = [:]
     public private(set) var processID: Int32 = 0
 
+    /// `tlsMode` is the `sslmode` asked for, named in messages; `transport` is what it gave.
     public init(
-        user: String, password: String?, tlsMode: ConnectionSettings.TLSMode,
+        user: String, password: String?, tlsMode: ConnectionSettings.TLSMode, transport: Transport = .plain,
         channelBinding: ChannelBindingMode = .prefer, requiredAuthentication: AuthenticationRequirement = .any,
         isUnixSocket: Bool = false
     ) {
@@ -71,47 +78,13 @@ public struct StartupStateMachine {
         self.tlsMode = tlsMode
         self.channelBinding = channelBinding
         self.requiredAuthentication = requiredAuthentication
-        self.serverVerifiedByTransport = isUnixSocket
-    }
-
-    /// The socket is connected.
-    public mutating func connected() -> Action {
-        switch self.tlsMode {
-        case .disable, .allow:
-            self.state = .waitingForAuthentication
-            return .sendStartup
-        case .prefer, .require, .verifyCA, .verifyFull:
-            self.state = .waitingForSSLResponse
-            return .sendSSLRequest
+        switch transport {
+        case .plain:
+            self.serverVerifiedByTransport = isUnixSocket
+        case .tls(let serverVerified, let channelBindingData):
+            self.tls = TLS(channelBindingData: channelBindingData)
+            self.serverVerifiedByTransport = isUnixSocket || serverVerified
         }
-    }
-
-    /// The server answered the `SSLRequest` with `S` (accepted) or `N` (refused).
-    public mutating func sslResponseReceived(accepted: Bool) -> Action {
-        guard case .waitingForSSLResponse = self.state else {
-            return self.fail(.protocolViolation, "unexpected SSL response")
-        }
-        if accepted { return .startTLS }
-        switch self.tlsMode {
-        case .prefer, .allow, .disable:
-            self.state = .waitingForAuthentication
-            return .sendStartup
-        case .require, .verifyCA, .verifyFull:
-            return self.fail(
-                .connectionFailed,
-                "the server does not accept TLS connections but sslmode=\(self.tlsMode.rawValue) requires TLS; "
-                    + "enable ssl on the server or use sslmode=prefer")
-        }
-    }
-
-    /// The TLS handshake finished (after `startTLS`, or negotiated by the caller before startup).
-    /// `serverVerified`: the certificate was checked against trusted CAs (`verify-ca`, `verify-full`).
-    /// `channelBindingData`: `TLSServerEndPoint.bindingData` of the server certificate, if it has one.
-    public mutating func tlsEstablished(serverVerified: Bool = false, channelBindingData: [UInt8]? = nil) -> Action {
-        self.tls = TLS(channelBindingData: channelBindingData)
-        self.serverVerifiedByTransport = self.serverVerifiedByTransport || serverVerified
-        self.state = .waitingForAuthentication
-        return .sendStartup
     }
 
     public mutating func authenticationReceived(_ request: BackendMessage.Authentication) -> Action {
@@ -175,7 +148,7 @@ public struct StartupStateMachine {
                 .authenticationFailed,
                 "the server asks for an authentication method Siphon does not support (code \(code)); "
                     + "configure pg_hba.conf to use scram-sha-256, md5, password or trust for this user")
-        case (.initial, _), (.waitingForSSLResponse, _), (.waitingForAuthentication, _), (.waitingForPasswordResult, _),
+        case (.waitingForAuthentication, _), (.waitingForPasswordResult, _),
             (.waitingForSCRAMContinue, _), (.waitingForSCRAMFinal, _), (.scramVerified, _), (.authenticated, _),
             (.ready, _), (.failed, _):
             return self.fail(.protocolViolation, "unexpected authentication request \(request)")

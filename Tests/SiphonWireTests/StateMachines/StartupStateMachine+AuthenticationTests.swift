@@ -12,17 +12,12 @@ import Testing
         tls: (verified: Bool, binding: [UInt8]?)? = nil, channelBinding: ChannelBindingMode = .prefer,
         requireAuth: String? = nil, unixSocket: Bool = false
     ) throws -> StartupStateMachine {
-        var machine = StartupStateMachine(
-            user: "siphon", password: "pencil", tlsMode: tls == nil ? .prefer : .require, channelBinding: channelBinding,
+        StartupStateMachine(
+            user: "siphon", password: "pencil", tlsMode: tls == nil ? .prefer : .require,
+            transport: tls.map { .tls(serverVerified: $0.verified, channelBindingData: $0.binding) } ?? .plain,
+            channelBinding: channelBinding,
             requiredAuthentication: try requireAuth.map(AuthenticationRequirement.init(parsing:)) ?? .any,
             isUnixSocket: unixSocket)
-        if let tls {
-            _ = machine.tlsEstablished(serverVerified: tls.verified, channelBindingData: tls.binding)
-        } else {
-            _ = machine.connected()
-            _ = machine.sslResponseReceived(accepted: false)
-        }
-        return machine
     }
 
     func failure(_ action: StartupStateMachine.Action) -> SiphonError? {

@@ -7,7 +7,6 @@ import Testing
 @Suite struct StartupStateMachineTests {
     @Test func scramConversationReachesReady() {
         var machine = StartupStateMachine(user: "siphon", password: "pencil", tlsMode: .disable)
-        guard case .sendStartup = machine.connected() else { Issue.record("expected startup"); return }
         guard case .sendSASLInitialResponse(let mechanism, let first) = machine.authenticationReceived(.sasl(mechanisms: ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"])) else {
             Issue.record("expected SASL initial response"); return
         }
@@ -25,29 +24,14 @@ import Testing
 
     @Test func passwordRequestWithoutPasswordSaysWhereToPutIt() {
         var machine = StartupStateMachine(user: "alice", password: nil, tlsMode: .disable)
-        _ = machine.connected()
         guard case .fail(let error) = machine.authenticationReceived(.md5Password(salt: [1, 2, 3, 4])) else {
             Issue.record("expected failure"); return
         }
         #expect(error.message.contains("PGPASSWORD"))
     }
 
-    @Test func requiredTLSRefusedByServerFails() {
-        var machine = StartupStateMachine(user: "alice", password: nil, tlsMode: .require)
-        guard case .sendSSLRequest = machine.connected() else { Issue.record("expected SSLRequest"); return }
-        guard case .fail(let error) = machine.sslResponseReceived(accepted: false) else { Issue.record("expected failure"); return }
-        #expect(error.message.contains("sslmode=require"))
-    }
-
-    @Test func preferredTLSRefusedByServerFallsBack() {
-        var machine = StartupStateMachine(user: "alice", password: nil, tlsMode: .prefer)
-        _ = machine.connected()
-        guard case .sendStartup = machine.sslResponseReceived(accepted: false) else { Issue.record("expected startup"); return }
-    }
-
     @Test func trustReachesReady() {
         var machine = StartupStateMachine(user: "alice", password: nil, tlsMode: .disable)
-        _ = machine.connected()
         guard case .none = machine.authenticationReceived(.ok) else { Issue.record("expected none"); return }
         machine.parameterStatusReceived(name: "server_version", value: "15.18")
         guard case .ready = machine.readyForQueryReceived() else { Issue.record("expected ready"); return }
