@@ -4,21 +4,6 @@ import NIOCore
 import SiphonCore
 import SiphonWire
 
-/// A notification sent with `NOTIFY` or `pg_notify()` on a channel the session listens on ("Asynchronous
-/// Notification" in the PostgreSQL protocol documentation).
-public struct PostgresNotification: Sendable, Hashable {
-    /// The process id of the session that sent it.
-    public var processID: Int32
-    public var channel: String
-    public var payload: String
-
-    public init(processID: Int32, channel: String, payload: String) {
-        self.processID = processID
-        self.channel = channel
-        self.payload = payload
-    }
-}
-
 extension ReplicationConnection {
     /// Runs `LISTEN` for every channel (names as stored, quoted here) in one command.
     ///
@@ -33,21 +18,12 @@ extension ReplicationConnection {
         var encoder = FrontendEncoder(allocator: self.channel.allocator)
         encoder.query(sql)
         try await self.write(encoder.flushBuffer())
-        var early: [PostgresNotification] = []
-        var failure: SiphonError?
+        var machine = QueryStateMachine(command: "LISTEN", user: self.settings.user)
         while true {
-            switch try await self.nextMessage() {
-            case .notificationResponse(let processID, let channel, let payload):
-                early.append(PostgresNotification(processID: processID, channel: channel, payload: payload))
-            case .commandComplete, .emptyQueryResponse, .noticeResponse, .parameterStatus:
-                continue
-            case .errorResponse(let fields):
-                failure = ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
-            case .readyForQuery:
-                if let failure { throw failure }
-                return early
-            case let other:
-                throw SiphonError(.protocolViolation, "unexpected reply to LISTEN: \(other)")
+            switch machine.messageReceived(try await self.nextMessage()) {
+            case .read: continue
+            case .finished: return machine.notifications
+            case .failed(let error): throw error
             }
         }
     }
@@ -58,15 +34,10 @@ extension ReplicationConnection {
     /// server's error; reconnect and `listen` again.
     public func nextNotification() async throws -> PostgresNotification {
         while true {
-            switch try await self.nextMessage() {
-            case .notificationResponse(let processID, let channel, let payload):
-                return PostgresNotification(processID: processID, channel: channel, payload: payload)
-            case .noticeResponse, .parameterStatus:
-                continue
-            case .errorResponse(let fields):
-                throw ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
-            case let other:
-                throw SiphonError(.protocolViolation, "unexpected message while waiting for notifications: \(other)")
+            switch QueryStateMachine.idleMessageReceived(try await self.nextMessage(), user: self.settings.user) {
+            case .success(let notification?): return notification
+            case .success(nil): continue
+            case .failure(let error): throw error
             }
         }
     }

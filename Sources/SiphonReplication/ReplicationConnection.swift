@@ -167,31 +167,14 @@ public final class ReplicationConnection {
         return try await self.queryResult(of: "simpleQuery")
     }
 
-    /// Reads a query's answer up to `ReadyForQuery`: its rows as text and its command tag. An error is thrown only
-    /// once the server is ready again, so the session stays usable. Both query protocols answer this way; the
-    /// extended one adds its acknowledgements (`ParseComplete`, `BindComplete`, `NoData`), which carry nothing.
+    /// Reads a command's answer up to `ReadyForQuery` (see `QueryStateMachine`).
     func queryResult(of command: String) async throws -> QueryResult {
-        var result = QueryResult()
-        var failure: SiphonError?
+        var machine = QueryStateMachine(command: command, user: self.settings.user)
         while true {
-            switch try await self.nextMessage() {
-            case .rowDescription(let columns):
-                result = QueryResult(columns: columns.map(\.name))
-            case .dataRow(let values):
-                result.rows.append(values.map { $0.map { String(buffer: $0) } })
-            case .commandComplete(let tag):
-                result.commandTag = tag
-            case .parseComplete, .bindComplete, .noData, .emptyQueryResponse, .noticeResponse, .parameterStatus:
-                continue
-            case .errorResponse(let fields):
-                failure = ServerErrorTranslation.error(for: fields.serverError, user: self.settings.user)
-            case .readyForQuery:
-                if let failure { throw failure }
-                return result
-            case .copyBothResponse, .copyOutResponse, .copyInResponse:
-                throw SiphonError(.protocolViolation, "\(command) cannot run a COPY or START_REPLICATION command")
-            case let other:
-                throw SiphonError(.protocolViolation, "unexpected message during \(command): \(other)")
+            switch machine.messageReceived(try await self.nextMessage()) {
+            case .read: continue
+            case .finished(let result): return result
+            case .failed(let error): throw error
             }
         }
     }
@@ -497,15 +480,6 @@ public final class ReplicationConnection {
         }
         return SiphonError(.connectionFailed, "cannot connect to \(settings): \(reason)", underlying: error)
     }
-}
-
-/// The rows of a simple query, as text.
-public struct QueryResult: Sendable, Equatable {
-    public var columns: [String] = []
-    public var rows: [[String?]] = []
-    public var commandTag: String = ""
-
-    public init(columns: [String] = []) { self.columns = columns }
 }
 
 /// The answer to `IDENTIFY_SYSTEM`.

@@ -1,5 +1,6 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
+import SiphonCore
 import SiphonReplication
 
 /// One statement of the outbox reader with the values it compares against: the group's name and the cursor's
