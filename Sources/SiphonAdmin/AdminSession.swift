@@ -6,7 +6,7 @@ import SiphonReplication
 
 /// An ordinary SQL session (`replication: false`) with typed access to text results and explicit transactions.
 struct AdminSession {
-    let connection: ReplicationConnection
+    let connection: ServerConnection
     let logger: Logger
 
     /// Runs one statement and returns its rows with columns addressable by name.

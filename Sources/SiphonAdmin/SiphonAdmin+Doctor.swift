@@ -37,10 +37,10 @@ extension SiphonAdmin {
         logger: Logger
     ) async -> DoctorReport {
         do {
-            return try await ReplicationConnection.withConnection(
+            return try await ServerConnection.withConnection(
                 settings: settings,
                 replication: false,
-                queryTimeout: ReplicationConnection.sideQueryTimeout,
+                queryTimeout: ServerConnection.sideQueryTimeout,
                 logger: logger
             ) { connection in
                 let session = AdminSession(connection: connection, logger: logger)

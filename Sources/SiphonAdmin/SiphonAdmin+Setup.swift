@@ -86,7 +86,7 @@ extension SiphonAdmin {
         try Self.validateSlotName(options.slot)
         try TableName.validateIdentifier(options.publication, as: "publication")
         try TableName.validateIdentifier(options.schema, as: "schema")
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let session = AdminSession(connection: connection, logger: logger)
             let server = try await session.serverFacts()

@@ -11,7 +11,7 @@ extension SiphonAdmin {
     public static func resolveTables(
         _ selection: TableSelection, settings: ConnectionSettings, logger: Logger
     ) async throws -> [TableName] {
-        let resolved = try await ReplicationConnection.withConnection(
+        let resolved = try await ServerConnection.withConnection(
             settings: settings, replication: false, logger: logger
         ) { connection in
             let session = AdminSession(connection: connection, logger: logger)

@@ -47,7 +47,7 @@ extension SiphonAdmin {
         logger: Logger
     ) async throws -> TeardownReport {
         try TableName.validateIdentifier(options.schema, as: "schema")
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let session = AdminSession(connection: connection, logger: logger)
             let server = try await session.serverFacts()

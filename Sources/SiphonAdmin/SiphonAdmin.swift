@@ -9,7 +9,7 @@ import SiphonCore
 /// - `teardown(_:settings:logger:)` removes exactly what the bookkeeping table recorded.
 /// - `doctor(_:settings:logger:)` checks every precondition and says how to fix what is wrong.
 ///
-/// All three talk to PostgreSQL over one ordinary SQL session of `ReplicationConnection`.
+/// All three talk to PostgreSQL over one ordinary SQL session of `ServerConnection`.
 public enum SiphonAdmin {
     /// The schema that holds Siphon's bookkeeping table unless another is configured.
     public static let defaultSchema = "siphon"

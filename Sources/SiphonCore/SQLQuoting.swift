@@ -2,12 +2,12 @@
 
 /// Quoting for SQL sent through the simple query protocol, where there are no bind parameters: every identifier and
 /// literal Siphon puts into SQL text goes through here. Where a value can be a parameter instead
-/// (`ReplicationConnection.query(_:parameters:)`), it should be.
+/// (`ServerConnection.query(_:parameters:)`), it should be.
 ///
 /// Quoting works on UTF-8 bytes, never on `Character`s: PostgreSQL's lexer reads bytes, while a Swift `Character` is
 /// a grapheme cluster that can glue a quote to its neighbour (`"\u{600}'"` or `"'\u{301}"` is one `Character`), so a
 /// per-`Character` comparison would miss that quote and leave it bare. Byte-wise quoting is sound because every
-/// Siphon session pins `client_encoding=UTF8` in its startup packet (`ReplicationConnection.sessionParameters`; a
+/// Siphon session pins `client_encoding=UTF8` in its startup packet (`ServerConnection.sessionParameters`; a
 /// startup parameter outranks role and database defaults), and in UTF-8 the bytes of a multi-byte character are all
 /// 0x80 or above, so no ASCII quote or backslash byte can hide inside one, as it can in SJIS, BIG5 or GBK.
 public enum SQLQuoting {

@@ -24,7 +24,7 @@ public struct PgOutputOptions: Sendable, Hashable {
     }
 }
 
-extension ReplicationConnection {
+extension ServerConnection {
     /// Runs `START_REPLICATION SLOT slot LOGICAL start (…)` and hands the copy-both stream to `body`.
     ///
     /// While `body` runs, a standby status update goes out every `statusInterval`, even when the consumer is busy,
@@ -75,7 +75,7 @@ extension ReplicationConnection {
 
 /// The copy-both stream of one `START_REPLICATION`: XLogData and keepalives in, status updates out.
 public final class ReplicationStream {
-    private let connection: ReplicationConnection
+    private let connection: ServerConnection
     let reporter: StatusReporter
     /// The pgoutput protocol version the server was asked for.
     public let protocolVersion: Int
@@ -83,7 +83,7 @@ public final class ReplicationStream {
     /// The server already said `ReadyForQuery` after ending the stream.
     private var serverIdle = false
 
-    init(connection: ReplicationConnection, start: LSN, protocolVersion: Int) {
+    init(connection: ServerConnection, start: LSN, protocolVersion: Int) {
         self.connection = connection
         self.reporter = StatusReporter(channel: connection.channel, start: start)
         self.protocolVersion = protocolVersion

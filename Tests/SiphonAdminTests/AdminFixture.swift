@@ -92,7 +92,7 @@ struct AdminFixture {
 
     /// Runs statements one after another on one session.
     func execute(_ statements: String...) async throws {
-        try await ReplicationConnection.withConnection(
+        try await ServerConnection.withConnection(
             settings: try self.settings(),
             replication: false,
             logger: self.logger
@@ -102,7 +102,7 @@ struct AdminFixture {
     }
 
     func query(_ sql: String) async throws -> [[String?]] {
-        try await ReplicationConnection.withConnection(
+        try await ServerConnection.withConnection(
             settings: try self.settings(),
             replication: false,
             logger: self.logger

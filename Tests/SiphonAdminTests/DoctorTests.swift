@@ -135,7 +135,7 @@ import Testing
         try await AdminFixture.with { db in
             try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY)")
             _ = try await db.setup(try db.setupOptions(["\(db.schema).orders"]))
-            try await ReplicationConnection.withConnection(settings: try db.settings(), logger: db.logger) {
+            try await ServerConnection.withConnection(settings: try db.settings(), logger: db.logger) {
                 connection in
                 try await connection.streamChanges(
                     slot: db.slot,

@@ -363,7 +363,7 @@ import Testing
             try await db.execute("CREATE TABLE \(SQLQuoting.identifier(db.schema)).orders (id int PRIMARY KEY)")
             _ = try await db.setup(try db.setupOptions(["\(db.schema).orders"]))
             let settings = try db.settings()
-            let reader = try await ReplicationConnection.withConnection(settings: settings, logger: db.logger) {
+            let reader = try await ServerConnection.withConnection(settings: settings, logger: db.logger) {
                 connection in
                 do {
                     try await connection.streamChanges(
@@ -408,7 +408,7 @@ import Testing
             )
             do {
                 // Creating a slot waits for every transaction that has an xid; this one never ends in time.
-                let error = try await ReplicationConnection.withConnection(
+                let error = try await ServerConnection.withConnection(
                     settings: try db.settings(),
                     replication: false,
                     logger: db.logger

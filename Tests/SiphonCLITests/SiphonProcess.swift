@@ -88,7 +88,7 @@ func eventually(timeout: Duration = .seconds(90), _ what: String, _ condition: (
 
 /// Runs SQL on the cluster at `url` through Siphon's own client (simple query protocol).
 func sql(_ url: String, _ statements: String) async throws -> QueryResult {
-    try await ReplicationConnection.withConnection(
+    try await ServerConnection.withConnection(
         settings: try ConnectionSettings(url: url, environment: [:]), replication: false, logger: Logger(label: "test")
     ) { try await $0.simpleQuery(statements) }
 }

@@ -19,7 +19,7 @@ import Testing
     /// wait forever fails instead of hanging the test run (a guard, not a timing assertion).
     func connectionError(
         to server: FakePostgresServer, query: String, hangGuard: Duration = .seconds(60),
-        queryTimeout: Duration? = nil, _ body: @escaping (ReplicationConnection) async throws -> Void = { _ in }
+        queryTimeout: Duration? = nil, _ body: @escaping (ServerConnection) async throws -> Void = { _ in }
     ) async throws -> SiphonError? {
         let guardTask = Task {
             try await Task.sleep(for: hangGuard)
@@ -29,7 +29,7 @@ import Testing
         let settings = try ConnectionSettings(
             url: "postgres://siphon:\(Self.password)@127.0.0.1:\(server.port)/db?\(query)", environment: [:])
         do {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: settings, replication: false, queryTimeout: queryTimeout, logger: self.logger, body)
             return nil
         } catch let error as SiphonError {
@@ -101,7 +101,7 @@ import Testing
     func requiredChannelBindingAuthenticatesOverTLS(mode: String) async throws {
         let ca = try TestEnvironment.value("SIPHON_TEST_CA_FILE")
         let settings = try self.realSettings("\(mode)&sslrootcert=\(ca)&channel_binding=require&require_auth=scram-sha-256")
-        let ssl = try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+        let ssl = try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
             try await $0.simpleQuery("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows
         }
         #expect(ssl == [["true"]])
@@ -110,7 +110,7 @@ import Testing
     @Test func tcpKeepalivesAreOnWithLibpqsKnobs() async throws {
         for (query, expected) in [("", [1, 60, 10, 6]), ("&keepalives_idle=30&keepalives_interval=5&keepalives_count=3", [1, 30, 5, 3])] {
             let settings = try self.realSettings("sslmode=disable" + query)
-            let options = try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+            let options = try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
                 connection in
                 var values: [Int] = []
                 for option in [
@@ -127,7 +127,7 @@ import Testing
 
     @Test func requiredChannelBindingWithoutTLSFailsClearly() async throws {
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: try self.realSettings("sslmode=disable&channel_binding=require"), logger: self.logger
             ) { _ in }
         }

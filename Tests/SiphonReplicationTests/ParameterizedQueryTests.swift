@@ -6,13 +6,13 @@ import SiphonReplication
 import SiphonTestSupport
 import Testing
 
-/// `ReplicationConnection.query(_:parameters:)` against the real server: values travel as bind parameters and come
+/// `ServerConnection.query(_:parameters:)` against the real server: values travel as bind parameters and come
 /// back byte for byte, whatever they contain.
 @Suite struct ParameterizedQueryTests {
     let logger = Logger(label: "parameterized-query")
 
-    func withConnection<Result>(_ body: (ReplicationConnection) async throws -> Result) async throws -> Result {
-        try await ReplicationConnection.withConnection(
+    func withConnection<Result>(_ body: (ServerConnection) async throws -> Result) async throws -> Result {
+        try await ServerConnection.withConnection(
             settings: try ConnectionSettings(url: try TestEnvironment.url(), environment: [:]), replication: false,
             logger: self.logger, body)
     }

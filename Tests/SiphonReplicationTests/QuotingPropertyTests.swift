@@ -63,7 +63,7 @@ import Testing
         let strings = Self.hostileStrings(count: 400, maximumBytes: 200, seed: seed)
         // Siphon's own client reads each literal back; the server also renders its bytes as hex.
         let selects = strings.map { "SELECT \(SQLQuoting.literal($0)), encode(convert_to(\(SQLQuoting.literal($0)), 'UTF8'), 'hex')" }
-        let rows = try await ReplicationConnection.withConnection(
+        let rows = try await ServerConnection.withConnection(
             settings: try self.settings(), replication: false, logger: self.logger
         ) { connection in
             var rows: [[String?]] = []
@@ -110,7 +110,7 @@ import Testing
                 "CREATE TABLE \(SQLQuoting.identifier(table.schema)).\(SQLQuoting.identifier(text + "_2")) (x int)")
         }
         do {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: try self.settings(), replication: false, logger: self.logger
             ) { connection in
                 for statement in statements { try await connection.simpleQuery(statement) }
@@ -146,7 +146,7 @@ import Testing
     /// The notify attack of issue 9 item 2: the whole payload comes back as one value.
     @Test func notifyAttackStringIsOneLiteral() async throws {
         let attack = "\u{600}')); DROP TABLE public.victim; --"
-        let result = try await ReplicationConnection.withConnection(
+        let result = try await ServerConnection.withConnection(
             settings: try self.settings(), replication: false, logger: self.logger
         ) { try await $0.simpleQuery("SELECT \(SQLQuoting.literal(attack))") }
         #expect(result.rows.map { $0.map { $0.map { Array($0.utf8) } } } == [[Array(attack.utf8)]])
@@ -154,7 +154,7 @@ import Testing
 
     /// NUL cannot be stored: the statement fails with the server's reason, and the session stays usable.
     @Test func nulIsRefusedByTheServer() async throws {
-        try await ReplicationConnection.withConnection(
+        try await ServerConnection.withConnection(
             settings: try self.settings(), replication: false, logger: self.logger
         ) { connection in
             let literalError = await #expect(throws: SiphonError.self) {

@@ -18,7 +18,7 @@ import Testing
     }
 
     func sslInUse(_ settings: ConnectionSettings) async throws -> String? {
-        try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: settings, logger: self.logger) {
             try await $0.simpleQuery("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").rows.first?.first ?? nil
         }
     }

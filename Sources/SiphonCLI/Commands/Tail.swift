@@ -145,7 +145,7 @@ struct TimeoutService: Service {
 /// The publication `siphon tail` makes when none is named, and drops again.
 enum TemporaryPublication {
     static func create(_ name: String, tables: [TablePattern], settings: ConnectionSettings, logger: Logger) async throws {
-        try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) { connection in
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) { connection in
             let target: String
             if tables.isEmpty {
                 target = "ALL TABLES"
@@ -167,7 +167,7 @@ enum TemporaryPublication {
 
     static func drop(_ name: String, settings: ConnectionSettings, logger: Logger) async {
         do {
-            try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+            try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
                 _ = try await $0.simpleQuery("DROP PUBLICATION IF EXISTS \(TableName.quoteIdentifier(name))")
             }
         } catch {

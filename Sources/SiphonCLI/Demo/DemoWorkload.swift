@@ -31,7 +31,7 @@ struct DemoWorkload {
             DROP PUBLICATION IF EXISTS \(self.publication);
             CREATE PUBLICATION \(self.publication) FOR TABLE \(self.schema).users, \(self.schema).orders;
             """)
-        try await ReplicationConnection.withConnection(settings: self.settings, logger: self.logger) { connection in
+        try await ServerConnection.withConnection(settings: self.settings, logger: self.logger) { connection in
             let exists = try await connection.simpleQuery(
                 "SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(self.slot)'")
             if !exists.rows.isEmpty { try await connection.dropReplicationSlot(self.slot, wait: true) }
@@ -43,7 +43,7 @@ struct DemoWorkload {
     /// counted from the servers' command tags.
     func run(transactions: Int?, pause: Duration) async throws -> Int {
         let names = ["ada", "grace", "edsger", "barbara", "donald", "frances", "ken", "radia", "tony", "margaret"]
-        return try await ReplicationConnection.withConnection(
+        return try await ServerConnection.withConnection(
             settings: self.settings, replication: false, logger: self.logger
         ) { connection in
             var changes = 0
@@ -87,14 +87,14 @@ struct DemoWorkload {
 
     /// Drops the slot, publication and schema.
     func cleanUp() async {
-        try? await ReplicationConnection.withConnection(settings: self.settings, logger: self.logger) { connection in
+        try? await ServerConnection.withConnection(settings: self.settings, logger: self.logger) { connection in
             try await connection.dropReplicationSlot(self.slot, wait: true)
         }
         try? await self.sql("DROP PUBLICATION IF EXISTS \(self.publication); DROP SCHEMA IF EXISTS \(self.schema) CASCADE;")
     }
 
     private func sql(_ statements: String) async throws {
-        try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
             _ = try await $0.simpleQuery(statements)
         }
     }

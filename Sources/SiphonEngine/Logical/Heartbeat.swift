@@ -23,8 +23,8 @@ struct Heartbeat: Sendable {
                 return
             }
             do {
-                try await ReplicationConnection.withConnection(
-                    settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+                try await ServerConnection.withConnection(
+                    settings: self.settings, replication: false, queryTimeout: ServerConnection.sideQueryTimeout,
                     logger: self.logger
                 ) { connection in
                     _ = try await connection.simpleQuery("SELECT pg_logical_emit_message(false, '\(Self.prefix)', '')")

@@ -73,7 +73,7 @@ public struct LogicalReplicationSource: ChangeSource {
 
     public func withSession(_ body: (inout LogicalReplicationSession) async throws -> Void) async throws {
         let configuration = self.configuration
-        try await ReplicationConnection.withConnection(settings: configuration.connection, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: configuration.connection, logger: self.logger) {
             connection in
             let system = try await connection.identifySystem()
             let start: LSN

@@ -12,7 +12,7 @@ enum SlotInspector {
         var activePID: String?
     }
 
-    static func inspect(connection: ReplicationConnection, slot: String) async throws -> SlotState {
+    static func inspect(connection: ServerConnection, slot: String) async throws -> SlotState {
         let result = try await connection.simpleQuery(
             """
             SELECT slot_type, plugin, database, active_pid, confirmed_flush_lsn, wal_status, current_database()

@@ -33,7 +33,7 @@ struct TypeResolver {
     }
 
     /// Looks up the types of every column of the published tables, on the connection before it starts streaming.
-    func preload(connection: ReplicationConnection, publications: [String]) async throws -> Preloaded {
+    func preload(connection: ServerConnection, publications: [String]) async throws -> Preloaded {
         let names = publications.map { SQLQuoting.literal($0) }.joined(separator: ", ")
         let columns = try await connection.simpleQuery(
             """
@@ -62,8 +62,8 @@ struct TypeResolver {
     /// key; `nil` for other tables (their key flags already are the key) or a table without a primary key.
     func primaryKey(of relation: PgOutputMessage.Relation) async throws -> [String]? {
         guard relation.replicaIdentity == .full else { return nil }
-        let rows = try await ReplicationConnection.withConnection(
-            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+        let rows = try await ServerConnection.withConnection(
+            settings: self.settings, replication: false, queryTimeout: ServerConnection.sideQueryTimeout,
             logger: self.logger
         ) { connection in
             try await connection.simpleQuery(
@@ -135,8 +135,8 @@ struct TypeResolver {
     private func lookUp(_ oids: Set<UInt32>, into renderer: inout ValueRenderer) async throws -> Set<UInt32> {
         guard !oids.isEmpty else { return [] }
         self.logger.debug("Looking up column types", metadata: ["types": "\(oids.sorted())"])
-        let rows = try await ReplicationConnection.withConnection(
-            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+        let rows = try await ServerConnection.withConnection(
+            settings: self.settings, replication: false, queryTimeout: ServerConnection.sideQueryTimeout,
             logger: self.logger
         ) { connection in
             try await connection.simpleQuery(TypeCatalog.lookupSQL(for: oids.sorted())).rows

@@ -54,8 +54,8 @@ struct DeadLetterStore: Sendable {
             change.id.description, sink, change.schema, change.table, change.operation.rawValue, json, "\(error)",
             String(attempts),
         ]
-        try await ReplicationConnection.withConnection(
-            settings: self.settings, replication: false, queryTimeout: ReplicationConnection.sideQueryTimeout,
+        try await ServerConnection.withConnection(
+            settings: self.settings, replication: false, queryTimeout: ServerConnection.sideQueryTimeout,
             logger: self.logger
         ) {
             connection in

@@ -14,14 +14,14 @@ extension TriggerCapture {
         logger: Logger
     ) async throws -> TriggerMigration {
         try Self.validate(specification)
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             try await Self.plan(specification, triggersOnly: triggersOnly, connection: connection)
         }
     }
 
     static func plan(
-        _ specification: CaptureSpecification, triggersOnly: Bool, connection: ReplicationConnection
+        _ specification: CaptureSpecification, triggersOnly: Bool, connection: ServerConnection
     ) async throws -> TriggerMigration {
         let (tables, notes) = try await TriggerCatalog(connection: connection).resolve(specification)
         let (up, down) = TriggerSQL.migration(specification, tables: tables, triggersOnly: triggersOnly)
@@ -50,7 +50,7 @@ extension TriggerCapture {
         _ specification: CaptureSpecification, settings: ConnectionSettings, logger: Logger
     ) async throws -> TriggerReport {
         try Self.validate(specification)
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let migration = try await Self.plan(specification, triggersOnly: false, connection: connection)
             try await Self.checkMayCreate(in: specification.schema, connection: connection)
@@ -68,7 +68,7 @@ extension TriggerCapture {
         _ specification: CaptureSpecification, settings: ConnectionSettings, logger: Logger
     ) async throws -> TriggerReport {
         try Self.validate(specification)
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             let present = try await Self.installedObjects(of: specification, connection: connection)
             let (_, down) = TriggerSQL.migration(specification, tables: [])
@@ -108,7 +108,7 @@ extension TriggerCapture {
 
     /// What of `specification` exists in the database now: schema, tables, function, and the triggers that call it.
     static func installedObjects(
-        of specification: CaptureSpecification, connection: ReplicationConnection
+        of specification: CaptureSpecification, connection: ServerConnection
     ) async throws -> [TriggerObject] {
         let function: String
         let rendering: String
@@ -132,7 +132,7 @@ extension TriggerCapture {
         var parameters: [String?] = [specification.schema, rendering, function + "()"]
         func placeholders(_ values: [String]) -> String {
             defer { parameters += values }
-            return ReplicationConnection.placeholders(from: parameters.count + 1, count: values.count)
+            return ServerConnection.placeholders(from: parameters.count + 1, count: values.count)
         }
         let tableList = placeholders(tables)
         let triggerFilter = triggers.map { " AND t.tgname IN (\(placeholders($0)))" } ?? ""
@@ -159,7 +159,7 @@ extension TriggerCapture {
     }
 
     /// Fails before anything is created when the role may not create Siphon's schema or objects in it.
-    static func checkMayCreate(in schema: String, connection: ReplicationConnection) async throws {
+    static func checkMayCreate(in schema: String, connection: ServerConnection) async throws {
         let result = try await connection.query(
             """
             SELECT CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE')

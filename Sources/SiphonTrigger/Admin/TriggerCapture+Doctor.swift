@@ -17,7 +17,7 @@ extension TriggerCapture {
         _ specification: CaptureSpecification, settings: ConnectionSettings, logger: Logger
     ) async throws -> [TriggerCheck] {
         try Self.validate(specification)
-        return try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        return try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             try await Doctor(specification: specification, connection: connection).run()
         }
@@ -26,7 +26,7 @@ extension TriggerCapture {
 
 private struct Doctor {
     let specification: CaptureSpecification
-    let connection: ReplicationConnection
+    let connection: ServerConnection
 
     /// The generated trigger as the catalog holds it.
     struct InstalledTrigger {
@@ -171,7 +171,7 @@ private struct Doctor {
     /// The triggers of this outbox or channel, on any table.
     private func installedTriggers() async throws -> [InstalledTrigger] {
         let names = TriggerEvent.allCases.map { self.triggerName($0) }
-        let placeholders = ReplicationConnection.placeholders(from: 2, count: names.count)
+        let placeholders = ServerConnection.placeholders(from: 2, count: names.count)
         let result = try await self.connection.query(
             """
             SELECT t.tgname, n.nspname, c.relname, obj_description(t.oid, 'pg_trigger')

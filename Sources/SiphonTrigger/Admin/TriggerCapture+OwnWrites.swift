@@ -14,9 +14,9 @@ extension TriggerCapture {
     /// session's login role is a member of the role that owns the trigger functions (see `originSetting`):
     /// connect as the role that set capture up, or `GRANT` that role to the one you connect as.
     public static func withOwnWritesSession<Result>(
-        settings: ConnectionSettings, logger: Logger, _ body: (ReplicationConnection) async throws -> Result
+        settings: ConnectionSettings, logger: Logger, _ body: (ServerConnection) async throws -> Result
     ) async throws -> Result {
-        try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: logger) {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
             try await connection.simpleQuery(Self.markOwnWritesSQL)
             return try await body(connection)

@@ -6,7 +6,7 @@ import SiphonReplication
 /// Reads what trigger capture needs from the catalog: which tables a specification selects, their columns in table
 /// order, and their keys. The SQL generator itself never queries anything.
 struct TriggerCatalog {
-    let connection: ReplicationConnection
+    let connection: ServerConnection
 
     /// A table as `pg_class` describes it.
     struct TableRow: Hashable {

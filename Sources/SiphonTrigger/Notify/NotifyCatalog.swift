@@ -55,7 +55,7 @@ struct NotifyCatalog: Sendable {
     /// Fails with the fix when the role may not read the keys: accepting unsigned payloads then would let anyone
     /// forge changes.
     static func load(
-        channels: [String], schema: String, connection: ReplicationConnection
+        channels: [String], schema: String, connection: ServerConnection
     ) async throws -> NotifyCatalog {
         var catalog = NotifyCatalog()
         let anyChannel = NotifyNames(schema: schema, channel: channels.first ?? "")
@@ -72,7 +72,7 @@ struct NotifyCatalog: Sendable {
                    t.tgname
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE t.tgfoid = to_regprocedure($1)
-                AND t.tgname IN (\(ReplicationConnection.placeholders(from: 2, count: triggerNames.count)))
+                AND t.tgname IN (\(ServerConnection.placeholders(from: 2, count: triggerNames.count)))
             """, parameters: [anyChannel.function + "()"] + triggerNames
         ).rows
         var rows: [String: TriggerCatalog.TableRow] = [:]
@@ -117,7 +117,7 @@ struct NotifyCatalog: Sendable {
     }
 
     private mutating func loadKeys(
-        channels: [String], names: NotifyNames, connection: ReplicationConnection
+        channels: [String], names: NotifyNames, connection: ServerConnection
     ) async throws {
         for channel in channels { self.authentication[channel] = .unsigned }
         let present = try await connection.query(
@@ -135,7 +135,7 @@ struct NotifyCatalog: Sendable {
         }
         let result = try await connection.query(
             "SELECT channel, encode(key, 'hex') FROM \(names.keysTable) "
-                + "WHERE channel IN (\(ReplicationConnection.placeholders(from: 1, count: channels.count)))",
+                + "WHERE channel IN (\(ServerConnection.placeholders(from: 1, count: channels.count)))",
             parameters: channels)
         for row in result.rows {
             guard let channel = row[0], let hex = row[1], let key = NotificationSignature.bytes(fromHex: Array(hex.utf8))

@@ -69,13 +69,13 @@ public struct NotifySource: ChangeSource {
         for channel in self.configuration.channels { try TriggerCapture.validateName(channel, as: "channel") }
         try TableName.validateIdentifier(self.configuration.schema, as: "schema")
         let settings = self.configuration.connection
-        try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
             queries in
             try await queries.simpleQuery(TriggerCapture.markOwnWritesSQL)
             let reader = try await NotificationReader.start(source: self, queries: queries)
             let woken = SharedValue(false)
             do {
-                try await ReplicationConnection.withConnection(
+                try await ServerConnection.withConnection(
                     settings: settings, replication: false, logger: self.logger
                 ) { connection in
                     let early = try await connection.listen(self.configuration.channels)
@@ -132,14 +132,14 @@ public struct NotifySession: ChangeSourceSession {
     public var hasReadyEvents: Bool { !self.early.isEmpty }
 
     private let source: NotifySource
-    private let connection: ReplicationConnection
+    private let connection: ServerConnection
     private var reader: NotificationReader
     /// Notifications that arrived with the `LISTEN` itself, oldest first.
     private var early: [PostgresNotification]
     private let woken: SharedValue<Bool>
 
     fileprivate init(
-        source: NotifySource, connection: ReplicationConnection, reader: NotificationReader,
+        source: NotifySource, connection: ServerConnection, reader: NotificationReader,
         early: [PostgresNotification], woken: SharedValue<Bool>, wake: @escaping @Sendable () -> Void
     ) {
         self.source = source
@@ -210,7 +210,7 @@ struct NotificationRejection: Error {
 /// Turns notifications into changes, with the catalog and fetching done over the session's query connection.
 private struct NotificationReader {
     let source: NotifySource
-    let queries: ReplicationConnection
+    let queries: ServerConnection
     var catalog: NotifyCatalog
     var loadedAt: ContinuousClock.Instant
     var columns = ColumnOrder()
@@ -219,7 +219,7 @@ private struct NotificationReader {
     /// started) at most this often, so a flood of forged ones cannot keep it busy.
     static let unauthenticatedReloadInterval = Duration.seconds(1)
 
-    static func start(source: NotifySource, queries: ReplicationConnection) async throws -> NotificationReader {
+    static func start(source: NotifySource, queries: ServerConnection) async throws -> NotificationReader {
         let configuration = source.configuration
         let catalog = try await NotifyCatalog.load(
             channels: configuration.channels, schema: configuration.schema, connection: queries)

@@ -36,7 +36,7 @@ public struct OutboxSource: ChangeSource {
 
     public func withSession(_ body: (inout OutboxSession) async throws -> Void) async throws {
         try Self.validate(self.configuration)
-        try await ReplicationConnection.withConnection(
+        try await ServerConnection.withConnection(
             settings: self.configuration.connection, replication: false, logger: self.logger
         ) { connection in
             let (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -81,7 +81,7 @@ public struct OutboxSource: ChangeSource {
         var attempt = 0
         while !Task.isCancelled {
             do {
-                try await ReplicationConnection.withConnection(
+                try await ServerConnection.withConnection(
                     settings: self.configuration.connection, replication: false, logger: self.logger
                 ) { connection in
                     _ = try await connection.listen([channel])
@@ -131,7 +131,7 @@ public struct OutboxSession: ChangeSourceSession {
     public var hasReadyEvents: Bool { false }
 
     private let source: OutboxSource
-    private let connection: ReplicationConnection
+    private let connection: ServerConnection
     private let queries: OutboxQueries
     /// SQL for the change's time: the commit time with `track_commit_timestamp`, otherwise the time of the change.
     private let commitTime: String
@@ -160,7 +160,7 @@ public struct OutboxSession: ChangeSourceSession {
     static let cleanupBatch = 10_000
 
     fileprivate static func start(
-        source: OutboxSource, connection: ReplicationConnection, wakeUps: AsyncStream<Void>.Iterator,
+        source: OutboxSource, connection: ServerConnection, wakeUps: AsyncStream<Void>.Iterator,
         wake: @escaping @Sendable () -> Void
     ) async throws -> OutboxSession {
         let configuration = source.configuration
@@ -203,7 +203,7 @@ public struct OutboxSession: ChangeSourceSession {
 
     /// The cluster (when the role may read its system identifier), the database and the outbox table.
     private static func identity(
-        configuration: OutboxConfiguration, connection: ReplicationConnection
+        configuration: OutboxConfiguration, connection: ServerConnection
     ) async throws -> SourceIdentity {
         let result = try await connection.simpleQuery(
             """

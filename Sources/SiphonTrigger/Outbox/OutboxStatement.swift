@@ -10,7 +10,7 @@ struct OutboxStatement: Sendable, Hashable {
     var parameters: [String?]
 }
 
-extension ReplicationConnection {
+extension ServerConnection {
     /// Runs `statement` in one round trip, like `simpleQuery`.
     @discardableResult
     func query(_ statement: OutboxStatement) async throws -> QueryResult {

@@ -38,7 +38,7 @@ struct ColumnOrder: Sendable {
     }
 
     /// Loads the column order of `tables` from the catalog, replacing what was known about them.
-    mutating func load(_ tables: Set<TableName>, connection: ReplicationConnection) async throws {
+    mutating func load(_ tables: Set<TableName>, connection: ServerConnection) async throws {
         guard !tables.isEmpty else { return }
         // The names come from outbox rows and notifications, so they are parameters: `($1, $2), ($3, $4), …`.
         let sorted = tables.sorted()

@@ -5,7 +5,7 @@ import SiphonCore
 /// Builds the SQL of trigger capture from resolved tables. Pure: no I/O, the same input gives the same text, so
 /// migrations can be reviewed and diffed.
 enum TriggerSQL {
-    /// Session settings that change how `to_jsonb()` renders values, as `ReplicationConnection` pins them at startup
+    /// Session settings that change how `to_jsonb()` renders values, as `ServerConnection` pins them at startup
     /// (so logical mode renders this way). The trigger functions render rows with them whatever the writing session
     /// uses: directly when the session already matches (`renderingMatches`), otherwise through a helper function
     /// whose `SET` clauses pin them. Pinning them on every call would cost about a quarter of the writer's

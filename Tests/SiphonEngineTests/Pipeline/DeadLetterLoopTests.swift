@@ -21,7 +21,7 @@ import Testing
     }
 
     private func deadLetters(source: String, settings: ConnectionSettings) async throws -> [[String?]] {
-        try await ReplicationConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
             try await $0.simpleQuery(DeadLetterStore.createTableSQL)
             return try await $0.simpleQuery(
                 """
@@ -56,7 +56,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
             // The pipeline has read past the dead letters' own inserts once it confirms a position after them.
-            let parked = try await ReplicationConnection.withConnection(
+            let parked = try await ServerConnection.withConnection(
                 settings: settings, replication: false, logger: self.logger
             ) { LSN(try await $0.simpleQuery("SELECT pg_current_wal_lsn()").rows[0][0]!)! }
             while pipeline.statistics.confirmedLSN < parked {

@@ -26,7 +26,7 @@ import Testing
         let store = DeadLetterStore(settings: settings, logger: self.logger)
         try await store.park(change, sink: "sink\(hostile)", error: error, attempts: 3)
 
-        let rows = try await ReplicationConnection.withConnection(
+        let rows = try await ServerConnection.withConnection(
             settings: settings, replication: false, logger: self.logger
         ) {
             try await $0.query(

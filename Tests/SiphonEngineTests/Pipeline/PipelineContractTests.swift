@@ -106,7 +106,7 @@ import Testing
         #expect(sink.changes.map(\.id) == script.flatMap { $0 }.map(\.id).filter { $0 != poison })
         #expect(pipeline.statistics.deadLetters == 1)
         #expect(source.acknowledged == 2)
-        let parked = try await ReplicationConnection.withConnection(
+        let parked = try await ServerConnection.withConnection(
             settings: pipeline.options.deadLetters, replication: false, logger: self.logger
         ) {
             try await $0.query(

@@ -37,7 +37,7 @@ struct StreamFixture {
     }
 
     func confirmedFlush() async throws -> LSN {
-        let result = try await ReplicationConnection.withConnection(
+        let result = try await ServerConnection.withConnection(
             settings: self.settings, replication: false, logger: Logger(label: "test")
         ) {
             try await $0.simpleQuery("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '\(self.slot)'")
@@ -47,7 +47,7 @@ struct StreamFixture {
 
     /// Runs statements through the simple query protocol (several per call, explicit transactions allowed).
     func simpleQuery(_ statements: String) async throws {
-        try await ReplicationConnection.withConnection(settings: self.settings, replication: false, logger: Logger(label: "test")) {
+        try await ServerConnection.withConnection(settings: self.settings, replication: false, logger: Logger(label: "test")) {
             try await $0.simpleQuery(statements)
         }
     }
@@ -224,7 +224,7 @@ func withRunningPipeline<Result: Sendable>(
         #expect(pipeline.statistics.deadLetters == 1)
         // 3 tries for the batch, then 3 for the change on its own.
         #expect(attempts.withLock { $0 } == 6)
-        let parked = try await ReplicationConnection.withConnection(
+        let parked = try await ServerConnection.withConnection(
             settings: fixture.settings, replication: false, logger: self.logger
         ) {
             try await $0.simpleQuery(
@@ -289,7 +289,7 @@ func withRunningPipeline<Result: Sendable>(
         let pipeline = Pipeline(configuration: configuration, sinks: [ChangeRecorder()], logger: self.logger)
         let target = try await withRunningPipeline(pipeline) {
             try await TestEnvironment.execute("INSERT INTO public.\(other) SELECT generate_series(1, 1000)")
-            let written = try await ReplicationConnection.withConnection(
+            let written = try await ServerConnection.withConnection(
                 settings: fixture.settings, replication: false, logger: self.logger
             ) { LSN(try await $0.simpleQuery("SELECT pg_current_wal_lsn()").rows[0][0]!)! }
             let deadline = ContinuousClock.now + .seconds(120)

@@ -20,7 +20,7 @@ import Testing
         let note = String(repeating: "x", count: 1_200)
         #expect(kept.count * note.utf8.count > SpillingChangeStore.defaultMemoryLimit)
         try await withRunningPipeline(pipeline) {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: fixture.settings, replication: false, logger: self.logger
             ) { large in
                 _ = try await large.simpleQuery(

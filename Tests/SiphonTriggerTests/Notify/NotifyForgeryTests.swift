@@ -114,7 +114,7 @@ extension NotifyListenerTests {
                 db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
                 logger: db.logger)
             // LISTEN needs no privilege: a forger sees genuine payloads and may try to alter one.
-            let genuine = try await ReplicationConnection.withConnection(
+            let genuine = try await ServerConnection.withConnection(
                 settings: try db.settings(), replication: false, logger: db.logger
             ) { connection in
                 _ = try await connection.listen([channel])

@@ -57,7 +57,7 @@ extension OutboxReaderTests {
                 db.outbox([try db.capture("\(db.schema).jobs")]), settings: try db.settings(), logger: db.logger)
             let sink = CollectingSink()
             try await db.withReader(try db.readerConfiguration(), sinks: [sink]) { _ in
-                try await ReplicationConnection.withConnection(
+                try await ServerConnection.withConnection(
                     settings: try db.settings(), replication: false, logger: db.logger
                 ) { late in
                     // The late transaction writes first, so its change has the smaller outbox id…

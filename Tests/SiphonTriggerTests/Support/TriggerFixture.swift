@@ -75,7 +75,7 @@ struct TriggerFixture {
 
     /// Runs statements one after another in one session (UTC, ISO dates, like Siphon's own sessions).
     func execute(_ statements: String...) async throws {
-        try await ReplicationConnection.withConnection(settings: try self.settings(), replication: false, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: try self.settings(), replication: false, logger: self.logger) {
             connection in
             for statement in statements { try await connection.simpleQuery(statement) }
         }
@@ -83,7 +83,7 @@ struct TriggerFixture {
 
     /// Runs statements one after another in one session of `user`.
     func execute(as user: String, _ statements: String...) async throws {
-        try await ReplicationConnection.withConnection(
+        try await ServerConnection.withConnection(
             settings: try self.settings(user: user), replication: false, logger: self.logger
         ) { connection in
             for statement in statements { try await connection.simpleQuery(statement) }
@@ -118,7 +118,7 @@ struct TriggerFixture {
 
     /// The rows of `sql`, as text.
     func query(_ sql: String) async throws -> [[String?]] {
-        try await ReplicationConnection.withConnection(settings: try self.settings(), replication: false, logger: self.logger) {
+        try await ServerConnection.withConnection(settings: try self.settings(), replication: false, logger: self.logger) {
             connection in
             try await connection.simpleQuery(sql).rows
         }

@@ -52,8 +52,8 @@ struct Workload: Sendable {
         return expected.withLock { $0 }
     }
 
-    private func connect<Result>(_ body: (ReplicationConnection) async throws -> Result) async throws -> Result {
-        try await ReplicationConnection.withConnection(
+    private func connect<Result>(_ body: (ServerConnection) async throws -> Result) async throws -> Result {
+        try await ServerConnection.withConnection(
             settings: try self.db.settings(applicationName: "siphon-trigger-writer"), replication: false,
             logger: self.db.logger, body)
     }

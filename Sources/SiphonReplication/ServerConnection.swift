@@ -13,15 +13,21 @@ import Synchronization
 import SiphonCore
 import SiphonWire
 
-/// A replication connection (`replication=database`) to PostgreSQL: replication commands, simple queries, and the
-/// copy-both stream of `START_REPLICATION`. The only type in Siphon that opens replication sockets.
+/// Siphon's connection to a PostgreSQL server, and the only type in Siphon that opens one: TCP or Unix socket, TLS,
+/// startup and authentication, then one of two kinds of session.
 ///
-/// With `replication: false` it is an ordinary SQL session (no `REPLICATION` privilege needed), which Siphon uses
-/// for setup, checks and catalog lookups through the simple query protocol.
+/// - `replication: true` (the default): a walsender session (`replication=database`) for replication commands
+///   (`IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT`) and the copy-both stream of `START_REPLICATION`; the walsender
+///   speaks only the simple query protocol.
+/// - `replication: false`: an ordinary SQL session (no `REPLICATION` privilege needed) for setup, checks, catalog
+///   lookups, heartbeats, dead letters, the outbox and notifications, with values sent as parameters.
+///
+/// Answers are read by the pure machines in `SiphonWire` (`StartupStateMachine`, `QueryStateMachine`,
+/// `ReplicationStreamStateMachine`).
 ///
 /// Use it inside `withConnection`; the connection closes when the closure returns or throws. It is used by one task
 /// at a time (not `Sendable`): commands run one after another, as the protocol requires.
-public final class ReplicationConnection {
+public final class ServerConnection {
     /// Session settings sent in the startup packet so that text output never depends on the server's or role's
     /// defaults: values must render the same on every server.
     public static let sessionParameters: [(String, String)] = [
@@ -84,7 +90,7 @@ public final class ReplicationConnection {
         queryTimeout: Duration? = nil,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        _ body: (ReplicationConnection) async throws -> Result
+        _ body: (ServerConnection) async throws -> Result
     ) async throws -> Result {
         let activity = ConnectionActivity()
         let channel = try await Self.openChannel(settings: settings, activity: activity, eventLoopGroup: eventLoopGroup)
@@ -119,7 +125,7 @@ public final class ReplicationConnection {
                 deadline.cancel()
                 throw deadline.error(replacing: error)
             }
-            let connection = ReplicationConnection(
+            let connection = ServerConnection(
                 channel: channel, inbound: iterator, settings: settings, parameters: parameters, processID: processID,
                 queryTimeout: queryTimeout, activity: activity, logger: logger)
             do {

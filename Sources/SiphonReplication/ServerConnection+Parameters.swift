@@ -4,7 +4,7 @@ import NIOCore
 import SiphonCore
 import SiphonWire
 
-extension ReplicationConnection {
+extension ServerConnection {
     /// `$first, $first+1, …`: placeholders for `count` parameters, such as an `IN (…)` list of names; `NULL` when
     /// `count` is 0, so an empty list matches nothing instead of being a syntax error.
     public static func placeholders(from first: Int, count: Int) -> String {

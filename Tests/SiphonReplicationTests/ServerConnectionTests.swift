@@ -9,7 +9,7 @@ import SiphonWire
 import SiphonTestSupport
 import Testing
 
-@Suite struct ReplicationConnectionTests {
+@Suite struct ServerConnectionTests {
     let logger = Logger(label: "test")
 
     func settings(user: String = "siphon", password: String? = nil, extra: String = "") throws -> ConnectionSettings {
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func scramAuthenticationAndIdentifySystem() async throws {
-        let identity = try await ReplicationConnection.withConnection(settings: try self.settings(), logger: self.logger) {
+        let identity = try await ServerConnection.withConnection(settings: try self.settings(), logger: self.logger) {
             try await $0.identifySystem()
         }
         #expect(identity.timeline == 1)
@@ -35,7 +35,7 @@ import Testing
             let settings = try self.settings(
                 user: user, password: user == "siphon_trust" ? "" : nil,
                 extra: user == "siphon_cleartext" ? "&require_auth=password" : "")
-            let result = try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) {
+            let result = try await ServerConnection.withConnection(settings: settings, logger: self.logger) {
                 try await $0.simpleQuery("SELECT current_user")
             }
             #expect(result.rows == [[user]])
@@ -44,7 +44,7 @@ import Testing
 
     @Test func wrongPasswordIsAnAuthenticationError() async throws {
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: try self.settings(password: "wrong"), logger: self.logger
             ) { _ in }
         }
@@ -55,7 +55,7 @@ import Testing
 
     @Test func roleWithoutReplicationIsToldHowToGrantIt() async throws {
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: try self.settings(user: "siphon_norepl"), logger: self.logger
             ) { _ in }
         }
@@ -67,7 +67,7 @@ import Testing
         let settings = try ConnectionSettings(
             url: "postgres://siphon:x@no-such-host.invalid:5432/db?sslmode=disable&connect_timeout=3", environment: [:])
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) { _ in }
+            try await ServerConnection.withConnection(settings: settings, logger: self.logger) { _ in }
         }
         #expect(error?.code == .connectionFailed)
         #expect(error?.message.contains("no-such-host.invalid") == true)
@@ -82,7 +82,7 @@ import Testing
                 "PGHOST": directory, "PGPORT": String(try TestEnvironment.port()), "PGUSER": "siphon",
                 "PGPASSWORD": try TestEnvironment.password(), "PGDATABASE": try TestEnvironment.database(),
             ])
-        let result = try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) {
+        let result = try await ServerConnection.withConnection(settings: settings, logger: self.logger) {
             try await $0.simpleQuery("SELECT 1 + 1 AS two")
         }
         #expect(result.columns == ["two"])
@@ -92,7 +92,7 @@ import Testing
     @Test func walLevelReplicaIsExplained() async throws {
         let url = try TestEnvironment.value("SIPHON_TEST_REPLICA_URL")
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(
+            try await ServerConnection.withConnection(
                 settings: try ConnectionSettings(url: url, environment: [:]), logger: self.logger
             ) { connection in
                 _ = try await connection.createReplicationSlot("siphon_never", temporary: true)
@@ -113,7 +113,7 @@ import Testing
         var commitEnd = LSN.zero
         var confirmed: QueryResult?
         do {
-            try await ReplicationConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
+            try await ServerConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
                 let created = try await connection.createReplicationSlot(slot, temporary: true)
                 #expect(created.consistentPoint > LSN.zero)
                 #expect(created.plugin == "pgoutput")
@@ -153,11 +153,11 @@ import Testing
 
     @Test func exportedSnapshotCanBeImportedThenTheSlotDropped() async throws {
         let slot = TestEnvironment.uniqueName("slot")
-        try await ReplicationConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
+        try await ServerConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
             let created = try await connection.createReplicationSlot(slot, snapshot: .export)
             let snapshot = try #require(created.snapshotName)
             // The snapshot lives until the next command on this connection: import it from an ordinary session.
-            let imported = try await ReplicationConnection.withConnection(
+            let imported = try await ServerConnection.withConnection(
                 settings: try self.settings(), replication: false, logger: self.logger
             ) { session in
                 try await session.simpleQuery(
@@ -175,7 +175,7 @@ import Testing
         let slot = TestEnvironment.uniqueName("slot")
         let table = TestEnvironment.uniqueName("t")
         let error = await #expect(throws: SiphonError.self) {
-            try await ReplicationConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
+            try await ServerConnection.withConnection(settings: try self.settings(), logger: self.logger) { connection in
                 _ = try await connection.createReplicationSlot(slot, temporary: true)
                 try await TestEnvironment.execute(
                     "CREATE TABLE \(table) (id int primary key)", "INSERT INTO \(table) VALUES (1)", "DROP TABLE \(table)")
@@ -195,11 +195,11 @@ import Testing
         try await TestEnvironment.execute("CREATE PUBLICATION \(publication)")
         let settings = try self.settings()
         let options = PgOutputOptions(publications: [publication])
-        let error = try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) { first in
+        let error = try await ServerConnection.withConnection(settings: settings, logger: self.logger) { first in
             _ = try await first.createReplicationSlot(slot, temporary: true)
             return try await first.streamChanges(slot: slot, options: options) { _ in
                 await #expect(throws: SiphonError.self) {
-                    try await ReplicationConnection.withConnection(settings: settings, logger: self.logger) { second in
+                    try await ServerConnection.withConnection(settings: settings, logger: self.logger) { second in
                         try await second.streamChanges(slot: slot, options: options) { _ in }
                     }
                 }

@@ -4,7 +4,7 @@ import NIOCore
 import SiphonCore
 import SiphonWire
 
-extension ReplicationConnection {
+extension ServerConnection {
     /// Runs `LISTEN` for every channel (names as stored, quoted here) in one command.
     ///
     /// Returns the notifications that arrived before the command finished: the server may send one as soon as the
