@@ -43,6 +43,9 @@ public struct ChangeAssembler: Sendable {
     /// Told which value could not be decoded and went out as the server sent it (text as a JSON string, binary as
     /// a `"\\x…"` string), so that it can be logged; one odd value never stops the stream.
     public var valueFallbackObserver: (@Sendable (String) -> Void)?
+    /// The primary key of tables whose Relation message marks more columns as key than it (`REPLICA IDENTITY FULL`
+    /// marks every column), by relation OID: `key` holds only these columns, in table order.
+    public var primaryKeys: [UInt32: Set<String>] = [:]
     /// The relations and types described by the stream so far, outside uncommitted streamed transactions.
     public private(set) var relations = RelationCache()
     /// The commit LSN of the last transaction emitted; a later transaction may not commit below it.
@@ -524,6 +527,7 @@ public struct ChangeAssembler: Sendable {
         row.columns.reserveCapacity(tuple.values.count)
         var key = Row()
         var unchangedToast: [String] = []
+        let primaryKey = self.primaryKeys.isEmpty ? nil : self.primaryKeys[relation.oid]
         for (column, value) in zip(relation.columns, tuple.values) {
             if keyColumnsOnly && !column.isKey { continue }
             var json = ""
@@ -540,7 +544,7 @@ public struct ChangeAssembler: Sendable {
             }
             let rendered = Row.Column(name: column.name, json: json)
             row.columns.append(rendered)
-            if column.isKey { key.columns.append(rendered) }
+            if primaryKey?.contains(column.name) ?? column.isKey { key.columns.append(rendered) }
         }
         return (row, key, unchangedToast)
     }

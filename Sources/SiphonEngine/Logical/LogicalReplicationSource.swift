@@ -137,8 +137,6 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     private var catalog: TypeResolver
     private let binary: Bool
     private var assembled: [AssembledEvent] = []
-    /// Primary keys of `REPLICA IDENTITY FULL` tables, whose Relation messages mark every column as key.
-    private var primaryKeys: [TableName: [String]] = [:]
     /// The highest WAL position the server reported sending; no slot created later can start at or below it.
     private var seenUpTo: LSN
 
@@ -224,8 +222,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
             try await self.catalog.relationArrived(
                 relation, streamedTransaction: self.assembler.streamBlockTransaction, binary: self.binary,
                 into: &self.assembler.renderer)
-            let name = TableName(schema: relation.namespace.isEmpty ? "pg_catalog" : relation.namespace, relation.name)
-            self.primaryKeys[name] = try await self.catalog.primaryKey(of: relation)
+            self.assembler.primaryKeys[relation.oid] = try await self.catalog.primaryKey(of: relation).map(Set.init)
         case .streamCommit(let commit):
             try await self.catalog.streamedTransactionCommitting(
                 commit.xid, binary: self.binary, into: &self.assembler.renderer)
@@ -243,7 +240,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
         }
     }
 
-    /// Moves the assembled events into `events`, cutting `key` down to the primary key where pgoutput marked more.
+    /// Moves the assembled events into `events`.
     private mutating func append(into events: inout [SourceEvent]) {
         // Swapping a trivial placeholder in moves each event out of the array without retaining or copying it.
         for index in self.assembled.indices {
@@ -252,12 +249,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
             switch event {
             case .begin:
                 events.append(.begin)
-            case .change(var change):
-                if !self.primaryKeys.isEmpty, let key = self.primaryKeys[TableName(schema: change.schema, change.table)],
-                    let row = change.old ?? change.new
-                {
-                    change.key = Row(row.columns.filter { key.contains($0.name) })
-                }
+            case .change(let change):
                 events.append(.change(change))
             case .commit(_, _, let endLSN, let commitTime):
                 self.seenUpTo = max(self.seenUpTo, endLSN)

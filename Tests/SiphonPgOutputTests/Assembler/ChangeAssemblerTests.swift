@@ -89,6 +89,26 @@ import Testing
 
     private func json(_ text: String) -> String { JSONText.string(text) }
 
+    @Test func aKnownPrimaryKeyNarrowsAFullReplicaIdentitysKey() throws {
+        // REPLICA IDENTITY FULL: pgoutput flags every column as part of the key.
+        let full = Message.relation(
+            Message.Relation(
+                xid: nil, oid: Self.oid, namespace: "app", name: "users", replicaIdentity: .full,
+                columns: [
+                    Message.Relation.Column(flags: 1, name: "id", typeOID: 23, typeModifier: -1),
+                    Message.Relation.Column(flags: 1, name: "name", typeOID: 25, typeModifier: -1),
+                ]))
+        let messages = [Self.begin(xid: 5, lsn: 100), full, Self.insert("1", "ada"), Self.commit(lsn: 100)]
+        let flagged = ChangeAssemblerFixtureTests.changes(try self.run(messages))
+        #expect(flagged.map(\.key.names) == [["id", "name"]])
+
+        var assembler = ChangeAssembler(source: "slot", renderer: ValueRenderer())
+        assembler.primaryKeys[Self.oid] = ["id"]
+        let narrowed = ChangeAssemblerFixtureTests.changes(try self.run(messages, assembler: &assembler))
+        #expect(narrowed.map(\.key.names) == [["id"]])
+        #expect(narrowed.map { $0.new?.names } == [["id", "name"]])
+    }
+
     @Test func wholeAbortDropsEverythingHeld() throws {
         var assembler = ChangeAssembler(source: "slot", renderer: ValueRenderer())
         let events = try self.run(

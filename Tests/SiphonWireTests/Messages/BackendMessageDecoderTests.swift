@@ -7,23 +7,13 @@ import SiphonWire
 import Testing
 
 @Suite struct BackendMessageDecoderTests {
-    private func frame(_ type: Character, _ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var payload = ByteBuffer()
-        body(&payload)
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt8(ascii: type.unicodeScalars.first!))
-        buffer.writeInteger(Int32(payload.readableBytes + 4))
-        buffer.writeImmutableBuffer(payload)
-        return buffer
-    }
-
     @Test func decodesStartupConversationDrippedByteByByte() throws {
         var input = ByteBuffer()
-        input.writeImmutableBuffer(self.frame("R") { $0.writeInteger(Int32(10)); $0.writeNullTerminatedString("SCRAM-SHA-256"); $0.writeInteger(UInt8(0)) })
-        input.writeImmutableBuffer(self.frame("R") { $0.writeInteger(Int32(0)) })
-        input.writeImmutableBuffer(self.frame("S") { $0.writeNullTerminatedString("server_version"); $0.writeNullTerminatedString("15.18") })
-        input.writeImmutableBuffer(self.frame("K") { $0.writeInteger(Int32(4242)); $0.writeInteger(Int32(7)) })
-        input.writeImmutableBuffer(self.frame("Z") { $0.writeInteger(UInt8(ascii: "I")) })
+        input.writeImmutableBuffer(backendFrame("R") { $0.writeInteger(Int32(10)); $0.writeNullTerminatedString("SCRAM-SHA-256"); $0.writeInteger(UInt8(0)) })
+        input.writeImmutableBuffer(backendFrame("R") { $0.writeInteger(Int32(0)) })
+        input.writeImmutableBuffer(backendFrame("S") { $0.writeNullTerminatedString("server_version"); $0.writeNullTerminatedString("15.18") })
+        input.writeImmutableBuffer(backendFrame("K") { $0.writeInteger(Int32(4242)); $0.writeInteger(Int32(7)) })
+        input.writeImmutableBuffer(backendFrame("Z") { $0.writeInteger(UInt8(ascii: "I")) })
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: [
                 (
@@ -39,7 +29,7 @@ import Testing
     }
 
     @Test func decodesErrorResponseFields() throws {
-        var buffer = self.frame("E") { body in
+        var buffer = backendFrame("E") { body in
             for (code, value) in [("S", "FATAL"), ("V", "FATAL"), ("C", "28P01"), ("M", "password authentication failed for user \"x\"")] {
                 body.writeInteger(UInt8(ascii: code.unicodeScalars.first!))
                 body.writeNullTerminatedString(value)
@@ -61,11 +51,11 @@ import Testing
         #expect(throws: WireDecodingError(messageType: UInt8(ascii: "Z"), reason: "impossible message length 2")) {
             try decoder.decode(buffer: &badLength)
         }
-        var shortBody = self.frame("K") { $0.writeInteger(Int32(1)) }
+        var shortBody = backendFrame("K") { $0.writeInteger(Int32(1)) }
         #expect(throws: WireDecodingError(messageType: UInt8(ascii: "K"), reason: "message ends before secret key")) {
             try decoder.decode(buffer: &shortBody)
         }
-        var unknown = self.frame("@") { _ in }
+        var unknown = backendFrame("@") { _ in }
         #expect(throws: WireDecodingError.self) { try decoder.decode(buffer: &unknown) }
     }
 

@@ -7,16 +7,6 @@ import Testing
 
 /// The query machine fed with the bytes a server sends, decoded by the framing decoder.
 @Suite struct QueryStateMachineTests {
-    private func frame(_ type: Character, _ body: (inout ByteBuffer) -> Void = { _ in }) -> ByteBuffer {
-        var payload = ByteBuffer()
-        body(&payload)
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt8(ascii: type.unicodeScalars.first!))
-        buffer.writeInteger(Int32(payload.readableBytes + 4))
-        buffer.writeImmutableBuffer(payload)
-        return buffer
-    }
-
     private func messages(_ frames: [ByteBuffer]) throws -> [BackendMessage] {
         var input = ByteBuffer()
         for frame in frames { input.writeImmutableBuffer(frame) }
@@ -34,7 +24,7 @@ import Testing
     }
 
     private var rowDescription: ByteBuffer {
-        self.frame("T") {
+        backendFrame("T") {
             $0.writeInteger(Int16(2))
             for name in ["id", "note"] {
                 $0.writeNullTerminatedString(name)
@@ -49,7 +39,7 @@ import Testing
     }
 
     private func dataRow(_ values: [String?]) -> ByteBuffer {
-        self.frame("D") {
+        backendFrame("D") {
             $0.writeInteger(Int16(values.count))
             for value in values {
                 if let value {
@@ -62,12 +52,12 @@ import Testing
         }
     }
 
-    private var ready: ByteBuffer { self.frame("Z") { $0.writeInteger(UInt8(ascii: "I")) } }
+    private var ready: ByteBuffer { backendFrame("Z") { $0.writeInteger(UInt8(ascii: "I")) } }
 
-    private func commandComplete(_ tag: String) -> ByteBuffer { self.frame("C") { $0.writeNullTerminatedString(tag) } }
+    private func commandComplete(_ tag: String) -> ByteBuffer { backendFrame("C") { $0.writeNullTerminatedString(tag) } }
 
     private func error(_ message: String, code: String) -> ByteBuffer {
-        self.frame("E") {
+        backendFrame("E") {
             for (field, value) in [("S", "ERROR"), ("C", code), ("M", message)] {
                 $0.writeInteger(UInt8(ascii: field.unicodeScalars.first!))
                 $0.writeNullTerminatedString(value)
@@ -77,7 +67,7 @@ import Testing
     }
 
     private func notification(_ channel: String, _ payload: String) -> ByteBuffer {
-        self.frame("A") {
+        backendFrame("A") {
             $0.writeInteger(Int32(4711))
             $0.writeNullTerminatedString(channel)
             $0.writeNullTerminatedString(payload)
@@ -98,7 +88,7 @@ import Testing
 
     @Test func theExtendedProtocolsAcknowledgementsCarryNothing() throws {
         let (actions, _) = try self.run([
-            self.frame("1"), self.frame("2"), self.frame("n"), self.commandComplete("UPDATE 1"), self.ready,
+            backendFrame("1"), backendFrame("2"), backendFrame("n"), self.commandComplete("UPDATE 1"), self.ready,
         ])
         guard case .finished(let result) = actions.last else { Issue.record("expected a result"); return }
         #expect(result.rows.isEmpty && result.commandTag == "UPDATE 1")
@@ -124,7 +114,7 @@ import Testing
 
     @Test func aCopyAnswerIsAProtocolViolation() throws {
         let (actions, _) = try self.run([
-            self.frame("W") {
+            backendFrame("W") {
                 $0.writeInteger(UInt8(0))
                 $0.writeInteger(Int16(0))
             }
@@ -136,7 +126,7 @@ import Testing
     @Test func anIdleSessionHandsOutNotificationsAndEndsOnAnError() throws {
         let messages = try self.messages([
             self.notification("orders", "x"),
-            self.frame("N") {
+            backendFrame("N") {
                 $0.writeInteger(UInt8(ascii: "M"))
                 $0.writeNullTerminatedString("just so you know")
                 $0.writeInteger(UInt8(0))
