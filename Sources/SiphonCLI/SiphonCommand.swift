@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SiphonAdmin
 import SiphonCore
 import SiphonEngine
 
@@ -188,6 +189,7 @@ enum CommandLineScrubber {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension ChangeFormat: ExpressibleByArgument {}
 extension DeliveryPolicy.PoisonAction: ExpressibleByArgument {}
+extension ReplicaIdentityChoice: ExpressibleByArgument {}
 
 /// Logs go to stderr, so stdout stays clean for changes.
 enum LoggingBootstrap {

@@ -53,7 +53,7 @@ struct Setup: AsyncParsableCommand {
     var allTables = false
 
     @Option(help: "Replica identity to set on the tables: default (old rows carry the key) or full (every column).")
-    var replicaIdentity: String = "default"
+    var replicaIdentity: ReplicaIdentityChoice = .default
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -61,9 +61,6 @@ struct Setup: AsyncParsableCommand {
     func validate() throws {
         if self.allTables == !self.names.tables.isEmpty {
             throw ValidationError("name the tables with --table (repeatable), or pass --all-tables")
-        }
-        guard ReplicaIdentityChoice(rawValue: self.replicaIdentity) != nil else {
-            throw ValidationError("--replica-identity must be default or full, not '\(self.replicaIdentity)'")
         }
     }
 
@@ -80,7 +77,7 @@ struct Setup: AsyncParsableCommand {
         let report = try await SiphonAdmin.setup(
             SetupOptions(
                 slot: self.names.slot, publication: self.names.publication, tables: tables,
-                replicaIdentity: ReplicaIdentityChoice(rawValue: self.replicaIdentity)!),
+                replicaIdentity: self.replicaIdentity),
             settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
         print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
     }

@@ -53,7 +53,7 @@ struct RunConfiguration: Equatable {
             let place = "\(path):\(Self.line(keyNode))"
             func string() throws -> String {
                 guard let text = value.string, value.scalar != nil else {
-                    throw SiphonError(.invalidConfiguration, "\(place): '\(key)' must be a single value (\(Self.fileKeys[key]!))")
+                    throw SiphonError(.invalidConfiguration, "\(place): '\(key)' must be a single value (\(Self.fileKeys[key] ?? "see siphon run --help"))")
                 }
                 return text
             }
