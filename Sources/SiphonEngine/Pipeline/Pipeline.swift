@@ -89,9 +89,10 @@ public final class Pipeline: Service, Sendable {
                 if self.stopSignal.isStopped || !source.reopensAfterEnd { break }
                 self.logger.notice("The source ended the session; reconnecting", metadata: ["siphon.source": "\(source.name)"])
             } catch {
+                if error is CancellationError || Task.isCancelled { throw error }
                 let recovery = source.recovery(from: error)
-                if recovery == .fail || error is CancellationError || Task.isCancelled { throw error }
-                if self.stopSignal.isStopped { break }
+                // Stopping anyway: a failure worth retrying does not matter any more.
+                if recovery != .fail && self.stopSignal.isStopped { break }
                 switch recovery {
                 case .fail:
                     throw error
