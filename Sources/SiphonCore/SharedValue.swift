@@ -2,7 +2,7 @@
 
 import Synchronization
 
-/// A value behind a lock, shared by a source (a `Sendable` value) and its sessions: statistics, a flag.
+/// A value behind a lock, shared by a `Sendable` value and the tasks it starts: statistics, a flag, a counter.
 public final class SharedValue<Value: Sendable>: Sendable {
     private let value: Mutex<Value>
 
@@ -10,5 +10,7 @@ public final class SharedValue<Value: Sendable>: Sendable {
 
     public var current: Value { self.value.withLock { $0 } }
 
-    public func update(_ body: (inout Value) -> Void) { self.value.withLock { body(&$0) } }
+    /// Runs `body` on the value under the lock and returns what it returns.
+    @discardableResult
+    public func withLock<Result>(_ body: (inout Value) -> Result) -> Result { self.value.withLock { body(&$0) } }
 }

@@ -124,7 +124,7 @@ public struct LogicalReplicationSource: ChangeSource {
     }
 
     fileprivate var log: Logger { self.logger }
-    fileprivate func needTextFormat() { self.textFormatNeeded.update { $0 = true } }
+    fileprivate func needTextFormat() { self.textFormatNeeded.withLock { $0 = true } }
 }
 
 /// One replication stream, decoded into changes in commit order.

@@ -85,7 +85,7 @@ public struct NotifySource: ChangeSource {
                     var session = NotifySession(
                         source: self, connection: connection, reader: reader, early: early, woken: woken,
                         wake: {
-                            woken.update { $0 = true }
+                            woken.withLock { $0 = true }
                             close()
                         })
                     try await body(&session)
@@ -97,17 +97,15 @@ public struct NotifySource: ChangeSource {
     }
 
     fileprivate var log: Logger { self.logger }
-    fileprivate func record(_ update: (inout NotifyStatistics) -> Void) { self.counters.update(update) }
+    fileprivate func record(_ update: (inout NotifyStatistics) -> Void) { self.counters.withLock(update) }
 
     /// Microseconds since the Unix epoch, made strictly increasing: the change id's position and its time.
     fileprivate func nextPosition() -> UInt64 {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
-        var position: UInt64 = 0
-        self.lastPosition.update {
-            $0 = max(now, $0 + 1)
-            position = $0
+        return self.lastPosition.withLock { last in
+            last = max(now, last + 1)
+            return last
         }
-        return position
     }
 }
 

@@ -106,7 +106,7 @@ public struct OutboxSource: ChangeSource {
     }
 
     fileprivate var log: Logger { self.logger }
-    fileprivate func record(_ update: (inout OutboxStatistics) -> Void) { self.counters.update(update) }
+    fileprivate func record(_ update: (inout OutboxStatistics) -> Void) { self.counters.withLock(update) }
 }
 
 /// What an outbox source has done so far; deliveries, filtering and reconnects are the pipeline's statistics.

@@ -71,10 +71,9 @@ import Testing
         let source = ValueSource(Self.transactions(5, changes: 3))
         let failures = SharedValue(2)
         let sink = RecordingSink { _ in
-            var refuse = false
-            failures.update {
-                refuse = $0 > 0
-                $0 -= 1
+            let refuse = failures.withLock { left in
+                defer { left -= 1 }
+                return left > 0
             }
             if refuse { throw Refused() }
             return 0

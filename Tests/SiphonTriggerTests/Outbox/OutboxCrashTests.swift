@@ -55,7 +55,7 @@ import Testing
             let sink = CollectingSink(
                 beforeDelivery: { _ in try chaos.beforeDelivery() }, afterDelivery: { _ in chaos.afterDelivery() })
             let configuration = try db.readerConfiguration(maxBatchSize: 7)
-            let writersDone = Shared(false)
+            let writersDone = SharedValue(false)
 
             let expected = try await withThrowingTaskGroup(of: Workload.Expected?.self) { group in
                 group.addTask { () -> Workload.Expected? in

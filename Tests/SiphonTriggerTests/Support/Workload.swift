@@ -3,7 +3,6 @@
 import SiphonCore
 import SiphonReplication
 import SiphonTestSupport
-import Synchronization
 
 /// Concurrent writers on their own connections: short transactions, long ones that take their transaction id (and
 /// their first outbox rows) early and commit late, and rollbacks. Records what committed, to check delivery against.
@@ -36,7 +35,7 @@ struct Workload: Sendable {
     func run() async throws -> Expected {
         try await self.db.execute(
             "INSERT INTO \(self.db.s).counters SELECT k, 0 FROM generate_series(0, \(self.keys - 1)) AS k")
-        let expected = Shared(Expected())
+        let expected = SharedValue(Expected())
         expected.withLock { state in
             for key in 0..<self.keys { state.finalValues[key] = 0 }
         }
@@ -58,7 +57,7 @@ struct Workload: Sendable {
             logger: self.db.logger, body)
     }
 
-    private func shortWriter(_ writer: Int, expected: Shared<Expected>) async throws {
+    private func shortWriter(_ writer: Int, expected: SharedValue<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
             var random = SeededGenerator(state: self.seed &+ UInt64(writer) &* 2)
@@ -105,7 +104,7 @@ struct Workload: Sendable {
 
     /// Takes its transaction id and writes its first change at once, then stays open while short transactions
     /// commit around it: the change that "id greater than the last seen" readers skip.
-    private func longWriter(_ writer: Int, expected: Shared<Expected>) async throws {
+    private func longWriter(_ writer: Int, expected: SharedValue<Expected>) async throws {
         let s = self.db.s
         try await self.connect { connection in
             var random = SeededGenerator(state: self.seed &+ UInt64(writer) &* 2 &+ 1)
@@ -188,15 +187,6 @@ struct Workload: Sendable {
         }
         return events >= expected.events.count && expected.finalValues.allSatisfy { finals[$0.key] == $0.value }
     }
-}
-
-/// A value several tasks update under a lock.
-final class Shared<Value: Sendable>: Sendable {
-    private let state: Mutex<Value>
-
-    init(_ value: Value) { self.state = Mutex(value) }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { self.state.withLock { body(&$0) } }
 }
 
 extension String {
