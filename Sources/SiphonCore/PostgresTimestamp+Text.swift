@@ -71,7 +71,11 @@ extension PostgresTimestamp {
         }
     }
 
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    /// Milliseconds since the Unix epoch, rounded down (Debezium's `ts_ms`).
+    public var unixMilliseconds: Int64 { Self.floorDivide(self.unixMicroseconds, 1000) }
+
+    /// `value / divisor` rounded towards negative infinity.
+    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor
         return value % divisor < 0 ? quotient - 1 : quotient
     }

@@ -14,7 +14,7 @@ extension ChangeEnvelope {
     static func appendDebezium(_ change: Change, source: DebeziumSource, to output: inout String) {
         let micros = change.commitTime.unixMicroseconds
         let (nanos, overflow) = micros.multipliedReportingOverflow(by: 1000)
-        func appendMillis() { EnvelopeText.appendDecimal(EnvelopeText.floorDivide(micros, 1000), to: &output) }
+        func appendMillis() { EnvelopeText.appendDecimal(change.commitTime.unixMilliseconds, to: &output) }
         func appendMicrosAndNanos() {
             output.append(",\"ts_us\":")
             EnvelopeText.appendDecimal(micros, to: &output)

@@ -34,12 +34,6 @@ enum EnvelopeText {
         self.appendHex(UInt32(truncatingIfNeeded: lsn.rawValue), to: &output)
     }
 
-    /// `value / divisor` rounded towards negative infinity.
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        let quotient = value / divisor
-        return value % divisor < 0 ? quotient - 1 : quotient
-    }
-
     private static func appendHex(_ value: UInt32, to output: inout String) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { digits in
             var start = 8
