@@ -72,6 +72,9 @@ public final class Pipeline: Service, Sendable {
     /// recover from (bad credentials, a missing slot, changes lost, a sink that keeps failing under the `stop`
     /// policy) end it with that error.
     public func run() async throws {
+        guard self.options.maxBatchSize > 0 else {
+            throw SiphonError(.invalidConfiguration, "the batch size must be positive, not \(self.options.maxBatchSize)")
+        }
         try await withGracefulShutdownHandler {
             try await self.runUntilStopped(self.source)
         } onGracefulShutdown: {

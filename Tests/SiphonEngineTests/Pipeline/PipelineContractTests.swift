@@ -161,6 +161,16 @@ import Testing
         #expect(source.acknowledged == 0)
     }
 
+    @Test func aBatchSizeBelowOneIsRefusedBeforeReading() async throws {
+        let source = ValueSource(Self.transactions(1, changes: 1))
+        let pipeline = Pipeline(
+            source: source, options: try self.options(maxBatchSize: 0), sinks: [RecordingSink { _ in 0 }],
+            logger: self.logger)
+        let error = await #expect(throws: SiphonError.self) { try await pipeline.run() }
+        #expect(error?.message == "the batch size must be positive, not 0")
+        #expect(source.sessions == 0)
+    }
+
     @Test func aStopMidTransactionFinishesOneASinkHasPartlySeen() async throws {
         // Batches of 10: the first part of the transaction reached the sink before the stop, so it is finished (a
         // sink that cannot drop repeats would otherwise show that part twice after the restart).
