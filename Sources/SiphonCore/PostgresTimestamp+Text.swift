@@ -30,12 +30,7 @@ extension PostgresTimestamp {
 
     /// Appends exactly what `description` returns, without building intermediate strings (the envelope's hot path).
     public func append(to output: inout String) {
-        let micros = self.unixMicroseconds
-        let seconds = Self.floorDivide(micros, 1_000_000)
-        let fraction = micros - seconds * 1_000_000
-        let days = Self.floorDivide(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = CivilDate.fromDaysSinceUnixEpoch(days)
+        let (year, month, day, secondOfDay, fraction) = self.utcFields
         guard (0...9999).contains(year) else {
             // Outside four-digit years the layout changes width; the general path renders those rare values.
             output.append(self.description)
@@ -69,6 +64,15 @@ extension PostgresTimestamp {
                 output.append(String(decoding: piece, as: UTF8.self))
             }
         }
+    }
+
+    /// The calendar date, second of the day and microseconds of the instant in UTC.
+    var utcFields: (year: Int64, month: Int64, day: Int64, secondOfDay: Int64, microseconds: Int64) {
+        let micros = self.unixMicroseconds
+        let seconds = Self.floorDivide(micros, 1_000_000)
+        let days = Self.floorDivide(seconds, 86_400)
+        let (year, month, day) = CivilDate.fromDaysSinceUnixEpoch(days)
+        return (year, month, day, seconds - days * 86_400, micros - seconds * 1_000_000)
     }
 
     /// Milliseconds since the Unix epoch, rounded down (Debezium's `ts_ms`).

@@ -17,12 +17,7 @@ public struct PostgresTimestamp: RawRepresentable, Hashable, Comparable, Sendabl
 
     /// RFC 3339 in UTC with microseconds, e.g. `2026-11-21T23:00:00.123456Z`.
     public var description: String {
-        let micros = self.unixMicroseconds
-        let seconds = Self.floorDivide(micros, 1_000_000)
-        let fraction = micros - seconds * 1_000_000
-        let days = Self.floorDivide(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = CivilDate.fromDaysSinceUnixEpoch(days)
+        let (year, month, day, secondOfDay, fraction) = self.utcFields
         return CivilDate.pad(year, 4) + "-" + CivilDate.pad(month, 2) + "-" + CivilDate.pad(day, 2) + "T"
             + CivilDate.pad(secondOfDay / 3600, 2) + ":" + CivilDate.pad(secondOfDay / 60 % 60, 2) + ":"
             + CivilDate.pad(secondOfDay % 60, 2) + "." + CivilDate.pad(fraction, 6) + "Z"

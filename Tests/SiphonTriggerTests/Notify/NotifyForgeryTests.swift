@@ -21,9 +21,7 @@ extension NotifyListenerTests {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).orders (id int PRIMARY KEY, note text)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             try await db.withRole("forger") { forger in
                 let sink = CollectingSink()
                 try await self.withListener(db, channel: channel, sinks: [sink]) { listener, _ in
@@ -52,9 +50,7 @@ extension NotifyListenerTests {
                 "CREATE TABLE \(db.s).orders (id int PRIMARY KEY)",
                 "CREATE TABLE \(db.s).secrets (id int PRIMARY KEY, secret text)",
                 "INSERT INTO \(db.s).secrets VALUES (1, 'the launch code')")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             try await db.withRole("forger") { forger in
                 #expect(try await db.failure(as: forger, "SELECT * FROM \(db.s).secrets") == "42501")
                 let sink = CollectingSink()
@@ -81,9 +77,7 @@ extension NotifyListenerTests {
             let channel = self.channelName()
             try await db.execute(
                 "CREATE TABLE \(db.s).orders (id int PRIMARY KEY)", "CREATE TABLE \(db.s).victim (id int)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             try await db.withRole("forger") { forger in
                 let sink = CollectingSink()
                 try await self.withListener(db, channel: channel, sinks: [sink]) { listener, _ in
@@ -110,9 +104,7 @@ extension NotifyListenerTests {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).orders (id int PRIMARY KEY, total int)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             // LISTEN needs no privilege: a forger sees genuine payloads and may try to alter one.
             let genuine = try await ServerConnection.withConnection(
                 settings: try db.settings(), replication: false, logger: db.logger
@@ -141,9 +133,7 @@ extension NotifyListenerTests {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).orders (id int PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             let siphon = TableName.quoteIdentifier(db.siphonSchema)
             try await db.withRole("forger") { forger in
                 let own = TestEnvironment.uniqueName("own")
@@ -164,9 +154,7 @@ extension NotifyListenerTests {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).orders (id int PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).orders")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "orders", channel: channel)
             let keys = NotifyNames(schema: db.siphonSchema, channel: channel).keysTable
             let rows = try await db.query(
                 """
@@ -190,9 +178,7 @@ extension NotifyListenerTests {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).accounts (id int PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).accounts")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "accounts", channel: channel)
             try await db.withRole("writer") { writer in
                 try await db.execute(
                     "GRANT USAGE ON SCHEMA \(db.s) TO \(writer)", "GRANT INSERT ON \(db.s).accounts TO \(writer)")

@@ -36,14 +36,19 @@ import Testing
 
     func channelName() -> String { TestEnvironment.uniqueName("ch") }
 
+    /// Gives `table` of the fixture's schema Siphon's notify triggers for `channel`.
+    func captureOnChannel(_ db: TriggerFixture, _ table: String, channel: String) async throws {
+        _ = try await TriggerCapture.apply(
+            db.notify([try db.capture("\(db.schema).\(table)")], channel: channel), settings: try db.settings(),
+            logger: db.logger)
+    }
+
     @Test func deliversTheSameChangesAsTheOutbox() async throws {
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute(
                 "CREATE TABLE \(db.s).users (id int PRIMARY KEY, email text, score numeric(5,2), at timestamptz)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).users")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "users", channel: channel)
             _ = try await TriggerCapture.apply(
                 db.outbox([try db.capture("\(db.schema).users")]), settings: try db.settings(), logger: db.logger)
             let notified = CollectingSink()
@@ -78,9 +83,7 @@ import Testing
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).docs (id int PRIMARY KEY, body text)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).docs")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "docs", channel: channel)
             let sink = CollectingSink()
             try await self.withListener(db, channel: channel, sinks: [sink]) { listener, _ in
                 // The user's statements succeed although the rows are far over pg_notify's 8000-byte limit.
@@ -103,9 +106,7 @@ import Testing
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).tags (name text PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).tags")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "tags", channel: channel)
             let sink = CollectingSink()
             try await self.withListener(db, channel: channel, sinks: [sink]) { _, _ in
                 try await db.execute(
@@ -121,9 +122,7 @@ import Testing
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).pings (id int PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).pings")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "pings", channel: channel)
             let sink = CollectingSink()
             try await self.withListener(db, channel: channel, sinks: [sink]) { listener, subscriptions in
                 var subscriptions = subscriptions
@@ -146,9 +145,7 @@ import Testing
         try await TriggerFixture.with { db in
             let channel = self.channelName()
             try await db.execute("CREATE TABLE \(db.s).pings (id int PRIMARY KEY)")
-            _ = try await TriggerCapture.apply(
-                db.notify([try db.capture("\(db.schema).pings")], channel: channel), settings: try db.settings(),
-                logger: db.logger)
+            try await self.captureOnChannel(db, "pings", channel: channel)
             let sink = CollectingSink()
             try await self.withListener(db, channel: channel, sinks: [sink]) { listener, _ in
                 try await db.execute(
