@@ -3,7 +3,7 @@
 import SiphonCore
 
 /// Capture without logical replication: generated triggers that write every change to an outbox table (read by
-/// `OutboxReader`) or send it on a notify channel (read by `NotifyListener`).
+/// `OutboxSource`) or send it on a notify channel (read by `NotifySource`).
 ///
 /// - `plan(_:settings:logger:)` resolves the tables in the catalog and returns the SQL as an up/down migration.
 /// - `apply(_:settings:logger:)` and `remove(_:settings:logger:)` run it directly.

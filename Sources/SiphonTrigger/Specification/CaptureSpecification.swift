@@ -44,10 +44,10 @@ public struct CaptureSpecification: Sendable, Hashable {
 
 /// Where trigger-captured changes go.
 public enum CaptureTarget: Sendable, Hashable, CustomStringConvertible {
-    /// A table in Siphon's schema, written in the user's transaction and read by `OutboxReader`: every committed
+    /// A table in Siphon's schema, written in the user's transaction and read by `OutboxSource`: every committed
     /// change, nothing lost.
     case outbox(name: String)
-    /// `pg_notify` on this channel, read by `NotifyListener`: best effort, lost while nobody listens.
+    /// `pg_notify` on this channel, read by `NotifySource`: best effort, lost while nobody listens.
     case notify(channel: String)
 
     public var description: String {
