@@ -248,8 +248,12 @@ public final class ServerConnection {
         let batch: [BackendMessage]?
         do {
             batch = try await self.inbound.next(isolation: #isolation)
+        } catch let error as SiphonError {
+            throw error
+        } catch let error as CancellationError {
+            throw error
         } catch {
-            throw Self.connectionError(error, settings: self.settings)
+            throw SiphonError(.connectionFailed, "reading from \(self.settings) failed: \(error)", underlying: error)
         }
         guard let batch else {
             throw SiphonError(.connectionFailed, "the server closed the connection (\(self.settings))")
@@ -478,8 +482,10 @@ public final class ServerConnection {
         }
     }
 
-    static func connectionError(_ error: any Error, settings: ConnectionSettings) -> SiphonError {
-        if let error = error as? SiphonError { return error }
+    /// The error to report for a failure while connecting. A cancelled task stays a `CancellationError`: callers
+    /// that stop on cancellation (Ctrl-C, a graceful shutdown) must not mistake it for an unreachable server.
+    static func connectionError(_ error: any Error, settings: ConnectionSettings) -> any Error {
+        if error is SiphonError || error is CancellationError { return error }
         var reason = "\(error)"
         if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             reason = "TLS failed (is the CA in sslrootcert right, and does the certificate name the host?): \(error)"

@@ -42,6 +42,20 @@ import Testing
         }
     }
 
+    /// A Ctrl-C cancels the task waiting for an answer; the caller must see cancellation, not a connection failure
+    /// (the demo once ended with "cannot connect: CancellationError()" this way).
+    @Test func aCancelledWaitForAnAnswerIsCancellationNotAConnectionFailure() async throws {
+        let settings = try self.settings()
+        let query = Task {
+            try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+                try await $0.simpleQuery("SELECT pg_sleep(30)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        query.cancel()
+        await #expect(throws: CancellationError.self) { try await query.value }
+    }
+
     @Test func wrongPasswordIsAnAuthenticationError() async throws {
         let error = await #expect(throws: SiphonError.self) {
             try await ServerConnection.withConnection(
