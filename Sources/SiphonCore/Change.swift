@@ -2,9 +2,9 @@
 
 /// One committed row change, the same value whichever capture mode produced it.
 public struct Change: Sendable, Hashable {
-    /// What happened to the row.
+    /// What happened to the row. `read` is a row as a snapshot or backfill found it (Debezium's `r`), not a write.
     public enum Operation: String, Sendable, Hashable, CaseIterable {
-        case insert, update, delete, truncate
+        case insert, update, delete, truncate, read
     }
 
     /// Identifies a change across restarts: `<source>/<commit LSN>/<index in transaction>`.
@@ -43,7 +43,7 @@ public struct Change: Sendable, Hashable {
     public var commitTime: PostgresTimestamp
     /// The replication origin that made the change, if it came through one (used to break sync loops).
     public var origin: String?
-    /// The row after the change (insert, update). Unchanged TOAST columns are left out and named in `unchangedToast`.
+    /// The row after the change (insert, update), or the row a snapshot read. Unchanged TOAST columns are left out and named in `unchangedToast`.
     public var new: Row?
     /// The row before the change as REPLICA IDENTITY provides it: key columns, or every column with FULL.
     public var old: Row?

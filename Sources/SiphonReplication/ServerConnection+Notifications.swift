@@ -21,7 +21,7 @@ extension ServerConnection {
         var machine = QueryStateMachine(command: "LISTEN", user: self.settings.user)
         while true {
             switch machine.messageReceived(try await self.nextMessage()) {
-            case .read: continue
+            case .read, .row: continue
             case .finished: return machine.notifications
             case .failed(let error): throw error
             }

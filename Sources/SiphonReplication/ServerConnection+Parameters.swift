@@ -22,6 +22,39 @@ extension ServerConnection {
     /// connection (`replication: true`), whose walsender speaks only the simple query protocol.
     @discardableResult
     public func query(_ sql: String, parameters: [String?]) async throws -> QueryResult {
+        return try await self.withQueryDeadline {
+            try await self.sendExtendedQuery(sql, parameters: parameters)
+            return try await self.queryResult(of: "a parameterized query")
+        }
+    }
+
+    /// Like `query(_:parameters:)`, but hands each row to `row` as it arrives, as the server's text-format bytes
+    /// (`nil` is NULL), and returns only the command tag: a large answer streams through without being held.
+    /// If `row` throws, the rest of the answer is read and dropped, and the error is rethrown.
+    @discardableResult
+    public func query(
+        _ sql: String, parameters: [String?], forEachRow row: ([ByteBuffer?]) throws -> Void
+    ) async throws -> String {
+        try await self.withQueryDeadline {
+            try await self.sendExtendedQuery(sql, parameters: parameters)
+            var machine = QueryStateMachine(command: "a parameterized query", user: self.settings.user, streamingRows: true)
+            var rowError: (any Error)?
+            while true {
+                switch machine.messageReceived(try await self.nextMessage()) {
+                case .read: continue
+                case .row(let values):
+                    guard rowError == nil else { continue }
+                    do { try row(values) } catch { rowError = error }
+                case .finished(let result):
+                    if let rowError { throw rowError }
+                    return result.commandTag
+                case .failed(let error): throw error
+                }
+            }
+        }
+    }
+
+    private func sendExtendedQuery(_ sql: String, parameters: [String?]) async throws {
         guard !sql.utf8.contains(0) else {
             throw SiphonError(.invalidConfiguration, "a SQL statement cannot contain a NUL character")
         }
@@ -30,15 +63,12 @@ extension ServerConnection {
                 .invalidConfiguration,
                 "\(parameters.count) parameters given; the protocol allows at most \(Int16.max) per statement")
         }
-        return try await self.withQueryDeadline {
-            var encoder = FrontendEncoder(allocator: self.channel.allocator)
-            encoder.parse(sql)
-            encoder.bind(parameters: parameters)
-            encoder.describePortal()
-            encoder.execute()
-            encoder.sync()
-            try await self.write(encoder.flushBuffer())
-            return try await self.queryResult(of: "a parameterized query")
-        }
+        var encoder = FrontendEncoder(allocator: self.channel.allocator)
+        encoder.parse(sql)
+        encoder.bind(parameters: parameters)
+        encoder.describePortal()
+        encoder.execute()
+        encoder.sync()
+        try await self.write(encoder.flushBuffer())
     }
 }

@@ -178,7 +178,7 @@ public final class ServerConnection {
         var machine = QueryStateMachine(command: command, user: self.settings.user)
         while true {
             switch machine.messageReceived(try await self.nextMessage()) {
-            case .read: continue
+            case .read, .row: continue
             case .finished(let result): return result
             case .failed(let error): throw error
             }

@@ -30,12 +30,13 @@ struct TerminalSink: ChangeSink {
             case .update: ("UPDATE", "33")
             case .delete: ("DELETE", "31")
             case .truncate: ("TRUNCATE", "35")
+            case .read: ("READ", "36")
             }
         output += self.paint(label.padding(toLength: 8, withPad: " ", startingAt: 0), code)
         output += " " + self.paint(TerminalText.name(change.schema) + "." + TerminalText.name(change.table), "1")
         output += self.paint("  xid \(change.xid.map(String.init) ?? "-") lsn \(change.lsn)", "2") + "\n"
         switch change.operation {
-        case .insert:
+        case .insert, .read:
             output += "    new " + TerminalText.json(change.new?.jsonObject ?? "null") + "\n"
         case .update:
             if let old = change.old { output += "    old " + TerminalText.json(old.jsonObject) + "\n" }

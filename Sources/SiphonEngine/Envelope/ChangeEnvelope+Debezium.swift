@@ -74,6 +74,7 @@ extension ChangeEnvelope {
         case .update: output.append("},\"op\":\"u\",\"ts_ms\":")
         case .delete: output.append("},\"op\":\"d\",\"ts_ms\":")
         case .truncate: output.append("},\"op\":\"t\",\"ts_ms\":")
+        case .read: output.append("},\"op\":\"r\",\"ts_ms\":")
         }
         appendMillis()
         appendMicrosAndNanos()

@@ -69,7 +69,7 @@ extension ChangeEnvelope {
                 let text = try scanner.readString()
                 guard let value = Change.Operation(rawValue: text) else {
                     throw scanner.failure(
-                        "unknown op \"\(text)\" (expected insert, update, delete or truncate)", at: start)
+                        "unknown op \"\(text)\" (expected insert, update, delete, truncate or read)", at: start)
                 }
                 operation = value
             case "schema":

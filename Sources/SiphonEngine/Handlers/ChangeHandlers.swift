@@ -56,6 +56,8 @@ public struct ChangeHandlers: Sendable {
 /// One change of a table, with rows decoded into the handler's `Model`.
 public enum TableChange<Model: Decodable & Sendable>: Sendable {
     case insert(Model)
+    /// A row as a snapshot or backfill read it: handle it like an insert of a row you may already have.
+    case read(Model)
     /// `old` is the previous row when the table has `REPLICA IDENTITY FULL`; otherwise `nil`.
     case update(old: Model?, new: Model)
     /// `old` is the deleted row with `REPLICA IDENTITY FULL`; `key` always holds the key columns.
@@ -89,6 +91,8 @@ public enum TableChange<Model: Decodable & Sendable>: Sendable {
             self = .delete(old: change.old.flatMap { try? decoder.decode(Model.self, from: $0) }, key: change.key)
         case .truncate:
             self = .truncate
+        case .read:
+            self = .read(try decoder.decode(Model.self, from: change.new ?? Row()))
         }
     }
 }

@@ -17,7 +17,7 @@ import SiphonPgOutput
 enum SpillRecord {
     private static let change = UInt8(ascii: "C")
     private static let message = UInt8(ascii: "M")
-    private static let operations: [Change.Operation] = [.insert, .update, .delete, .truncate]
+    private static let operations: [Change.Operation] = [.insert, .update, .delete, .truncate, .read]
 
     /// Appends the record of `event`, a `.change` or a `.message`.
     static func append(_ event: AssembledEvent, subtransactionXID: UInt32, to buffer: inout ByteBuffer) {

@@ -14,6 +14,8 @@ public struct QueryStateMachine {
     public enum Action {
         /// Read the next message.
         case read
+        /// A row of the answer, for a machine made with `streamingRows` (the others collect rows in the result).
+        case row([ByteBuffer?])
         /// The answer is complete and the session idle.
         case finished(QueryResult)
         /// The command failed (reported once the session was idle again), or the server broke the protocol.
@@ -22,15 +24,19 @@ public struct QueryStateMachine {
 
     private let command: String
     private let user: String
+    private let streamingRows: Bool
     private var result = QueryResult()
     private var failure: SiphonError?
     /// Notifications that arrived before `ReadyForQuery`, oldest first (a `LISTEN` may see one right away).
     public private(set) var notifications: [PostgresNotification] = []
 
-    /// `command` names the command in protocol-violation messages; `user` goes into error translations.
-    public init(command: String, user: String) {
+    /// `command` names the command in protocol-violation messages; `user` goes into error translations. With
+    /// `streamingRows`, each row is handed out as it arrives (as the server's bytes) instead of collected, so a
+    /// large answer is never held whole.
+    public init(command: String, user: String, streamingRows: Bool = false) {
         self.command = command
         self.user = user
+        self.streamingRows = streamingRows
     }
 
     public mutating func messageReceived(_ message: BackendMessage) -> Action {
@@ -38,6 +44,8 @@ public struct QueryStateMachine {
         case .rowDescription(let columns):
             self.result = QueryResult(columns: columns.map(\.name))
         case .dataRow(let values):
+            // After an error the server sends no rows; a row then would be a protocol violation worth ignoring.
+            if self.streamingRows { return self.failure == nil ? .row(values) : .read }
             self.result.rows.append(values.map { $0.map { String(buffer: $0) } })
         case .commandComplete(let tag):
             self.result.commandTag = tag

@@ -149,6 +149,7 @@ func withRunningPipeline<Result: Sendable>(
                 case .update(let old, let new): "update \(old?.email ?? "?") -> \(new.email)"
                 case .delete(let old, _): "delete \(old?.id ?? -1)"
                 case .truncate: "truncate"
+                case .read(let account): "read \(account.email)"
                 }
             events.withLock { $0.append(line) }
         }

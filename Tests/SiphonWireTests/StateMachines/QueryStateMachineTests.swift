@@ -142,4 +142,25 @@ import Testing
         }
         #expect(error.serverError?.sqlState == "57P01")
     }
+
+    @Test func aStreamingMachineHandsOutEachRowAndCollectsNone() throws {
+        var machine = QueryStateMachine(command: "a test", user: "alice", streamingRows: true)
+        let messages = try self.messages([
+            self.rowDescription, self.dataRow(["1", "a\tb"]), self.dataRow(["2", nil]), self.commandComplete("SELECT 2"),
+            self.ready,
+        ])
+        var rows: [[String?]] = []
+        var result: QueryResult?
+        for message in messages {
+            switch machine.messageReceived(message) {
+            case .read: break
+            case .row(let values): rows.append(values.map { $0.map { String(buffer: $0) } })
+            case .finished(let finished): result = finished
+            case .failed(let error): Issue.record("unexpected failure: \(error)")
+            }
+        }
+        #expect(rows == [["1", "a\tb"], ["2", nil]])
+        #expect(result?.rows == [])
+        #expect(result?.commandTag == "SELECT 2")
+    }
 }
