@@ -18,7 +18,9 @@ struct SiphonCommand: AsyncParsableCommand {
             PGPASSFILE) when none is given. Keep passwords off the command line, where `ps` shows them to every user.
             Start with `siphon demo`, which needs no database.
             """,
-        subcommands: [Demo.self, Setup.self, Run.self, Tail.self, Doctor.self, Teardown.self, Sql.self, Listen.self]
+        subcommands: [
+            Demo.self, Setup.self, Run.self, Snapshot.self, Tail.self, Doctor.self, Teardown.self, Sql.self, Listen.self,
+        ]
     )
 
     /// Prints errors the way a person can act on them, and exits non-zero.

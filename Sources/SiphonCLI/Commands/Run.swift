@@ -65,6 +65,15 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("group"), help: "Trigger mode: the consumer group this reader belongs to.")
     var group: String = "default"
 
+    @Flag(help: "Deliver the rows every published table holds (as reads) before and beside its changes; a table that was snapshotted for this slot before is left alone.")
+    var snapshot = false
+
+    @Option(help: "Tables a snapshot reads at once.")
+    var snapshotParallel: Int = 1
+
+    @Option(help: "Rows per snapshot chunk (what a crash repeats at most).")
+    var snapshotChunkSize: Int = 10_000
+
     func resolvedConfiguration(environment: [String: String]) throws -> RunConfiguration {
         var configuration = RunConfiguration()
         if let config { try configuration.apply(file: config) }
@@ -85,6 +94,9 @@ struct Run: AsyncParsableCommand {
             configuration.maxAttempts = maxAttempts
         }
         if let onPoison { configuration.onPoison = onPoison }
+        guard self.snapshotParallel > 0, self.snapshotChunkSize > 0 else {
+            throw SiphonError(.invalidConfiguration, "--snapshot-parallel and --snapshot-chunk-size must be positive")
+        }
         return try configuration.validated()
     }
 
@@ -109,6 +121,12 @@ struct Run: AsyncParsableCommand {
         let source: SourceConfiguration
         switch self.mode {
         case .trigger:
+            if self.snapshot {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "--snapshot works with logical replication only for now; in trigger mode, copy the rows with "
+                        + "`siphon sql` or COPY before `siphon run`")
+            }
             source = .outbox(
                 OutboxConfiguration(
                     connection: settings, schema: self.triggerSchema, outbox: self.outbox,
@@ -118,10 +136,18 @@ struct Run: AsyncParsableCommand {
             guard let slot = configuration.slot else {
                 throw SiphonError(.invalidConfiguration, "name the replication slot to read with --slot or `slot:`")
             }
+            if self.snapshot {
+                let requested = try await SnapshotRequests.request(
+                    [], slot: slot, publications: configuration.publications, settings: settings, initialOnly: true,
+                    logger: logger)
+                let waiting = requested.filter { $0.state == .pending }.map(\.table.description)
+                logger.notice("Initial snapshot", metadata: ["siphon.tables": "\(waiting)"])
+            }
             source = .logical(
                 LogicalReplicationConfiguration(
                     connection: settings, slot: slot, publications: configuration.publications,
-                    binary: configuration.binary))
+                    binary: configuration.binary,
+                    snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize, parallel: self.snapshotParallel)))
         }
         let pipeline = SiphonService(source: source, options: options, openSinks: openSinks).makePipeline(logger: logger)
         // A shell starts background jobs with SIGINT ignored: a stop signal sent before the shutdown handler is

@@ -25,11 +25,13 @@ public struct LogicalReplicationConfiguration: Sendable {
     public var statusInterval: Duration
     /// While idle, send a heartbeat through the WAL this often, so a slot whose tables see no writes still advances.
     public var heartbeatInterval: Duration?
+    /// Read the snapshots `siphon.snapshots` asks for beside the stream (`nil`: never look).
+    public var snapshots: SnapshotOptions?
 
     public init(
         connection: ConnectionSettings, slot: String, temporarySlot: Bool = false, publications: [String],
         binary: Bool = false, protocolVersion: Int? = nil, statusInterval: Duration = .seconds(10),
-        heartbeatInterval: Duration? = .seconds(30)
+        heartbeatInterval: Duration? = .seconds(30), snapshots: SnapshotOptions? = nil
     ) {
         self.connection = connection
         self.slot = slot
@@ -39,6 +41,7 @@ public struct LogicalReplicationConfiguration: Sendable {
         self.protocolVersion = protocolVersion
         self.statusInterval = statusInterval
         self.heartbeatInterval = heartbeatInterval
+        self.snapshots = snapshots
     }
 }
 
@@ -101,10 +104,14 @@ public struct LogicalReplicationSource: ChangeSource {
                 let identity = SourceIdentity.logicalSlot(
                     systemID: system.systemID, timeline: system.timeline,
                     database: system.database ?? configuration.connection.database, slot: configuration.slot)
+                let wake = stream.wakeHandle
+                let exchange = configuration.snapshots.map { _ in
+                    SnapshotExchange(slot: configuration.slot, wake: { wake.requestKeepalive() })
+                }
                 var session = LogicalReplicationSession(
                     source: self, stream: stream, renderer: preloaded.renderer, catalog: catalog, binary: binary,
                     binding: SourceBinding(identity: identity, resumedAt: configuration.temporarySlot ? nil : start),
-                    start: start)
+                    start: start, snapshots: exchange)
                 self.logger.info(
                     "Streaming changes",
                     metadata: [
@@ -115,6 +122,13 @@ public struct LogicalReplicationSource: ChangeSource {
                     if let interval = configuration.heartbeatInterval {
                         let heartbeat = Heartbeat(settings: configuration.connection, logger: self.logger)
                         group.addTask { await heartbeat.run(every: interval) }
+                    }
+                    if let options = configuration.snapshots, let exchange {
+                        let reader = SnapshotReader(
+                            settings: configuration.connection, slot: configuration.slot,
+                            publications: configuration.publications, options: options, renderer: preloaded.renderer,
+                            exchange: exchange, logger: self.logger)
+                        group.addTask { await reader.run() }
                     }
                     defer { group.cancelAll() }
                     try await body(&session)
@@ -139,10 +153,15 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     private var assembled: [AssembledEvent] = []
     /// The highest WAL position the server reported sending; no slot created later can start at or below it.
     private var seenUpTo: LSN
+    /// Where snapshot readers hand over their chunks; `nil` when the session reads no snapshots.
+    private let snapshots: SnapshotExchange?
+    private var windows = SnapshotWindows()
+    /// The reads of a chunk whose high watermark passed, going out as one transaction at `position`.
+    private var reads: (changes: [Change], next: Int, position: LSN)?
 
     fileprivate init(
         source: LogicalReplicationSource, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver,
-        binary: Bool, binding: SourceBinding, start: LSN
+        binary: Bool, binding: SourceBinding, start: LSN, snapshots: SnapshotExchange?
     ) {
         self.source = source
         self.stream = stream
@@ -157,6 +176,7 @@ public struct LogicalReplicationSession: ChangeSourceSession {
         self.catalog = catalog
         self.binary = binary
         self.seenUpTo = start
+        self.snapshots = snapshots
     }
 
     public var wake: @Sendable () -> Void {
@@ -165,7 +185,9 @@ public struct LogicalReplicationSession: ChangeSourceSession {
         return { handle.requestKeepalive() }
     }
 
-    public var hasReadyEvents: Bool { self.stream.hasBufferedMessages || self.assembler.hasPendingEvents }
+    public var hasReadyEvents: Bool {
+        self.stream.hasBufferedMessages || self.assembler.hasPendingEvents || self.reads != nil
+    }
 
     public mutating func next(into events: inout [SourceEvent], maxChanges: Int) async throws -> Bool {
         do {
@@ -184,6 +206,11 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     }
 
     private mutating func read(into events: inout [SourceEvent], limit: Int) async throws -> Bool {
+        try self.snapshots?.checkFailure()
+        if self.reads != nil {
+            self.appendReads(into: &events, limit: limit)
+            return true
+        }
         self.assembled.removeAll(keepingCapacity: true)
         // A Stream Commit may complete millions of changes: they come a batch at a time.
         if self.assembler.hasPendingEvents {
@@ -250,20 +277,62 @@ public struct LogicalReplicationSession: ChangeSourceSession {
             case .begin:
                 events.append(.begin)
             case .change(let change):
+                self.windows.observe(change)
                 events.append(.change(change))
             case .commit(_, _, let endLSN, let commitTime):
                 self.seenUpTo = max(self.seenUpTo, endLSN)
                 events.append(.commit(SourcePosition(endLSN), time: commitTime))
-            case .message(let transactional, _, _, let lsn):
+            case .message(let transactional, let prefix, let content, let lsn):
+                if !transactional && prefix == SnapshotWatermark.prefix && self.passWatermark(content, at: lsn) {
+                    continue
+                }
                 // Heartbeats (and other non-transactional messages) mark a position with nothing before it pending.
                 if !transactional && self.assembler.heldChangeCount == 0 { events.append(.idle(SourcePosition(lsn))) }
             }
         }
     }
 
+    /// Opens or closes a chunk's window at one of this session's watermarks; `false` for anyone else's.
+    private mutating func passWatermark(_ content: ByteBuffer, at lsn: LSN) -> Bool {
+        guard let exchange = self.snapshots, let watermark = SnapshotWatermark(content: String(buffer: content)),
+            let chunk = exchange.chunk(at: watermark)
+        else { return false }
+        switch watermark.kind {
+        case .low:
+            self.windows.open(watermark.chunk, table: chunk.table, key: chunk.key)
+        case .high:
+            guard let outcome = self.windows.close(watermark.chunk, rows: chunk.rows ?? []) else { return false }
+            exchange.passed(watermark.chunk, at: lsn, outcome: outcome)
+            if case .deliver(var changes) = outcome {
+                for index in changes.indices {
+                    changes[index].id = Change.ID(source: self.source.configuration.slot, commitLSN: lsn, index: index)
+                }
+                self.reads = (changes, 0, lsn)
+            }
+        }
+        return true
+    }
+
+    /// The next reads of a chunk, as one transaction at its high watermark: begin, at most `limit` reads per call,
+    /// commit.
+    private mutating func appendReads(into events: inout [SourceEvent], limit: Int) {
+        guard var reads = self.reads else { return }
+        if reads.next == 0 { events.append(.begin) }
+        let end = min(reads.changes.count, reads.next + limit)
+        for index in reads.next..<end { events.append(.change(reads.changes[index])) }
+        reads.next = end
+        if end == reads.changes.count {
+            events.append(.commit(SourcePosition(reads.position), time: nil))
+            self.reads = nil
+        } else {
+            self.reads = reads
+        }
+    }
+
     /// Positions are WAL positions: acknowledging one confirms the slot up to it.
     public mutating func acknowledge(upTo position: SourcePosition) async throws {
         try await self.stream.acknowledge(upTo: LSN(rawValue: position.rawValue))
+        self.snapshots?.acknowledged(upTo: LSN(rawValue: position.rawValue))
     }
 
     public func checkpoint(for position: SourcePosition) -> SourceCheckpoint? {

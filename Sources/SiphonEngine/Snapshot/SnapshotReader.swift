@@ -1,0 +1,277 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import Logging
+import NIOCore
+import SiphonCore
+import SiphonPgOutput
+import SiphonReplication
+
+/// How a replication session reads snapshots beside its stream.
+public struct SnapshotOptions: Sendable, Hashable {
+    /// Rows per chunk: the most a chunk holds in memory, and the work repeated after a crash.
+    public var chunkSize: Int
+    /// Tables read at once, each on its own connection.
+    public var parallel: Int
+    /// How often an idle session looks for new requests in `siphon.snapshots`.
+    public var pollInterval: Duration
+
+    public init(chunkSize: Int = 10_000, parallel: Int = 1, pollInterval: Duration = .seconds(1)) {
+        self.chunkSize = chunkSize
+        self.parallel = parallel
+        self.pollInterval = pollInterval
+    }
+}
+
+/// Reads the tables `siphon.snapshots` asks for, chunk by chunk in key order, while the session streams: each chunk
+/// between a low and a high watermark in the WAL, handed to the session through the `SnapshotExchange`, and its
+/// progress recorded only once the pipeline acknowledged its reads — so a crash repeats at most the chunk in flight.
+struct SnapshotReader: Sendable {
+    let settings: ConnectionSettings
+    let slot: String
+    let publications: [String]
+    let options: SnapshotOptions
+    let renderer: ValueRenderer
+    let exchange: SnapshotExchange
+    let logger: Logger
+
+    /// Runs until cancelled; a failure ends the session through the exchange.
+    func run() async {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<max(1, self.options.parallel) {
+                    group.addTask { try await self.readRequests() }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            if !(error is CancellationError) && !Task.isCancelled { self.exchange.fail(error) }
+        }
+    }
+
+    private func readRequests() async throws {
+        try await ServerConnection.withConnection(settings: self.settings, replication: false, logger: self.logger) {
+            connection in
+            while !Task.isCancelled {
+                guard let request = try await self.claimNext(on: connection) else {
+                    try await Task.sleep(for: self.options.pollInterval)
+                    continue
+                }
+                defer { self.exchange.release(request.id) }
+                try await self.read(request, on: connection)
+            }
+        }
+    }
+
+    private struct Request {
+        var id: Int64
+        var table: TableName
+        var doneKey: [String]?
+        var rowsDone: Int64
+    }
+
+    /// The oldest pending request no other reader of this session has. A request whose recorded progress is ahead of
+    /// the slot (the server lost acknowledged positions in a crash) starts over: its reads may come again.
+    private func claimNext(on connection: ServerConnection) async throws -> Request? {
+        let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
+        guard exists.first?.first == "t" else { return nil }
+        let rows = try await connection.query(
+            """
+            SELECT id, schema_name, table_name, rows_done,
+                done_lsn > (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1)
+            FROM siphon.snapshots WHERE slot = $1 AND state = 'pending' ORDER BY id
+            """, parameters: [self.slot]
+        ).rows
+        for row in rows {
+            guard let id = row[0].flatMap({ Int64($0) }), let schema = row[1], let table = row[2] else { continue }
+            guard self.exchange.claim(id) else { continue }
+            if row[4] == "t" {
+                self.logger.warning(
+                    """
+                    The slot is behind the snapshot's recorded progress (the server lost acknowledged positions); \
+                    reading the table again from the start
+                    """,
+                    metadata: ["siphon.table": "\(TableName(schema: schema, table))"])
+                try await connection.query(
+                    "UPDATE siphon.snapshots SET done_key = NULL, done_lsn = NULL, rows_done = 0 WHERE id = $1",
+                    parameters: [String(id)])
+                return Request(id: id, table: TableName(schema: schema, table), doneKey: nil, rowsDone: 0)
+            }
+            let key = try await connection.query(
+                """
+                SELECT e.value FROM siphon.snapshots s, jsonb_array_elements_text(s.done_key) WITH ORDINALITY e(value, n)
+                WHERE s.id = $1 ORDER BY e.n
+                """, parameters: [String(id)]
+            ).rows.map { $0[0] ?? "" }
+            return Request(
+                id: id, table: TableName(schema: schema, table), doneKey: key.isEmpty ? nil : key,
+                rowsDone: row[3].flatMap { Int64($0) } ?? 0)
+        }
+        return nil
+    }
+
+    private func read(_ request: Request, on connection: ServerConnection) async throws {
+        let table: SnapshotTable
+        do {
+            table = try await SnapshotTable.resolve(request.table, publications: self.publications, on: connection)
+        } catch let error as SiphonError where error.code == .invalidConfiguration {
+            self.logger.error("Cannot snapshot a table", metadata: ["siphon.table": "\(request.table)", "error": "\(error.message)"])
+            try await connection.query(
+                "UPDATE siphon.snapshots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
+                parameters: [String(request.id), error.message])
+            return
+        }
+        var renderer = self.renderer
+        try await Self.lookUpTypes(of: table, into: &renderer, on: connection)
+        try await connection.query(
+            "UPDATE siphon.snapshots SET started_at = coalesce(started_at, now()), rows_estimated = $2 WHERE id = $1",
+            parameters: [String(request.id), table.estimatedRows.map(String.init)])
+        self.logger.info(
+            "\(request.doneKey == nil ? "Snapshot started" : "Snapshot resumed")",
+            metadata: ["siphon.table": "\(table.name)", "rows.done": "\(request.rowsDone)"])
+
+        var after = request.doneKey
+        var progress = SnapshotRate(rowsDone: request.rowsDone, estimated: table.estimatedRows)
+        while true {
+            let low = self.exchange.begin(table: table.name, key: table.key)
+            try await self.emit(low, on: connection)
+            var rows: [Change] = []
+            rows.reserveCapacity(self.options.chunkSize)
+            var lastKey: [String]?
+            let readAt = PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            try await connection.query(
+                table.chunkSQL(afterKey: after != nil, limit: self.options.chunkSize), parameters: after ?? []
+            ) { values in
+                rows.append(self.change(from: values, of: table, renderer: renderer, readAt: readAt))
+                lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
+            }
+            let count = rows.count
+            self.exchange.read(rows, chunk: low.chunk)
+            var high = low
+            high.kind = .high
+            try await self.emit(high, on: connection)
+            guard case .acknowledged(let position) = try await self.exchange.resolution(of: low.chunk) else {
+                self.logger.debug("Reading a chunk again", metadata: ["siphon.table": "\(table.name)"])
+                continue
+            }
+            after = lastKey ?? after
+            let finished = count < self.options.chunkSize
+            progress.add(count)
+            try await connection.query(
+                """
+                UPDATE siphon.snapshots SET done_key = $2::jsonb, done_lsn = $3::pg_lsn, rows_done = rows_done + $4,
+                    state = CASE WHEN $5 THEN 'done' ELSE state END,
+                    finished_at = CASE WHEN $5 THEN now() END
+                WHERE id = $1
+                """,
+                parameters: [
+                    String(request.id), after.map(Self.jsonArray), position.description, String(count),
+                    finished ? "true" : "false",
+                ])
+            if finished {
+                self.logger.info("Snapshot done", metadata: progress.metadata(table: table.name))
+                return
+            }
+            if progress.dueForLog() { self.logger.info("Snapshot progress", metadata: progress.metadata(table: table.name)) }
+        }
+    }
+
+    private func emit(_ watermark: SnapshotWatermark, on connection: ServerConnection) async throws {
+        try await connection.query(
+            "SELECT pg_logical_emit_message(false, $1, $2)", parameters: [SnapshotWatermark.prefix, watermark.content])
+    }
+
+    /// A row as a read, rendered as the stream renders it (the text format, the stream's renderer).
+    private func change(
+        from values: [ByteBuffer?], of table: SnapshotTable, renderer: ValueRenderer, readAt: PostgresTimestamp
+    ) -> Change {
+        var row = Row()
+        row.columns.reserveCapacity(table.columns.count)
+        for (column, value) in zip(table.columns, values) {
+            var json = ""
+            if let value {
+                do throws(ValueDecodingError) {
+                    try renderer.appendJSON(of: value, format: .text, typeOID: column.typeOID, to: &json)
+                } catch {
+                    // As in the stream: one odd value goes out as the server sent it, and never stops the snapshot.
+                    json = ""
+                    PostgresValue.other(String(buffer: value)).appendJSON(to: &json)
+                    self.logger.warning(
+                        "Cannot decode a value",
+                        metadata: ["reason": "column \(column.name) of \(table.name): \(error); rendered as the server sent it"])
+                }
+            } else {
+                json = "null"
+            }
+            row.columns.append(Row.Column(name: column.name, json: json))
+        }
+        let keyPositions = Set(table.keyPositions)
+        let key = Row(row.columns.indices.filter(keyPositions.contains).map { row.columns[$0] })
+        return Change(
+            id: Change.ID(source: self.slot, commitLSN: .zero, index: 0), operation: .read, schema: table.name.schema,
+            table: table.name.table, xid: nil, commitTime: readAt, new: row, key: key)
+    }
+
+    private static func lookUpTypes(
+        of table: SnapshotTable, into renderer: inout ValueRenderer, on connection: ServerConnection
+    ) async throws {
+        let missing = Set(table.columns.map(\.typeOID)).filter(renderer.catalog.needsLookup).sorted()
+        guard !missing.isEmpty else { return }
+        let rows = try await connection.simpleQuery(TypeCatalog.lookupSQL(for: missing)).rows
+        do {
+            renderer.catalog.add(try TypeCatalog.entries(fromLookupRows: rows))
+        } catch {
+            throw SiphonError(.decodingFailed, "cannot read the server's type catalog: \(error)", underlying: error)
+        }
+    }
+
+    private static func jsonArray(_ values: [String]) -> String {
+        var json = "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { json += "," }
+            JSONText.appendString(value, to: &json)
+        }
+        return json + "]"
+    }
+}
+
+/// Rows done, rate and time left of one table's snapshot, for log lines.
+private struct SnapshotRate {
+    var rowsDone: Int64
+    let estimated: Int64?
+    private let started = ContinuousClock.now
+    private var rowsThisRun: Int64 = 0
+    private var lastLog = ContinuousClock.now
+
+    init(rowsDone: Int64, estimated: Int64?) {
+        self.rowsDone = rowsDone
+        self.estimated = estimated
+    }
+
+    mutating func add(_ rows: Int) {
+        self.rowsDone += Int64(rows)
+        self.rowsThisRun += Int64(rows)
+    }
+
+    mutating func dueForLog() -> Bool {
+        guard ContinuousClock.now - self.lastLog >= .seconds(10) else { return false }
+        self.lastLog = .now
+        return true
+    }
+
+    func metadata(table: TableName) -> Logger.Metadata {
+        let elapsed = ContinuousClock.now - self.started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = seconds > 0 ? Double(self.rowsThisRun) / seconds : 0
+        var metadata: Logger.Metadata = [
+            "siphon.table": "\(table)", "rows.done": "\(self.rowsDone)", "rows.per_second": "\(Int(rate))",
+        ]
+        if let estimated = self.estimated {
+            metadata["rows.estimated"] = "\(estimated)"
+            if rate > 0 && estimated > self.rowsDone {
+                metadata["eta.seconds"] = "\(Int(Double(estimated - self.rowsDone) / rate))"
+            }
+        }
+        return metadata
+    }
+}

@@ -1,0 +1,157 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import SiphonCore
+import SiphonReplication
+
+/// One table's snapshot as `siphon.snapshots` records it.
+public struct SnapshotProgress: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable {
+        /// Asked for, or being read.
+        case pending
+        case done
+        /// The table cannot be read (see `error`).
+        case failed
+    }
+
+    public var table: TableName
+    public var state: State
+    /// Rows delivered and acknowledged so far.
+    public var rowsDone: Int64
+    /// What the planner believes the table holds, when it has been analyzed.
+    public var rowsEstimated: Int64?
+    /// Why a failed snapshot failed.
+    public var error: String?
+    /// Whether reading has begun.
+    public var started: Bool
+}
+
+/// Asks for snapshots and reads their progress. Requests live in `siphon.snapshots`; the session streaming the slot
+/// (`siphon run`) reads them beside its stream, now or when it next starts.
+public enum SnapshotRequests {
+    /// Creates the table if missing, like the dead letter table (two first requests at once are fine).
+    static let createTableSQL = """
+        DO $siphon$ BEGIN
+            BEGIN
+                CREATE SCHEMA IF NOT EXISTS siphon;
+            EXCEPTION WHEN unique_violation OR duplicate_schema THEN
+                NULL;
+            END;
+            BEGIN
+                CREATE TABLE IF NOT EXISTS siphon.snapshots (
+                    id bigserial PRIMARY KEY,
+                    slot text NOT NULL,
+                    schema_name text NOT NULL,
+                    table_name text NOT NULL,
+                    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+                    done_key jsonb,
+                    done_lsn pg_lsn,
+                    rows_done bigint NOT NULL DEFAULT 0,
+                    rows_estimated bigint,
+                    error text,
+                    requested_at timestamptz NOT NULL DEFAULT now(),
+                    started_at timestamptz,
+                    finished_at timestamptz,
+                    UNIQUE (slot, schema_name, table_name)
+                );
+            EXCEPTION WHEN unique_violation OR duplicate_table THEN
+                NULL;
+            END;
+        END $siphon$
+        """
+
+    /// Asks for a snapshot of each of `tables` (every published table when empty) for `slot`. Checks first that each
+    /// can be read in key order and kept consistent with the stream, and throws what to fix if not.
+    ///
+    /// With `initialOnly`, tables that were ever snapshotted for this slot are left alone (an initial snapshot);
+    /// otherwise a finished or failed snapshot starts over, and one in progress goes on.
+    @discardableResult
+    public static func request(
+        _ tables: [TableName], slot: String, publications: [String], settings: ConnectionSettings,
+        initialOnly: Bool = false, logger: Logger
+    ) async throws -> [SnapshotProgress] {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
+            connection in
+            let names = tables.isEmpty ? try await Self.publishedTables(publications, on: connection) : tables
+            var resolved: [SnapshotTable] = []
+            var problems: [String] = []
+            for name in names {
+                do {
+                    resolved.append(try await SnapshotTable.resolve(name, publications: publications, on: connection))
+                } catch let error as SiphonError where error.code == .invalidConfiguration {
+                    problems.append(error.message)
+                }
+            }
+            guard problems.isEmpty else {
+                throw SiphonError(.invalidConfiguration, problems.joined(separator: "\n"))
+            }
+            _ = try await connection.simpleQuery(Self.createTableSQL)
+            let conflict =
+                initialOnly
+                ? "DO NOTHING"
+                : """
+                DO UPDATE SET state = 'pending', done_key = NULL, done_lsn = NULL, rows_done = 0,
+                    rows_estimated = EXCLUDED.rows_estimated, error = NULL, requested_at = now(), started_at = NULL,
+                    finished_at = NULL
+                WHERE snapshots.state <> 'pending'
+                """
+            for table in resolved {
+                try await connection.query(
+                    """
+                    INSERT INTO siphon.snapshots (slot, schema_name, table_name, rows_estimated) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (slot, schema_name, table_name) \(conflict)
+                    """,
+                    parameters: [slot, table.name.schema, table.name.table, table.estimatedRows.map(String.init)])
+            }
+            let all = try await Self.progress(slot: slot, on: connection)
+            let wanted = Set(resolved.map(\.name))
+            return all.filter { wanted.contains($0.table) }
+        }
+    }
+
+    /// Every snapshot recorded for `slot`, oldest request first; none when nothing was ever asked for.
+    public static func progress(slot: String, settings: ConnectionSettings, logger: Logger) async throws
+        -> [SnapshotProgress]
+    {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
+            try await Self.progress(slot: slot, on: $0)
+        }
+    }
+
+    static func progress(slot: String, on connection: ServerConnection) async throws -> [SnapshotProgress] {
+        let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
+        guard exists.first?.first == "t" else { return [] }
+        return try await connection.query(
+            """
+            SELECT schema_name, table_name, state, rows_done, rows_estimated, error, started_at IS NOT NULL
+            FROM siphon.snapshots WHERE slot = $1 ORDER BY id
+            """, parameters: [slot]
+        ).rows.compactMap { row in
+            guard let schema = row[0], let table = row[1], let state = row[2].flatMap(SnapshotProgress.State.init)
+            else { return nil }
+            return SnapshotProgress(
+                table: TableName(schema: schema, table), state: state, rowsDone: row[3].flatMap { Int64($0) } ?? 0,
+                rowsEstimated: row[4].flatMap { Int64($0) }, error: row[5], started: row[6] == "t")
+        }
+    }
+
+    private static func publishedTables(_ publications: [String], on connection: ServerConnection) async throws
+        -> [TableName]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT DISTINCT schemaname, tablename FROM pg_publication_tables
+            WHERE pubname IN (\(ServerConnection.placeholders(from: 1, count: publications.count)))
+            ORDER BY 1, 2
+            """, parameters: publications
+        ).rows
+        let tables = rows.compactMap { row in row[0].flatMap { schema in row[1].map { TableName(schema: schema, $0) } } }
+            .filter { $0.schema != ChangeFilter.ownSchema }
+        guard !tables.isEmpty else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "the publication (\(publications.joined(separator: ", "))) publishes no tables; nothing to snapshot")
+        }
+        return tables
+    }
+}

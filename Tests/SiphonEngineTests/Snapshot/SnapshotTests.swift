@@ -1,0 +1,161 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import Logging
+import SiphonCore
+import SiphonEngine
+import SiphonReplication
+import SiphonTestSupport
+import Testing
+
+/// Snapshots against a real server: reads reconciled with a stream that keeps changing the table.
+@Suite struct SnapshotTests {
+    let logger = Logger(label: "test")
+
+    /// What a consumer that applies every delivered change ends up holding, by key.
+    struct Replica {
+        var rows: [String: Row] = [:]
+
+        mutating func apply(_ change: Change) {
+            switch change.operation {
+            case .insert, .update, .read:
+                // An update that changed the key names the old one in `key`.
+                if let old = change.key["id"], old != change.new?["id"] { self.rows[old] = nil }
+                if let new = change.new, let id = new["id"] { self.rows[id] = new }
+            case .delete:
+                if let id = change.key["id"] { self.rows[id] = nil }
+            case .truncate:
+                self.rows.removeAll()
+            }
+        }
+
+        /// The rows as one JSON object keyed by id, to compare with the table in SQL.
+        var json: String {
+            var output = "{"
+            for (index, (id, row)) in self.rows.enumerated() {
+                if index > 0 { output += "," }
+                JSONText.appendString(id, to: &output)
+                output += ":" + row.jsonObject
+            }
+            return output + "}"
+        }
+    }
+
+    func pipeline(_ fixture: StreamFixture, recorder: ChangeRecorder, chunkSize: Int) -> Pipeline {
+        var configuration = fixture.configuration(batch: 500)
+        configuration.source.snapshots = SnapshotOptions(chunkSize: chunkSize, pollInterval: .milliseconds(100))
+        return Pipeline(configuration: configuration, sinks: [recorder], logger: self.logger)
+    }
+
+    /// Keys of rows where the replica and the table differ (by `to_jsonb`); empty when they are equal.
+    func differences(_ replica: Replica, table: String, settings: ConnectionSettings) async throws -> [String] {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+            try await $0.query(
+                """
+                SELECT coalesce(a.key, b.key) || ': ' || coalesce(a.value::text, 'missing') || ' vs '
+                    || coalesce(b.value::text, 'missing')
+                FROM jsonb_each($1::jsonb) a
+                FULL JOIN jsonb_each((SELECT coalesce(jsonb_object_agg(t.id::text, to_jsonb(t)), '{}') FROM public.\(table) t)) b
+                    ON a.key = b.key
+                WHERE a.value IS DISTINCT FROM b.value ORDER BY 1 LIMIT 5
+                """, parameters: [replica.json]
+            ).rows.map { $0[0] ?? "" }
+        }
+    }
+
+    func snapshotState(_ fixture: StreamFixture) async throws -> SnapshotProgress? {
+        try await SnapshotRequests.progress(slot: fixture.slot, settings: fixture.settings, logger: self.logger)
+            .first { $0.table.table == fixture.table }
+    }
+
+    @Test func aSnapshotWhileWritersChangeTheTableReplaysToAnExactCopy() async throws {
+        let fixture = try await StreamFixture.make(
+            columns: """
+                id int PRIMARY KEY, note text, amount numeric(12,3), at timestamptz, tags text[], doc jsonb,
+                raw bytea, span tstzrange, ip inet, flag boolean, ratio float8, uid uuid
+                """, prefix: "snap")
+        let rows = 30_000
+        try await fixture.simpleQuery(
+            """
+            INSERT INTO \(fixture.table)
+            SELECT i, 'row ' || i || E' \\t "quoted"', i * 1.125, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 minute',
+                ARRAY['a' || i, NULL, 'c'], jsonb_build_object('n', i, 'nested', jsonb_build_array(i, 'x')),
+                decode(lpad(to_hex(i), 8, '0'), 'hex'), tstzrange(now() - interval '1 day', NULL), '10.0.0.1'::inet + i,
+                i % 2 = 0, i / 7.0, md5(i::text)::uuid
+            FROM generate_series(1, \(rows)) i
+            """)
+        let recorder = ChangeRecorder()
+        let chunkSize = 2_000
+        let pipeline = self.pipeline(fixture, recorder: recorder, chunkSize: chunkSize)
+        try await withRunningPipeline(pipeline) {
+            let requested = try await SnapshotRequests.request(
+                [TableName(fixture.table)], slot: fixture.slot, publications: [fixture.publication],
+                settings: fixture.settings, logger: self.logger)
+            #expect(requested.map(\.state) == [.pending])
+            // Two writers update, delete and re-key rows of the chunk being read until the snapshot is done, so
+            // that changes land between its watermarks.
+            async let first = self.write(fixture, chunkSize: chunkSize, label: "snapshot writer 1")
+            async let second = self.write(fixture, chunkSize: chunkSize, label: "snapshot writer 2")
+            let writes = try await first + second
+            #expect(writes > 0)
+            try await fixture.simpleQuery("INSERT INTO \(fixture.table) (id, note) VALUES (-1, 'the end')")
+            _ = try await recorder.next(timeout: .seconds(120)) { $0.new?["id"] == "-1" }
+        }
+        var replica = Replica()
+        for change in recorder.changes { replica.apply(change) }
+        let reads = recorder.changes.filter { $0.operation == .read }
+        #expect(reads.count > rows / 2)
+        #expect(reads.count <= rows + 5_000)
+        let differences = try await self.differences(replica, table: fixture.table, settings: fixture.settings)
+        #expect(differences == [], "\(differences)")
+        #expect(try await self.snapshotState(fixture)?.rowsDone ?? 0 >= Int64(rows / 2))
+        // Reads carry ids in the slot's order like every other change.
+        #expect(zip(recorder.changes, recorder.changes.dropFirst()).allSatisfy { $0.id < $1.id })
+        try await fixture.drop()
+    }
+
+    /// Writes to rows just ahead of the snapshot's progress until it is done; returns how many writes it made.
+    func write(_ fixture: StreamFixture, chunkSize: Int, label: String) async throws -> Int {
+        var random = SeededGenerator.forFaultInjection(label)
+        var writes = 0
+        var done: Int64 = 0
+        while true {
+            if writes % 20 == 0 {
+                guard let state = try await self.snapshotState(fixture), state.state != .done else { return writes }
+                done = state.rowsDone
+            }
+            let id = Int(done) + Int.random(in: 1...chunkSize, using: &random)
+            let table = fixture.table
+            switch writes % 4 {
+            case 0: try await fixture.simpleQuery("UPDATE \(table) SET note = 'changed \(writes)', amount = amount + 1 WHERE id = \(id)")
+            case 1: try await fixture.simpleQuery("DELETE FROM \(table) WHERE id = \(id)")
+            case 2: try await fixture.simpleQuery("INSERT INTO \(table) (id, note) VALUES (\(id), 'new') ON CONFLICT (id) DO UPDATE SET note = 'upserted'")
+            default: try await fixture.simpleQuery("UPDATE \(table) SET id = id + 100000 WHERE id = \(id)")
+            }
+            writes += 1
+            guard writes < 200_000 else { throw SiphonError(.cancelled, "the snapshot never finished") }
+        }
+    }
+
+    @Test func tablesThatCannotBeSnapshottedAreRefusedWithTheFix() async throws {
+        let fixture = try await StreamFixture.make(columns: "id int, note text", prefix: "snapnokey")
+        let error = await #expect(throws: SiphonError.self) {
+            try await SnapshotRequests.request(
+                [TableName(fixture.table), TableName("no_such_table_at_all")], slot: fixture.slot,
+                publications: [fixture.publication], settings: fixture.settings, logger: self.logger)
+        }
+        #expect(error?.message.contains("has no primary key") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("ADD PRIMARY KEY") == true)
+        #expect(error?.message.contains("no_such_table_at_all does not exist") == true)
+        let unpublished = TestEnvironment.uniqueName("snapunpub")
+        try await fixture.simpleQuery("CREATE TABLE public.\(unpublished) (id int PRIMARY KEY)")
+        let notPublished = await #expect(throws: SiphonError.self) {
+            try await SnapshotRequests.request(
+                [TableName(unpublished)], slot: fixture.slot, publications: [fixture.publication],
+                settings: fixture.settings, logger: self.logger)
+        }
+        #expect(notPublished?.message.contains("ALTER PUBLICATION") == true, "\(notPublished?.message ?? "")")
+        try await fixture.simpleQuery("DROP TABLE public.\(unpublished)")
+        try await fixture.drop()
+    }
+}
