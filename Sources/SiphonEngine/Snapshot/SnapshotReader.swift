@@ -176,9 +176,15 @@ struct SnapshotReader: Sendable {
         }
     }
 
+    /// Writes a watermark. A non-transactional message is not flushed by itself, and the server sends the stream
+    /// only up to the flushed position: the high watermark would wait for the WAL writer (up to `wal_writer_delay`)
+    /// on every chunk. `txid_current()` gives the statement's transaction an id, so its commit flushes the WAL up to
+    /// and past the message; pgoutput sends no empty transaction for it (PostgreSQL 15+).
     private func emit(_ watermark: SnapshotWatermark, on connection: ServerConnection) async throws {
+        let flush = watermark.kind == .high ? ", txid_current()" : ""
         try await connection.query(
-            "SELECT pg_logical_emit_message(false, $1, $2)", parameters: [SnapshotWatermark.prefix, watermark.content])
+            "SELECT pg_logical_emit_message(false, $1, $2)\(flush)",
+            parameters: [SnapshotWatermark.prefix, watermark.content])
     }
 
     /// A row as a read, rendered as the stream renders it (the text format, the stream's renderer).
