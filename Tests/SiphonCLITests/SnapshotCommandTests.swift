@@ -1,0 +1,138 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import SiphonCore
+import SiphonTestSupport
+import Testing
+
+/// Snapshots through the command line: `siphon run --snapshot` killed and restarted, and `siphon snapshot` asking a
+/// running `siphon run` for a backfill.
+@Suite struct SnapshotCommandTests {
+    typealias Pipeline = RunDurabilityTests.Pipeline
+
+    /// Applies every change of the file in order; returns `id → version`, as a consumer would hold them.
+    static func replay(_ file: URL) throws -> [String: String] {
+        var rows: [String: String] = [:]
+        for change in try readChanges(file, whileWriting: false) {
+            switch change.operation {
+            case .insert, .update, .read: rows[change.new?["id"] ?? "?"] = change.new?["version"] ?? "?"
+            case .delete: rows[change.key["id"] ?? "?"] = nil
+            case .truncate: rows.removeAll()
+            }
+        }
+        return rows
+    }
+
+    static func table(_ pipeline: Pipeline) async throws -> [String: String] {
+        let rows = try await sql(pipeline.url, "SELECT id, version FROM public.\(pipeline.table)").rows
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] ?? "", $0[1] ?? "") })
+    }
+
+    static func snapshotState(_ pipeline: Pipeline) async throws -> String? {
+        try await sql(
+            pipeline.url,
+            """
+            SELECT CASE WHEN to_regclass('siphon.snapshots') IS NULL THEN NULL ELSE
+                (SELECT state FROM siphon.snapshots WHERE slot = '\(pipeline.slot)') END
+            """
+        ).rows.first?.first ?? nil
+    }
+
+    @Test func sigkillDuringAnInitialSnapshotResumesAtTheLastChunkAndEndsExact() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        let existing = 40_000
+        let chunk = 1_000
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(1, \(existing)) g")
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let arguments = pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: 333) + [
+            "--snapshot", "--snapshot-chunk-size", String(chunk),
+        ]
+        var random = SeededGenerator.forFaultInjection("sigkillDuringAnInitialSnapshot")
+        let kills = 8
+        var resumed = 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // New rows and updates of old ones while the snapshot runs and dies.
+            group.addTask {
+                try await RunDurabilityTests.writeWorkload(
+                    pipeline, rows: (existing + 1)...(existing + 3_000), pause: .milliseconds(40))
+            }
+            group.addTask {
+                var random = SeededGenerator.forFaultInjection("sigkillDuringAnInitialSnapshot updates")
+                for _ in 0..<300 {
+                    let id = Int.random(in: 1...existing, using: &random)
+                    _ = try await sql(url, "UPDATE public.\(pipeline.table) SET version = version + 1 WHERE id = \(id)")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            for _ in 0..<kills {
+                let process = try SiphonProcess(arguments, directory: directory)
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_500, using: &random)))
+                process.signal(SIGKILL)
+                _ = try await process.wait(timeout: .seconds(10))
+                if process.errors.contains("Snapshot resumed") { resumed += 1 }
+            }
+            try await group.waitForAll()
+        }
+        let final = try SiphonProcess(arguments, directory: directory)
+        try await eventually(timeout: .seconds(180), "the snapshot to finish") {
+            try await Self.snapshotState(pipeline) == "done"
+        }
+        let expected = try await Self.table(pipeline)
+        try await eventually(timeout: .seconds(120), "the file to hold the table") {
+            (try? Self.replay(file)) == expected
+        }
+        final.signal(SIGTERM)
+        #expect(try await final.wait(timeout: .seconds(60)) == 0, "\(final.errors)")
+        #expect(try Self.replay(file) == expected)
+        let reads = try readChanges(file, whileWriting: false).filter { $0.operation == .read }.count
+        // Each kill repeats at most the chunk in flight (and one delivered but not yet recorded), never the table.
+        #expect(resumed > 0, "no run was killed mid-snapshot and resumed it")
+        #expect(reads >= existing)
+        #expect(reads <= existing + 3_000 + 2 * chunk * kills, "\(reads) reads")
+        print("sigkillDuringAnInitialSnapshot: \(reads) reads for \(existing) rows, \(resumed) runs resumed")
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func aBackfillOfARunningPipelineShowsProgressAndDeliversTheRows() async throws {
+        let url = try TestEnvironment.url()
+        let pipeline = try await Pipeline.make(url: url)
+        _ = try await sql(url, "INSERT INTO public.\(pipeline.table) SELECT g, 7 FROM generate_series(1, 2500) g")
+        let directory = try makeScratchDirectory()
+        let file = directory.appendingPathComponent("changes.jsonl")
+        let run = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)
+        try await eventually("the run to stream") { run.errors.contains("Streaming changes") }
+        #expect(try readChanges(file).isEmpty, "without --snapshot, existing rows are not delivered")
+        let (status, _, errors) = try await SiphonProcess.run(
+            ["snapshot", "--url", url, "--slot", pipeline.slot, "--publication", pipeline.publication,
+             "--table", "public.\(pipeline.table)"], directory: directory)
+        #expect(status == 0, "\(errors)")
+        #expect(errors.contains("done: 2500 rows"), "\(errors)")
+        try await eventually("the reads in the file") {
+            try readChanges(file).filter { $0.operation == .read }.count == 2500
+        }
+        #expect(try Self.replay(file) == (try await Self.table(pipeline)))
+        run.signal(SIGTERM)
+        #expect(try await run.wait(timeout: .seconds(60)) == 0)
+        try await pipeline.drop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func aTableWithoutAPrimaryKeyIsRefusedWithTheFix() async throws {
+        let url = try TestEnvironment.url()
+        let table = TestEnvironment.uniqueName("nokey")
+        let publication = TestEnvironment.uniqueName("pub")
+        _ = try await sql(url, "CREATE TABLE public.\(table) (id int, note text)")
+        _ = try await sql(url, "CREATE PUBLICATION \(publication) FOR TABLE public.\(table)")
+        let (status, _, errors) = try await SiphonProcess.run(
+            ["snapshot", "--url", url, "--slot", "any", "--publication", publication, "--table", table, "--no-wait"],
+            directory: try makeScratchDirectory())
+        #expect(status != 0)
+        #expect(errors.contains("has no primary key"), "\(errors)")
+        #expect(errors.contains("ALTER TABLE public.\(table) ADD PRIMARY KEY"), "\(errors)")
+        _ = try await sql(url, "DROP PUBLICATION \(publication)")
+        _ = try await sql(url, "DROP TABLE public.\(table)")
+    }
+}
