@@ -64,7 +64,19 @@ struct BenchSmokeTests {
                 #expect((variant["median_tps"] as? Double ?? 0) > 0, "\(capture["key"] ?? "?") \(variant["variant"] ?? "?")")
             }
         }
+        // The snapshot workload: every contender measured a rate (Siphon's only once the table was recorded done
+        // with every row).
+        let snapshot = try #require(results["snapshot"] as? [String: Any])
+        #expect(snapshot["status"] == nil, "snapshot: \(snapshot["reason"] ?? "")")
+        let snapshotResults = snapshot["results"] as? [[String: Any]] ?? []
+        #expect(
+            snapshotResults.compactMap { $0["key"] as? String }
+                == ["copy-text", "copy-binary", "siphon-jsonl", "siphon-jsonl-2", "siphon-null"])
+        for result in snapshotResults {
+            #expect((result["rows_per_second"] as? Double ?? 0) > 0, "\(result["key"] ?? "?")")
+        }
         let report = try String(contentsOf: output.appendingPathComponent("benchmarks.md"), encoding: .utf8)
+        #expect(report.contains("## Snapshot"))
         #expect(report.contains("## Goals"))
         #expect(report.contains("## Trigger mode: writer overhead"))
         #expect(report.contains("`synchronous_commit` | `on`"))

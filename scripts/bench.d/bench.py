@@ -30,17 +30,17 @@ import pgoutput  # noqa: E402
 SIZES = {
     "full": dict(batch=1_000_000, single=100_000, mixed=2_000, wide=200_000, large=5_000_000,
                  latency_seconds=20, latency_warmup=5, latency_rates=[1000, 3000],
-                 trigger_scale=10, trigger_rounds=5, trigger_seconds=20),
+                 trigger_scale=10, trigger_rounds=5, trigger_seconds=20, snapshot=5_000_000, snapshot_rounds=3),
     "quick": dict(batch=100_000, single=10_000, mixed=200, wide=20_000, large=500_000,
                   latency_seconds=5, latency_warmup=3, latency_rates=[1000, 3000],
-                  trigger_scale=10, trigger_rounds=2, trigger_seconds=10),
+                  trigger_scale=10, trigger_rounds=2, trigger_seconds=10, snapshot=500_000, snapshot_rounds=2),
     "smoke": dict(batch=2_000, single=200, mixed=4, wide=200, large=5_000,
                   latency_seconds=2, latency_warmup=1, latency_rates=[200],
-                  trigger_scale=1, trigger_rounds=2, trigger_seconds=2),
+                  trigger_scale=1, trigger_rounds=2, trigger_seconds=2, snapshot=5_000, snapshot_rounds=1),
 }
 # The JVM makes every Debezium run cost seconds, so --smoke runs it on one workload: enough to keep it working.
 SMOKE_DEBEZIUM_WORKLOADS = ["batch"]
-WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency", "triggers"]
+WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency", "triggers", "snapshot"]
 CONTENDER_KEYS = ["pg_recvlogical", "pg_recvlogical-binary", "psycopg2", "debezium", "siphon", "siphon-binary"]
 ROWS_PER_BATCH_TRANSACTION = 1000
 MIXED_ROWS = 100  # each mixed transaction inserts, updates and deletes this many rows
@@ -1017,7 +1017,7 @@ def main():
     results = dict(mode=mode_name, started=started.isoformat(timespec="seconds"), machine=machine, settings=settings,
                    command="scripts/bench" + {"full": "", "quick": " --quick", "smoke": " --smoke"}[mode_name],
                    siphon_sink="null" if ctx.siphon_null_sink else "stdout > /dev/null", workloads=[], latency=[],
-                   triggers=None)
+                   triggers=None, snapshot=None)
     for key in selected_workloads:
         if key in workloads:
             results["workloads"].append(run_workload(ctx, db, workloads[key], contenders, 120, mode_name))
@@ -1027,6 +1027,14 @@ def main():
     if "triggers" in selected_workloads:
         results["triggers"] = run_triggers(ctx, db, sizes["trigger_scale"], sizes["trigger_rounds"],
                                            sizes["trigger_seconds"])
+    if "snapshot" in selected_workloads:
+        import snapshot
+
+        try:
+            results["snapshot"] = snapshot.run_snapshot(ctx, db, sizes["snapshot"], sizes["snapshot_rounds"])
+        except RuntimeError as error:
+            log(f"snapshot: FAILED: {error}")
+            results["snapshot"] = dict(status="failed", reason=str(error))
     results["seconds"] = time.monotonic() - clock
     results["machine"]["load_average_end"] = os.getloadavg()
 
@@ -1051,6 +1059,8 @@ def main():
     if results["triggers"] and results["triggers"]["status"] != "ok":
         verb = "failed" if results["triggers"]["status"] == "failed" else "was skipped"
         problems.append(f"the triggers workload {verb}: {results['triggers']['reason']}")
+    if results["snapshot"] and results["snapshot"].get("status") == "failed":
+        problems.append(f"the snapshot workload failed: {results['snapshot']['reason']}")
     for problem in problems:
         log(problem)
     return 1 if problems else 0

@@ -292,6 +292,28 @@ def write(results, output, contenders):
         for run in results["latency"]:
             add(f"### {run['rate']:,} transactions/s for {run['seconds']} s, after {run['warmup_seconds']} s of warm-up\n")
             add(latency_table(run, labels) + "\n")
+    snapshot = results.get("snapshot")
+    if snapshot:
+        add("## Snapshot\n")
+        if snapshot.get("status") == "failed":
+            add(f"Not measured in this run (failed: {snapshot['reason']}).\n")
+        else:
+            add(f"How fast `siphon run --snapshot` ([snapshots.md](snapshots.md)) delivers the {snapshot['rows']:,} rows a "
+                f"table already holds (the batch workload's rows, made with `{snapshot['fill']}`), beside COPY of the "
+                "same table into /dev/null through psql, in the same run: "
+                f"{snapshot['rounds']} interleaved round(s), medians. Siphon's time runs from launch until "
+                "`siphon.snapshots` records the table done, which happens only after the last chunk was written "
+                "(fsynced for jsonl) and acknowledged; the jsonl sink is the headline, `null` (no envelope, nothing "
+                "written) is the decode-only figure beside it. *CPU* is the client's user + system time; *peak RSS* "
+                "its `VmHWM`.\n")
+            copy_text = next(r for r in snapshot["results"] if r["key"] == "copy-text")["rows_per_second"]
+            add("| | rows/s | × COPY text | CPU s | peak RSS MB | command |")
+            add("|---|---:|---:|---:|---:|---|")
+            for result in snapshot["results"]:
+                add(f"| {result['label']} | {result['rows_per_second']:,.0f} | "
+                    f"{result['rows_per_second'] / copy_text:.2f} | {result['cpu']:.1f} | "
+                    f"{cell(result['rss'])} | `{result['command']}` |")
+            add("")
     triggers = results.get("triggers")
     if triggers:
         add("## Trigger mode: writer overhead\n")

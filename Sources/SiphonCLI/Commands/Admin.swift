@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SiphonAdmin
 import SiphonCore
+import SiphonEngine
 import SiphonTrigger
 
 /// How changes are captured: logical replication (the default) or generated triggers.
@@ -55,10 +56,16 @@ struct Setup: AsyncParsableCommand {
     @Option(help: "Replica identity to set on the tables: default (old rows carry the key) or full (every column).")
     var replicaIdentity: ReplicaIdentityChoice = .default
 
+    @Flag(help: "Also ask for an initial snapshot of every published table: the next `siphon run` delivers their rows.")
+    var snapshot = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
     func validate() throws {
+        if self.snapshot && self.mode == .trigger {
+            throw ValidationError("--snapshot works with logical replication only for now")
+        }
         if self.allTables == !self.names.tables.isEmpty {
             throw ValidationError("name the tables with --table (repeatable), or pass --all-tables")
         }
@@ -74,12 +81,20 @@ struct Setup: AsyncParsableCommand {
             return
         }
         let tables: TableSelection = self.allTables ? .allTables : try TableSelection(parsing: self.names.tables)
+        let settings = try self.connection.settings(applicationName: "siphon setup")
         let report = try await SiphonAdmin.setup(
             SetupOptions(
                 slot: self.names.slot, publication: self.names.publication, tables: tables,
                 replicaIdentity: self.replicaIdentity),
-            settings: try self.connection.settings(applicationName: "siphon setup"), logger: logger)
+            settings: settings, logger: logger)
         print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
+        if self.snapshot {
+            let requested = try await SnapshotRequests.request(
+                [], slot: self.names.slot, publications: [self.names.publication], settings: settings,
+                initialOnly: true, logger: logger)
+            let names = requested.map { TerminalText.name($0.table.description) }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("siphon setup: initial snapshot requested for \(names); `siphon run` delivers it\n".utf8))
+        }
     }
 }
 

@@ -16,7 +16,7 @@ public final class Pipeline: Service, Sendable {
     /// Where the changes come from (a `LogicalReplicationSource`, an `OutboxSource`, …), e.g. for its statistics.
     public let source: any ChangeSource
     private let openSinks: @Sendable () throws -> [any ChangeSink]
-    private let logger: Logger
+    let logger: Logger
     private let stopSignal = StopSignal()
     private let state = Mutex(SharedState())
 

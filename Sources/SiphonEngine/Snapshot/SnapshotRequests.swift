@@ -155,3 +155,22 @@ public enum SnapshotRequests {
         return tables
     }
 }
+
+extension Pipeline {
+    /// Asks for a snapshot of `tables` (written as SQL writes them; every published table when empty), delivered
+    /// by this pipeline beside its stream. Returns once the request is recorded; `SnapshotRequests.progress` says how
+    /// far it got. Needs a logical replication source with `snapshots` set.
+    @discardableResult
+    public func snapshot(tables: [String] = []) async throws -> [SnapshotProgress] {
+        guard let source = self.source as? LogicalReplicationSource, source.configuration.snapshots != nil else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "snapshots need a logical replication source with snapshots on "
+                    + "(LogicalReplicationConfiguration.snapshots); \(self.source.name) reads none")
+        }
+        let configuration = source.configuration
+        return try await SnapshotRequests.request(
+            try tables.map { try TableName(parsing: $0) }, slot: configuration.slot,
+            publications: configuration.publications, settings: configuration.connection, logger: self.logger)
+    }
+}
