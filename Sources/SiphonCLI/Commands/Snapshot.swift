@@ -11,7 +11,7 @@ struct Snapshot: AsyncParsableCommand {
         discussion: """
             Records the request in siphon.snapshots; the `siphon run` streaming the slot reads the tables chunk by
             chunk in key order, each chunk reconciled with the stream by watermarks, so a row changed meanwhile is
-            never delivered out of order. A crash repeats at most the chunk in flight. Waits and shows progress
+            never delivered out of order. A crash repeats at most the chunks in flight. Waits and shows progress
             until every table is done, unless --no-wait.
             """)
 

@@ -156,8 +156,9 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     /// Where snapshot readers hand over their chunks; `nil` when the session reads no snapshots.
     private let snapshots: SnapshotExchange?
     private var windows = SnapshotWindows()
-    /// The reads of a chunk whose high watermark passed, going out as one transaction at `position`.
-    private var reads: (changes: [Change], next: Int, position: LSN)?
+    /// The reads of a chunk whose high watermark passed, going out as one transaction at `position`; `pending` is
+    /// reversed, so that each read is moved out with `popLast` rather than copied.
+    private var reads: (pending: [Change], begun: Bool, position: LSN)?
 
     fileprivate init(
         source: LogicalReplicationSource, stream: ReplicationStream, renderer: ValueRenderer, catalog: TypeResolver,
@@ -307,7 +308,8 @@ public struct LogicalReplicationSession: ChangeSourceSession {
                 for index in changes.indices {
                     changes[index].id = Change.ID(source: self.source.configuration.slot, commitLSN: lsn, index: index)
                 }
-                self.reads = (changes, 0, lsn)
+                changes.reverse()
+                self.reads = (changes, false, lsn)
             }
         }
         return true
@@ -316,16 +318,19 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     /// The next reads of a chunk, as one transaction at its high watermark: begin, at most `limit` reads per call,
     /// commit.
     private mutating func appendReads(into events: inout [SourceEvent], limit: Int) {
-        guard var reads = self.reads else { return }
-        if reads.next == 0 { events.append(.begin) }
-        let end = min(reads.changes.count, reads.next + limit)
-        for index in reads.next..<end { events.append(.change(reads.changes[index])) }
-        reads.next = end
-        if end == reads.changes.count {
-            events.append(.commit(SourcePosition(reads.position), time: nil))
+        guard let position = self.reads?.position else { return }
+        if self.reads?.begun == false {
+            events.append(.begin)
+            self.reads?.begun = true
+        }
+        var taken = 0
+        while taken < limit, let read = self.reads?.pending.popLast() {
+            events.append(.change(read))
+            taken += 1
+        }
+        if self.reads?.pending.isEmpty ?? true {
+            events.append(.commit(SourcePosition(position), time: nil))
             self.reads = nil
-        } else {
-            self.reads = reads
         }
     }
 

@@ -25,7 +25,7 @@ public struct SnapshotOptions: Sendable, Hashable {
 
 /// Reads the tables `siphon.snapshots` asks for, chunk by chunk in key order, while the session streams: each chunk
 /// between a low and a high watermark in the WAL, handed to the session through the `SnapshotExchange`, and its
-/// progress recorded only once the pipeline acknowledged its reads — so a crash repeats at most the chunk in flight.
+/// progress recorded only once the pipeline acknowledged its reads — so a crash repeats at most the chunks in flight.
 struct SnapshotReader: Sendable {
     let settings: ConnectionSettings
     let slot: String
@@ -130,33 +130,33 @@ struct SnapshotReader: Sendable {
             "\(request.doneKey == nil ? "Snapshot started" : "Snapshot resumed")",
             metadata: ["siphon.table": "\(table.name)", "rows.done": "\(request.rowsDone)"])
 
+        // Chunks are read ahead of their delivery: while the session delivers one, the next is read and rendered.
+        // Progress is recorded in chunk order, each only once its reads were acknowledged.
         var after = request.doneKey
+        var inFlight: [ChunkRead] = []
+        var readToTheEnd = false
         var progress = SnapshotRate(rowsDone: request.rowsDone, estimated: table.estimatedRows)
         while true {
-            let low = self.exchange.begin(table: table.name, key: table.key)
-            try await self.emit(low, on: connection)
-            var rows: [Change] = []
-            rows.reserveCapacity(self.options.chunkSize)
-            var lastKey: [String]?
-            let readAt = PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-            try await connection.query(
-                table.chunkSQL(afterKey: after != nil, limit: self.options.chunkSize), parameters: after ?? []
-            ) { values in
-                rows.append(self.change(from: values, of: table, renderer: renderer, readAt: readAt))
-                lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
-            }
-            let count = rows.count
-            self.exchange.read(rows, chunk: low.chunk)
-            var high = low
-            high.kind = .high
-            try await self.emit(high, on: connection)
-            guard case .acknowledged(let position) = try await self.exchange.resolution(of: low.chunk) else {
-                self.logger.debug("Reading a chunk again", metadata: ["siphon.table": "\(table.name)"])
+            if !readToTheEnd && inFlight.count < Self.chunksInFlight {
+                let chunk = try await self.readChunk(of: table, after: after, renderer: renderer, on: connection)
+                inFlight.append(chunk)
+                if chunk.count < self.options.chunkSize { readToTheEnd = true } else { after = chunk.lastKey }
                 continue
             }
-            after = lastKey ?? after
-            let finished = count < self.options.chunkSize
-            progress.add(count)
+            guard !inFlight.isEmpty else { return }
+            let oldest = inFlight.removeFirst()
+            guard case .acknowledged(let position) = try await self.exchange.resolution(of: oldest.id) else {
+                // Read it again, and everything after it: the later chunks are delivered anyway, but progress must
+                // not pass this one.
+                self.logger.debug("Reading a chunk again", metadata: ["siphon.table": "\(table.name)"])
+                for later in inFlight { _ = try await self.exchange.resolution(of: later.id) }
+                inFlight.removeAll()
+                after = oldest.after
+                readToTheEnd = false
+                continue
+            }
+            let finished = readToTheEnd && inFlight.isEmpty
+            progress.add(oldest.count)
             try await connection.query(
                 """
                 UPDATE siphon.snapshots SET done_key = $2::jsonb, done_lsn = $3::pg_lsn, rows_done = rows_done + $4,
@@ -165,8 +165,8 @@ struct SnapshotReader: Sendable {
                 WHERE id = $1
                 """,
                 parameters: [
-                    String(request.id), after.map(Self.jsonArray), position.description, String(count),
-                    finished ? "true" : "false",
+                    String(request.id), (oldest.lastKey ?? oldest.after).map(Self.jsonArray), position.description,
+                    String(oldest.count), finished ? "true" : "false",
                 ])
             if finished {
                 self.logger.info("Snapshot done", metadata: progress.metadata(table: table.name))
@@ -174,6 +174,42 @@ struct SnapshotReader: Sendable {
             }
             if progress.dueForLog() { self.logger.info("Snapshot progress", metadata: progress.metadata(table: table.name)) }
         }
+    }
+
+    /// Chunks read but not yet acknowledged, at most: two keep reading and delivering busy at once.
+    private static let chunksInFlight = 2
+
+    /// A chunk handed to the session: the key it was read after, its last key, how many rows it had.
+    private struct ChunkRead {
+        var id: UInt64
+        var after: [String]?
+        var lastKey: [String]?
+        var count: Int
+    }
+
+    /// Reads the next chunk between its watermarks and hands its rows to the session.
+    private func readChunk(
+        of table: SnapshotTable, after: [String]?, renderer: ValueRenderer, on connection: ServerConnection
+    ) async throws -> ChunkRead {
+        let low = self.exchange.begin(table: table.name, key: table.key)
+        try await self.emit(low, on: connection)
+        var rows: [Change] = []
+        rows.reserveCapacity(self.options.chunkSize)
+        var lastKey: [String]?
+        let readAt = PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        let isKey = table.columns.indices.map(table.keyPositions.contains)
+        try await connection.query(
+            table.chunkSQL(afterKey: after != nil, limit: self.options.chunkSize), parameters: after ?? []
+        ) { values in
+            rows.append(self.change(from: values, of: table, isKey: isKey, renderer: renderer, readAt: readAt))
+            lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
+        }
+        let count = rows.count
+        self.exchange.read(rows, chunk: low.chunk)
+        var high = low
+        high.kind = .high
+        try await self.emit(high, on: connection)
+        return ChunkRead(id: low.chunk, after: after, lastKey: lastKey, count: count)
     }
 
     /// Writes a watermark. A non-transactional message is not flushed by itself, and the server sends the stream
@@ -189,7 +225,8 @@ struct SnapshotReader: Sendable {
 
     /// A row as a read, rendered as the stream renders it (the text format, the stream's renderer).
     private func change(
-        from values: [ByteBuffer?], of table: SnapshotTable, renderer: ValueRenderer, readAt: PostgresTimestamp
+        from values: [ByteBuffer?], of table: SnapshotTable, isKey: [Bool], renderer: ValueRenderer,
+        readAt: PostgresTimestamp
     ) -> Change {
         var row = Row()
         row.columns.reserveCapacity(table.columns.count)
@@ -211,8 +248,8 @@ struct SnapshotReader: Sendable {
             }
             row.columns.append(Row.Column(name: column.name, json: json))
         }
-        let keyPositions = Set(table.keyPositions)
-        let key = Row(row.columns.indices.filter(keyPositions.contains).map { row.columns[$0] })
+        var key = Row()
+        for index in row.columns.indices where isKey[index] { key.columns.append(row.columns[index]) }
         return Change(
             id: Change.ID(source: self.slot, commitLSN: .zero, index: 0), operation: .read, schema: table.name.schema,
             table: table.name.table, xid: nil, commitTime: readAt, new: row, key: key)
