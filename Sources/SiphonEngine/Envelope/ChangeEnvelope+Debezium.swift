@@ -45,7 +45,9 @@ extension ChangeEnvelope {
         JSONText.appendString(change.id.source, to: &output)
         output.append(",\"ts_ms\":")
         appendMillis()
-        output.append(",\"snapshot\":\"false\",\"db\":")
+        // Debezium marks rows its snapshots read with "true" (and "last" on the very last one, which a backfill beside
+        // the stream has no way to know in advance).
+        output.append(change.operation == .read ? ",\"snapshot\":\"true\",\"db\":" : ",\"snapshot\":\"false\",\"db\":")
         JSONText.appendString(source.database, to: &output)
         output.append(",\"sequence\":null")
         appendMicrosAndNanos()

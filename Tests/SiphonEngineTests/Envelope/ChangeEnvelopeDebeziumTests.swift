@@ -63,6 +63,14 @@ import Testing
                 == self.expected(before: "null", after: "null", index: 4, op: "t"))
     }
 
+    @Test func aSnapshotReadIsOpRFromASnapshot() {
+        let rendered = self.render(EnvelopeFixtures.read)
+        #expect(rendered.contains(#""before":null,"after":{"id":42,"email":"ada@example.com"}"#))
+        #expect(rendered.contains(#""snapshot":"true""#))
+        #expect(rendered.contains(#""txId":null"#))
+        #expect(rendered.contains(#"},"op":"r","ts_ms":"#))
+    }
+
     @Test func unknownXIDOriginAndTimesBefore1970() {
         #expect(
             ChangeEnvelope.render(EnvelopeFixtures.awkward, format: .debezium)

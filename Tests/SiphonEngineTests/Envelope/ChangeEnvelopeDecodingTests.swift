@@ -55,7 +55,7 @@ import Testing
         (#"{"id":"s/0/1/0"}"#, #"missing "op" at byte 16"#),
         (
             #"{"id":"s/0/1/0","op":"upsert"}"#,
-            #"unknown op "upsert" (expected insert, update, delete or truncate) at byte 21"#
+            #"unknown op "upsert" (expected insert, update, delete, truncate or read) at byte 21"#
         ),
         (#"{"id":"s/0/1"}"#, #"malformed id "s/0/1" (expected <source>/<commit LSN>/<index>) at byte 6"#),
         (#"{"id":"s/0/1/-1"}"#, #"malformed id "s/0/1/-1" (expected <source>/<commit LSN>/<index>) at byte 6"#),

@@ -56,5 +56,10 @@ enum EnvelopeFixtures {
         new: row([#"say "hi""#: #""Zoë ☕ 😀 \"q\" \\ / \n""#, "line\nbreak": "null", "😀": "-1.5e-7"]),
         old: row([#"say "hi""#: #""x""#]), key: row([#"say "hi""#: #""x""#]), unchangedToast: ["big \"one\""])
 
-    static let all = [insert, updateDefault, updateFull, delete, truncate, awkward]
+    /// A row a snapshot read: no xid, no origin.
+    static let read = Change(
+        id: id(5), operation: .read, schema: "public", table: "users", xid: nil, commitTime: commitTime,
+        new: row(["id": "42", "email": #""ada@example.com""#]), key: key)
+
+    static let all = [insert, updateDefault, updateFull, delete, truncate, read, awkward]
 }
