@@ -114,6 +114,78 @@ import Testing
         try await fixture.drop()
     }
 
+    @Test func readsRenderEveryTypeLikeToJSONBAndReachTypedHandlers() async throws {
+        struct Item: Decodable, Sendable, Equatable {
+            var id: Int
+            var label: String?
+        }
+        let mood = TestEnvironment.uniqueName("mood")
+        let place = TestEnvironment.uniqueName("place")
+        try await TestEnvironment.execute(
+            "CREATE TYPE public.\(mood) AS ENUM ('happy', 'sad')", "CREATE TYPE public.\(place) AS (x float8, label text)")
+        let fixture = try await StreamFixture.make(
+            columns: """
+                id int PRIMARY KEY, label text, mood \(mood), place \(place), money_value money, span interval,
+                day date, moment timestamp, at timestamptz(3), clock timetz, bits bit varying(12), vector tsvector,
+                spot point, big numeric, tiny float4, huge float8, ids int8[], moments timestamptz[], blob bytea,
+                nums int4range, net cidr, mac macaddr, doc json, flags boolean[], code char(3), xmlish xml
+                """, prefix: "snaptypes")
+        try await fixture.simpleQuery(
+            """
+            INSERT INTO \(fixture.table) VALUES
+                (1, 'plain', 'happy', ROW(1.5, 'x "quoted"')::\(place), 12.34, '1 year 2 mons 3 days 04:05:06.789',
+                 '2024-02-29', '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.999+05:30', '10:11:12+03',
+                 B'101', 'the quick brown fox', '(1.5,-2)', 1e-20, 'NaN', '-Infinity', ARRAY[1, NULL, 3],
+                 ARRAY['2024-01-01 00:00:00+00'::timestamptz, NULL], '\\x00ff10', '[1,10)', '10.1.0.0/16',
+                 '08:00:2b:01:02:03', '{"b": 1,  "a": [1, 2]}', ARRAY[true, false], 'ab', '<a>x</a>'),
+                (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                (3, E'tab\there \\\\ ''quote'' "dq" ☕ 😀', 'sad', ROW(NULL, NULL)::\(place), -0.01, '-1 day', 'infinity',
+                 '-infinity', '1999-12-31 23:59:59.5-08', '00:00:00+00', B'', '', '(0,0)', 123456789.123456789, 3.4028235e38,
+                 5e-324, '{}', '{}', '', 'empty', '::1/128', 'ff:ff:ff:ff:ff:ff', '[]', '{}', 'xyz', '')
+            """)
+        let recorder = ChangeRecorder()
+        var handlers = ChangeHandlers()
+        let typed = SharedValue<[TableChange<Item>]>([])
+        try handlers.on(fixture.table, as: Item.self) { event in typed.withLock { $0.append(event) } }
+        var configuration = fixture.configuration()
+        configuration.source.snapshots = SnapshotOptions(chunkSize: 2, pollInterval: .milliseconds(100))
+        let pipeline = Pipeline(configuration: configuration, sinks: [recorder, HandlerSink(handlers)], logger: self.logger)
+        try await withRunningPipeline(pipeline) {
+            let requested = try await pipeline.snapshot(tables: [fixture.table])
+            #expect(requested.map(\.table) == [TableName(fixture.table)])
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.operation == .read && $0.new?["id"] == "3" }
+        }
+        let reads = recorder.changes.filter { $0.operation == .read }
+        #expect(reads.map { $0.new?["id"] } == ["1", "2", "3"])
+        #expect(reads.allSatisfy { $0.key.names == ["id"] && $0.xid == nil && $0.old == nil })
+        for read in reads {
+            let row = try #require(read.new)
+            let differing = try await ServerConnection.withConnection(
+                settings: fixture.settings, replication: false, logger: self.logger
+            ) {
+                try await $0.query(
+                    """
+                    SELECT a.key || ': ' || a.value::text || ' vs ' || coalesce(b.value::text, 'missing')
+                    FROM jsonb_each($1::jsonb) a
+                    LEFT JOIN jsonb_each((SELECT to_jsonb(t) FROM public.\(fixture.table) t WHERE id = $2::int)) b
+                        ON a.key = b.key
+                    WHERE a.value::text IS DISTINCT FROM b.value::text
+                    """, parameters: [row.jsonObject, row["id"]]
+                ).rows.map { $0[0] ?? "" }
+            }
+            #expect(differing == [], "row \(row["id"] ?? "?")")
+            #expect(row.names.count == 26)
+        }
+        let items = typed.current.compactMap { event -> Item? in
+            if case .read(let item) = event { return item }
+            return nil
+        }
+        #expect(items == [Item(id: 1, label: "plain"), Item(id: 2, label: nil), Item(id: 3, label: "tab\there \\ 'quote' \"dq\" ☕ 😀")])
+        try await fixture.drop()
+        try await TestEnvironment.execute("DROP TYPE public.\(place)", "DROP TYPE public.\(mood)")
+    }
+
     /// Writes to rows just ahead of the snapshot's progress until it is done; returns how many writes it made.
     func write(_ fixture: StreamFixture, chunkSize: Int, label: String) async throws -> Int {
         var random = SeededGenerator.forFaultInjection(label)
