@@ -24,6 +24,11 @@ struct Snapshot: AsyncParsableCommand {
     @Flag(help: "Snapshot every published table.")
     var allTables = false
 
+    @Option(
+        name: .customLong("where"),
+        help: "Only the rows this SQL condition keeps, e.g. \"created_at > now() - interval '1 day'\" (run read-only).")
+    var condition: String?
+
     func validate() throws {
         if self.allTables == !self.names.tables.isEmpty {
             throw ValidationError("name the tables with --table (repeatable), or pass --all-tables")
@@ -35,7 +40,8 @@ struct Snapshot: AsyncParsableCommand {
         let settings = try self.connection.settings(applicationName: "siphon snapshot")
         let tables = try self.names.tables.map { try TableName(parsing: $0) }
         let requested = try await SnapshotRequests.request(
-            tables, slot: self.names.slot, publications: [self.names.publication], settings: settings, logger: logger)
+            tables, slot: self.names.slot, publications: [self.names.publication], settings: settings,
+            condition: self.condition, logger: logger)
         let wanted = Set(requested.map(\.table))
         let say: (String) -> Void = { FileHandle.standardError.write(Data("siphon snapshot: \($0)\n".utf8)) }
         say("requested \(requested.map { TerminalText.name($0.table.description) }.joined(separator: ", "))")

@@ -68,6 +68,12 @@ struct SnapshotReader: Sendable {
         var table: TableName
         var doneKey: [String]?
         var rowsDone: Int64
+        var condition: String?
+    }
+
+    /// Why one request cannot be read: it is marked failed, and the session streams on.
+    private struct RequestFailure: Error {
+        var message: String
     }
 
     /// The oldest pending request no other reader of this session has. A request whose recorded progress is ahead of
@@ -77,7 +83,7 @@ struct SnapshotReader: Sendable {
         guard exists.first?.first == "t" else { return nil }
         let rows = try await connection.query(
             """
-            SELECT id, schema_name, table_name, rows_done,
+            SELECT id, schema_name, table_name, rows_done, condition,
                 done_lsn > (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1)
             FROM siphon.snapshots WHERE slot = $1 AND state = 'pending' ORDER BY id
             """, parameters: [self.slot]
@@ -85,7 +91,7 @@ struct SnapshotReader: Sendable {
         for row in rows {
             guard let id = row[0].flatMap({ Int64($0) }), let schema = row[1], let table = row[2] else { continue }
             guard self.exchange.claim(id) else { continue }
-            if row[4] == "t" {
+            if row[5] == "t" {
                 self.logger.warning(
                     """
                     The slot is behind the snapshot's recorded progress (the server lost acknowledged positions); \
@@ -95,7 +101,8 @@ struct SnapshotReader: Sendable {
                 try await connection.query(
                     "UPDATE siphon.snapshots SET done_key = NULL, done_lsn = NULL, rows_done = 0 WHERE id = $1",
                     parameters: [String(id)])
-                return Request(id: id, table: TableName(schema: schema, table), doneKey: nil, rowsDone: 0)
+                return Request(
+                    id: id, table: TableName(schema: schema, table), doneKey: nil, rowsDone: 0, condition: row[4])
             }
             let key = try await connection.query(
                 """
@@ -105,27 +112,41 @@ struct SnapshotReader: Sendable {
             ).rows.map { $0[0] ?? "" }
             return Request(
                 id: id, table: TableName(schema: schema, table), doneKey: key.isEmpty ? nil : key,
-                rowsDone: row[3].flatMap { Int64($0) } ?? 0)
+                rowsDone: row[3].flatMap { Int64($0) } ?? 0, condition: row[4])
         }
         return nil
     }
 
+    /// Reads one request to the end, or marks it failed when the table cannot be read (gone, no key any more, a
+    /// condition the server refuses): one bad request never stops the stream.
     private func read(_ request: Request, on connection: ServerConnection) async throws {
+        do {
+            try await self.readTable(request, on: connection)
+        } catch let failure as RequestFailure {
+            self.logger.error(
+                "Cannot snapshot a table", metadata: ["siphon.table": "\(request.table)", "error": "\(failure.message)"])
+            try await connection.query(
+                "UPDATE siphon.snapshots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
+                parameters: [String(request.id), failure.message])
+        }
+    }
+
+    private func readTable(_ request: Request, on connection: ServerConnection) async throws {
         let table: SnapshotTable
         do {
             table = try await SnapshotTable.resolve(request.table, publications: self.publications, on: connection)
+            if request.condition != nil { try await SnapshotRequests.checkOnlySiphonWrites(on: connection) }
         } catch let error as SiphonError where error.code == .invalidConfiguration {
-            self.logger.error("Cannot snapshot a table", metadata: ["siphon.table": "\(request.table)", "error": "\(error.message)"])
-            try await connection.query(
-                "UPDATE siphon.snapshots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
-                parameters: [String(request.id), error.message])
-            return
+            throw RequestFailure(message: error.message)
         }
         var renderer = self.renderer
         try await Self.lookUpTypes(of: table, into: &renderer, on: connection)
         try await connection.query(
-            "UPDATE siphon.snapshots SET started_at = coalesce(started_at, now()), rows_estimated = $2 WHERE id = $1",
-            parameters: [String(request.id), table.estimatedRows.map(String.init)])
+            """
+            UPDATE siphon.snapshots SET started_at = coalesce(started_at, now()),
+                rows_estimated = coalesce(rows_estimated, $2)
+            WHERE id = $1
+            """, parameters: [String(request.id), table.estimatedRows.map(String.init)])
         self.logger.info(
             "\(request.doneKey == nil ? "Snapshot started" : "Snapshot resumed")",
             metadata: ["siphon.table": "\(table.name)", "rows.done": "\(request.rowsDone)"])
@@ -138,7 +159,14 @@ struct SnapshotReader: Sendable {
         var progress = SnapshotRate(rowsDone: request.rowsDone, estimated: table.estimatedRows)
         while true {
             if !readToTheEnd && inFlight.count < Self.chunksInFlight {
-                let chunk = try await self.readChunk(of: table, after: after, renderer: renderer, on: connection)
+                let chunk: ChunkRead
+                do {
+                    chunk = try await self.readChunk(
+                        of: table, after: after, condition: request.condition, renderer: renderer, on: connection)
+                } catch let failure as RequestFailure {
+                    for earlier in inFlight { _ = try await self.exchange.resolution(of: earlier.id) }
+                    throw failure
+                }
                 inFlight.append(chunk)
                 if chunk.count < self.options.chunkSize { readToTheEnd = true } else { after = chunk.lastKey }
                 continue
@@ -187,9 +215,12 @@ struct SnapshotReader: Sendable {
         var count: Int
     }
 
-    /// Reads the next chunk between its watermarks and hands its rows to the session.
+    /// Reads the next chunk between its watermarks and hands its rows to the session. A condition runs in a
+    /// read-only transaction. When the server refuses the query, the chunk's window is closed empty and the request
+    /// fails (`RequestFailure`); connection trouble ends the session as usual.
     private func readChunk(
-        of table: SnapshotTable, after: [String]?, renderer: ValueRenderer, on connection: ServerConnection
+        of table: SnapshotTable, after: [String]?, condition: String?, renderer: ValueRenderer,
+        on connection: ServerConnection
     ) async throws -> ChunkRead {
         let low = self.exchange.begin(table: table.name, key: table.key)
         try await self.emit(low, on: connection)
@@ -198,16 +229,27 @@ struct SnapshotReader: Sendable {
         var lastKey: [String]?
         let readAt = PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         let isKey = table.columns.indices.map(table.keyPositions.contains)
-        try await connection.query(
-            table.chunkSQL(afterKey: after != nil, limit: self.options.chunkSize), parameters: after ?? []
-        ) { values in
-            rows.append(self.change(from: values, of: table, isKey: isKey, renderer: renderer, readAt: readAt))
-            lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
+        var high = low
+        high.kind = .high
+        do {
+            if condition != nil { try await connection.simpleQuery("BEGIN TRANSACTION READ ONLY") }
+            try await connection.query(
+                table.chunkSQL(afterKey: after != nil, limit: self.options.chunkSize, condition: condition),
+                parameters: after ?? []
+            ) { values in
+                rows.append(self.change(from: values, of: table, isKey: isKey, renderer: renderer, readAt: readAt))
+                lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
+            }
+            if condition != nil { try await connection.simpleQuery("COMMIT") }
+        } catch let error as SiphonError where SourceRecovery.forConnectionFailure(error) == .fail {
+            if condition != nil { try await connection.simpleQuery("ROLLBACK") }
+            self.exchange.read([], chunk: low.chunk)
+            try await self.emit(high, on: connection)
+            _ = try await self.exchange.resolution(of: low.chunk)
+            throw RequestFailure(message: "reading \(table.name) failed: \(error.message)")
         }
         let count = rows.count
         self.exchange.read(rows, chunk: low.chunk)
-        var high = low
-        high.kind = .high
         try await self.emit(high, on: connection)
         return ChunkRead(id: low.chunk, after: after, lastKey: lastKey, count: count)
     }

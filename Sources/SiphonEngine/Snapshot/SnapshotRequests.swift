@@ -1,5 +1,6 @@
 // Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
 
+import Foundation
 import Logging
 import SiphonCore
 import SiphonReplication
@@ -44,6 +45,7 @@ public enum SnapshotRequests {
                     schema_name text NOT NULL,
                     table_name text NOT NULL,
                     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+                    condition text,
                     done_key jsonb,
                     done_lsn pg_lsn,
                     rows_done bigint NOT NULL DEFAULT 0,
@@ -65,10 +67,14 @@ public enum SnapshotRequests {
     ///
     /// With `initialOnly`, tables that were ever snapshotted for this slot are left alone (an initial snapshot);
     /// otherwise a finished or failed snapshot starts over, and one in progress goes on.
+    ///
+    /// `condition` limits the rows (`created_at > now() - interval '1 day'`, `id BETWEEN 1000 AND 2000`). It is SQL
+    /// the operator wrote, so it is checked here and run by the reader only in a read-only transaction, and only
+    /// while no role but Siphon's own may write `siphon.snapshots` (where it waits for the reader).
     @discardableResult
     public static func request(
         _ tables: [TableName], slot: String, publications: [String], settings: ConnectionSettings,
-        initialOnly: Bool = false, logger: Logger
+        initialOnly: Bool = false, condition: String? = nil, logger: Logger
     ) async throws -> [SnapshotProgress] {
         try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
@@ -85,28 +91,83 @@ public enum SnapshotRequests {
             guard problems.isEmpty else {
                 throw SiphonError(.invalidConfiguration, problems.joined(separator: "\n"))
             }
+            var estimates: [TableName: Int64?] = [:]
+            for table in resolved {
+                estimates[table.name] = try await Self.estimatedRows(of: table, condition: condition, on: connection)
+            }
             _ = try await connection.simpleQuery(Self.createTableSQL)
+            if condition != nil { try await Self.checkOnlySiphonWrites(on: connection) }
             let conflict =
                 initialOnly
                 ? "DO NOTHING"
                 : """
                 DO UPDATE SET state = 'pending', done_key = NULL, done_lsn = NULL, rows_done = 0,
-                    rows_estimated = EXCLUDED.rows_estimated, error = NULL, requested_at = now(), started_at = NULL,
-                    finished_at = NULL
+                    rows_estimated = EXCLUDED.rows_estimated, condition = EXCLUDED.condition, error = NULL,
+                    requested_at = now(), started_at = NULL, finished_at = NULL
                 WHERE snapshots.state <> 'pending'
                 """
             for table in resolved {
                 try await connection.query(
                     """
-                    INSERT INTO siphon.snapshots (slot, schema_name, table_name, rows_estimated) VALUES ($1, $2, $3, $4)
+                    INSERT INTO siphon.snapshots (slot, schema_name, table_name, rows_estimated, condition)
+                    VALUES ($1, $2, $3, $4, $5)
                     ON CONFLICT (slot, schema_name, table_name) \(conflict)
                     """,
-                    parameters: [slot, table.name.schema, table.name.table, table.estimatedRows.map(String.init)])
+                    parameters: [
+                        slot, table.name.schema, table.name.table, (estimates[table.name] ?? nil).map(String.init),
+                        condition,
+                    ])
             }
             let all = try await Self.progress(slot: slot, on: connection)
             let wanted = Set(resolved.map(\.name))
             return all.filter { wanted.contains($0.table) }
         }
+    }
+
+    /// The planner's row estimate for what `condition` keeps of `table` (the table's when there is none). Checks the
+    /// condition too: `EXPLAIN` parses and plans it without running it, and a mistake is reported with the table.
+    private static func estimatedRows(of table: SnapshotTable, condition: String?, on connection: ServerConnection)
+        async throws -> Int64?
+    {
+        guard let condition else { return table.estimatedRows }
+        let plan: QueryResult
+        do {
+            // The extended protocol takes one statement only: a condition cannot smuggle in a second one.
+            plan = try await connection.query(
+                "EXPLAIN " + table.chunkSQL(afterKey: false, limit: 1, condition: condition), parameters: [])
+        } catch let error as SiphonError where error.code == .serverError {
+            throw SiphonError(
+                .invalidConfiguration, "the --where condition does not work on \(table.name): \(error.message)",
+                underlying: error)
+        }
+        // The scan under the Limit: "Seq Scan on t  (cost=0.00..35.50 rows=1000 width=4)".
+        for line in plan.rows.dropFirst().compactMap({ $0.first ?? nil }) {
+            guard let range = line.range(of: "rows=") else { continue }
+            return Int64(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        return nil
+    }
+
+    /// A condition waits in `siphon.snapshots` for the reader, which runs it as SQL: refuse to keep one there while
+    /// any other role could put its own in its place.
+    static func checkOnlySiphonWrites(on connection: ServerConnection) async throws {
+        // Superusers can do anything anyway; the predefined pg_* roles are granted on purpose, and their members
+        // show up here by name.
+        let writers = try await connection.simpleQuery(
+            """
+            SELECT r.rolname FROM pg_roles r
+            WHERE r.rolname <> current_user AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\\_%'
+              AND (has_table_privilege(r.oid, 'siphon.snapshots', 'INSERT')
+                   OR has_table_privilege(r.oid, 'siphon.snapshots', 'UPDATE'))
+            ORDER BY 1
+            """
+        ).rows.compactMap { $0.first ?? nil }
+        guard !writers.isEmpty else { return }
+        let quoted = writers.map(SQLQuoting.identifier).joined(separator: ", ")
+        throw SiphonError(
+            .invalidConfiguration,
+            "roles \(quoted) may write siphon.snapshots, whose --where conditions Siphon runs as SQL; run "
+                + "REVOKE INSERT, UPDATE ON siphon.snapshots FROM \(quoted);")
     }
 
     /// Every snapshot recorded for `slot`, oldest request first; none when nothing was ever asked for.

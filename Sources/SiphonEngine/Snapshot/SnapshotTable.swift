@@ -23,15 +23,20 @@ struct SnapshotTable: Sendable, Hashable {
 
     var key: SnapshotKey { SnapshotKey(columns: self.keyPositions.map { self.columns[$0].name }) }
 
-    /// The query for one chunk: the next `limit` rows in key order, after the key bound to `$1…$n` when `afterKey`.
-    func chunkSQL(afterKey: Bool, limit: Int) -> String {
+    /// The query for one chunk: the next `limit` rows in key order, after the key bound to `$1…$n` when `afterKey`,
+    /// among the rows `condition` (SQL the operator wrote, see `SnapshotRequests`) keeps.
+    func chunkSQL(afterKey: Bool, limit: Int, condition: String? = nil) -> String {
         let quotedKey = self.keyPositions.map { SQLQuoting.identifier(self.columns[$0].name) }
         var sql = "SELECT " + self.columns.map { SQLQuoting.identifier($0.name) }.joined(separator: ", ")
         sql += " FROM " + SQLQuoting.identifier(self.name.schema) + "." + SQLQuoting.identifier(self.name.table)
+        var filters: [String] = []
+        if let condition { filters.append("(" + condition + ")") }
         if afterKey {
-            sql += " WHERE (" + quotedKey.joined(separator: ", ") + ") > ("
-            sql += ServerConnection.placeholders(from: 1, count: quotedKey.count) + ")"
+            filters.append(
+                "(" + quotedKey.joined(separator: ", ") + ") > ("
+                    + ServerConnection.placeholders(from: 1, count: quotedKey.count) + ")")
         }
+        if !filters.isEmpty { sql += " WHERE " + filters.joined(separator: " AND ") }
         sql += " ORDER BY " + quotedKey.joined(separator: ", ") + " LIMIT \(limit)"
         return sql
     }

@@ -186,6 +186,50 @@ import Testing
         try await TestEnvironment.execute("DROP TYPE public.\(place)", "DROP TYPE public.\(mood)")
     }
 
+    @Test func aConditionLimitsTheRowsRunsReadOnlyAndABadOneFailsOnlyItsRequest() async throws {
+        let fixture = try await StreamFixture.make(prefix: "snapwhere")
+        try await fixture.simpleQuery("INSERT INTO \(fixture.table) SELECT g, 'n' || g FROM generate_series(1, 50) g")
+        let recorder = ChangeRecorder()
+        let pipeline = self.pipeline(fixture, recorder: recorder, chunkSize: 7)
+        let table = [TableName(fixture.table)]
+        let request = { (condition: String) in
+            try await SnapshotRequests.request(
+                table, slot: fixture.slot, publications: [fixture.publication], settings: fixture.settings,
+                condition: condition, logger: self.logger)
+        }
+        // Mistakes are refused before anything is recorded; a second statement never runs.
+        let syntax = await #expect(throws: SiphonError.self) { try await request("id >") }
+        #expect(syntax?.message.contains("the --where condition does not work on public.\(fixture.table)") == true)
+        await #expect(throws: SiphonError.self) { try await request("true); DROP TABLE \(fixture.table); SELECT (1") }
+        #expect(try await self.snapshotState(fixture) == nil)
+        try await withRunningPipeline(pipeline) {
+            let requested = try await request("id % 2 = 0")
+            #expect(requested.first?.rowsEstimated ?? 0 > 0)
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.operation == .read && $0.new?["id"] == "50" }
+            // A condition that writes is stopped by the read-only transaction: that request fails, the stream goes on.
+            try await fixture.simpleQuery("CREATE SEQUENCE \(fixture.table)_seq")
+            try await request("nextval('\(fixture.table)_seq') > 0")
+            try await eventually { try await self.snapshotState(fixture)?.state == .failed }
+            try await fixture.simpleQuery("INSERT INTO \(fixture.table) VALUES (1000, 'after')")
+            _ = try await recorder.next(timeout: .seconds(90)) { $0.new?["id"] == "1000" }
+        }
+        let reads = recorder.changes.filter { $0.operation == .read }.compactMap { $0.new?["id"] }
+        #expect(reads == (1...25).map { String($0 * 2) })
+        let failed = try await self.snapshotState(fixture)
+        #expect(failed?.error?.contains("read-only transaction") == true, "\(failed?.error ?? "")")
+        try await fixture.simpleQuery("DROP SEQUENCE \(fixture.table)_seq")
+        try await fixture.drop()
+    }
+
+    /// Polls `condition` every 50 ms for up to 60 s.
+    func eventually(_ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw SiphonError(.cancelled, "the condition never held") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Writes to rows just ahead of the snapshot's progress until it is done; returns how many writes it made.
     func write(_ fixture: StreamFixture, chunkSize: Int, label: String) async throws -> Int {
         var random = SeededGenerator.forFaultInjection(label)
