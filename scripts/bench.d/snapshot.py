@@ -13,7 +13,7 @@ from bench import Child, command_text, fresh_directory, log, number
 def copy_argv(ctx, table, binary):
     options = " WITH (FORMAT binary)" if binary else ""
     return [os.path.join(ctx.pg_bin, "psql"), "-X", "-q", "-d", ctx.dsn, "-c",
-            f"\\copy {table} TO '/dev/null'{options}"]
+            f"\\copy {table} TO /dev/null{options}"]
 
 
 def siphon_argv(ctx, slot, publication, sink, parallel):
