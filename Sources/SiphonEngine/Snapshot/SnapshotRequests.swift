@@ -151,12 +151,12 @@ public enum SnapshotRequests {
     /// A condition waits in `siphon.snapshots` for the reader, which runs it as SQL: refuse to keep one there while
     /// any other role could put its own in its place.
     static func checkOnlySiphonWrites(on connection: ServerConnection) async throws {
-        // Superusers can do anything anyway; the predefined pg_* roles are granted on purpose, and their members
-        // show up here by name.
+        // Superusers, and members of Siphon's own role, can act as Siphon anyway; the predefined pg_* roles are
+        // granted on purpose, and their members show up here by name.
         let writers = try await connection.simpleQuery(
             """
             SELECT r.rolname FROM pg_roles r
-            WHERE r.rolname <> current_user AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\\_%'
+            WHERE NOT pg_has_role(r.oid, current_user, 'MEMBER') AND NOT r.rolsuper AND r.rolname NOT LIKE 'pg\\_%'
               AND (has_table_privilege(r.oid, 'siphon.snapshots', 'INSERT')
                    OR has_table_privilege(r.oid, 'siphon.snapshots', 'UPDATE'))
             ORDER BY 1

@@ -3,7 +3,7 @@
 import Foundation
 import Logging
 import SiphonCore
-import SiphonEngine
+@testable import SiphonEngine
 import SiphonReplication
 import SiphonTestSupport
 import Testing
@@ -202,6 +202,15 @@ import Testing
         #expect(syntax?.message.contains("the --where condition does not work on public.\(fixture.table)") == true)
         await #expect(throws: SiphonError.self) { try await request("true); DROP TABLE \(fixture.table); SELECT (1") }
         #expect(try await self.snapshotState(fixture) == nil)
+        // Conditions wait in siphon.snapshots: while another role may write there, none is taken.
+        try await TestEnvironment.execute(SnapshotRequests.createTableSQL)
+        let intruder = TestEnvironment.uniqueName("intruder")
+        try await TestEnvironment.execute(
+            "CREATE ROLE \(intruder)", "GRANT USAGE ON SCHEMA siphon TO \(intruder)",
+            "GRANT UPDATE ON siphon.snapshots TO \(intruder)")
+        let untrusted = await #expect(throws: SiphonError.self) { try await request("id > 0") }
+        #expect(untrusted?.message.contains("REVOKE INSERT, UPDATE ON siphon.snapshots FROM \(intruder);") == true)
+        try await TestEnvironment.execute("DROP OWNED BY \(intruder)", "DROP ROLE \(intruder)")
         try await withRunningPipeline(pipeline) {
             let requested = try await request("id % 2 = 0")
             #expect(requested.first?.rowsEstimated ?? 0 > 0)
