@@ -11,34 +11,14 @@ struct DeadLetterStore: Sendable {
     let settings: ConnectionSettings
     let logger: Logger
 
-    /// Creates the table if missing. Two sessions parking their first dead letters at once both try; the loser
-    /// waits for the winner's commit and then fails on the catalog's unique index, which means the object is there.
-    static let createTableSQL = """
-        DO $siphon$ BEGIN
-            BEGIN
-                CREATE SCHEMA IF NOT EXISTS siphon;
-            EXCEPTION WHEN unique_violation OR duplicate_schema THEN
-                NULL;
-            END;
-            BEGIN
-                CREATE TABLE IF NOT EXISTS siphon.dead_letters (
-                    id bigserial PRIMARY KEY,
-                    change_id text NOT NULL,
-                    sink text NOT NULL,
-                    schema_name text NOT NULL,
-                    table_name text NOT NULL,
-                    operation text NOT NULL,
-                    change jsonb NOT NULL,
-                    error text NOT NULL,
-                    attempts int NOT NULL,
-                    parked_at timestamptz NOT NULL DEFAULT now(),
-                    UNIQUE (change_id, sink)
-                );
-            EXCEPTION WHEN unique_violation OR duplicate_table THEN
-                NULL;
-            END;
-        END $siphon$
-        """
+    /// One row per parked change and sink, with the change as Siphon's envelope and the last error.
+    static let createTableSQL = OwnTable.createSQL(
+        "dead_letters",
+        columns: """
+            id bigserial PRIMARY KEY, change_id text NOT NULL, sink text NOT NULL, schema_name text NOT NULL,
+            table_name text NOT NULL, operation text NOT NULL, change jsonb NOT NULL, error text NOT NULL,
+            attempts int NOT NULL, parked_at timestamptz NOT NULL DEFAULT now(), UNIQUE (change_id, sink)
+            """)
 
     func park(_ change: Change, sink: String, error: any Error, attempts: Int) async throws {
         var json = ""

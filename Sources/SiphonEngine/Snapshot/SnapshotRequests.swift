@@ -30,37 +30,17 @@ public struct SnapshotProgress: Sendable, Hashable {
 /// Asks for snapshots and reads their progress. Requests live in `siphon.snapshots`; the session streaming the slot
 /// (`siphon run`) reads them beside its stream, now or when it next starts.
 public enum SnapshotRequests {
-    /// Creates the table if missing, like the dead letter table (two first requests at once are fine).
-    static let createTableSQL = """
-        DO $siphon$ BEGIN
-            BEGIN
-                CREATE SCHEMA IF NOT EXISTS siphon;
-            EXCEPTION WHEN unique_violation OR duplicate_schema THEN
-                NULL;
-            END;
-            BEGIN
-                CREATE TABLE IF NOT EXISTS siphon.snapshots (
-                    id bigserial PRIMARY KEY,
-                    slot text NOT NULL,
-                    schema_name text NOT NULL,
-                    table_name text NOT NULL,
-                    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
-                    condition text,
-                    done_key jsonb,
-                    done_lsn pg_lsn,
-                    rows_done bigint NOT NULL DEFAULT 0,
-                    rows_estimated bigint,
-                    error text,
-                    requested_at timestamptz NOT NULL DEFAULT now(),
-                    started_at timestamptz,
-                    finished_at timestamptz,
-                    UNIQUE (slot, schema_name, table_name)
-                );
-            EXCEPTION WHEN unique_violation OR duplicate_table THEN
-                NULL;
-            END;
-        END $siphon$
-        """
+    /// One row per slot and table: the request, its progress (the last key whose reads were acknowledged, and the
+    /// high watermark they were acknowledged at) and how it ended.
+    static let createTableSQL = OwnTable.createSQL(
+        "snapshots",
+        columns: """
+            id bigserial PRIMARY KEY, slot text NOT NULL, schema_name text NOT NULL, table_name text NOT NULL,
+            state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')), condition text,
+            done_key jsonb, done_lsn pg_lsn, rows_done bigint NOT NULL DEFAULT 0, rows_estimated bigint, error text,
+            requested_at timestamptz NOT NULL DEFAULT now(), started_at timestamptz, finished_at timestamptz,
+            UNIQUE (slot, schema_name, table_name)
+            """)
 
     /// Asks for a snapshot of each of `tables` (every published table when empty) for `slot`. Checks first that each
     /// can be read in key order and kept consistent with the stream, and throws what to fix if not.
