@@ -128,10 +128,17 @@ struct Teardown: AsyncParsableCommand {
             print(TerminalText.message(report.text))
             return
         }
-        let report = try await SiphonAdmin.teardown(
-            TeardownOptions(force: self.force), settings: try self.connection.settings(applicationName: "siphon teardown"),
-            logger: logger)
+        let settings = try self.connection.settings(applicationName: "siphon teardown")
+        let report = try await SiphonAdmin.teardown(TeardownOptions(force: self.force), settings: settings, logger: logger)
         print(self.json ? TerminalText.json(report.json) : TerminalText.message(report.description))
+        // Snapshot progress belongs to the slot it was delivered through.
+        for outcome in report.outcomes where outcome.object.kind == .slot && outcome.action != .kept {
+            let forgotten = try await SnapshotRequests.forget(slot: outcome.object.name, settings: settings, logger: logger)
+            if forgotten > 0 {
+                FileHandle.standardError.write(
+                    Data("siphon teardown: forgot the snapshot progress of \(forgotten) table(s) read through slot \(TerminalText.name(outcome.object.name))\n".utf8))
+            }
+        }
     }
 }
 

@@ -150,6 +150,20 @@ public enum SnapshotRequests {
                 + "REVOKE INSERT, UPDATE ON siphon.snapshots FROM \(quoted);")
     }
 
+    /// Forgets every snapshot recorded for `slot`, for when the slot is dropped: a slot made later under the same
+    /// name must take its initial snapshot again. Returns how many tables' records went.
+    @discardableResult
+    public static func forget(slot: String, settings: ConnectionSettings, logger: Logger) async throws -> Int {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
+            connection in
+            let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
+            guard exists.first?.first == "t" else { return 0 }
+            let tag = try await connection.query("DELETE FROM siphon.snapshots WHERE slot = $1", parameters: [slot])
+                .commandTag
+            return Int(tag.split(separator: " ").last ?? "") ?? 0
+        }
+    }
+
     /// Every snapshot recorded for `slot`, oldest request first; none when nothing was ever asked for.
     public static func progress(slot: String, settings: ConnectionSettings, logger: Logger) async throws
         -> [SnapshotProgress]
