@@ -28,6 +28,13 @@ import Testing
         return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] ?? "", $0[1] ?? "") })
     }
 
+    /// Makes the rows in the table predate the slot, as when Siphon is added to a database that has data: the stream
+    /// then carries none of them.
+    static func recreateSlot(_ pipeline: Pipeline) async throws {
+        _ = try await sql(pipeline.url, "SELECT pg_drop_replication_slot('\(pipeline.slot)')")
+        _ = try await sql(pipeline.url, "SELECT pg_create_logical_replication_slot('\(pipeline.slot)', 'pgoutput')")
+    }
+
     static func snapshotState(_ pipeline: Pipeline) async throws -> String? {
         try await Self.snapshotProgress(pipeline)?.state
     }
@@ -50,9 +57,7 @@ import Testing
         let existing = 100_000
         let chunk = 1_000
         _ = try await sql(url, "INSERT INTO public.\(pipeline.table) SELECT g, 1 FROM generate_series(1, \(existing)) g")
-        // The rows predate the slot, as when Siphon is added to a database that has data.
-        _ = try await sql(url, "SELECT pg_drop_replication_slot('\(pipeline.slot)')")
-        _ = try await sql(url, "SELECT pg_create_logical_replication_slot('\(pipeline.slot)', 'pgoutput')")
+        try await Self.recreateSlot(pipeline)
         let directory = try makeScratchDirectory()
         let file = directory.appendingPathComponent("changes.jsonl")
         let arguments = pipeline.arguments(sink: "jsonl:\(file.path)", batchSize: 333) + [
@@ -117,6 +122,7 @@ import Testing
         let url = try TestEnvironment.url()
         let pipeline = try await Pipeline.make(url: url)
         _ = try await sql(url, "INSERT INTO public.\(pipeline.table) SELECT g, 7 FROM generate_series(1, 2500) g")
+        try await Self.recreateSlot(pipeline)
         let directory = try makeScratchDirectory()
         let file = directory.appendingPathComponent("changes.jsonl")
         let run = try SiphonProcess(pipeline.arguments(sink: "jsonl:\(file.path)"), directory: directory)

@@ -296,15 +296,19 @@ public struct LogicalReplicationSession: ChangeSourceSession {
     /// Opens or closes a chunk's window at one of this session's watermarks; `false` for anyone else's.
     private mutating func passWatermark(_ content: ByteBuffer, at lsn: LSN) -> Bool {
         guard let exchange = self.snapshots, let watermark = SnapshotWatermark(content: String(buffer: content)),
-            let chunk = exchange.chunk(at: watermark)
+            var chunk = exchange.chunk(at: watermark)
         else { return false }
         switch watermark.kind {
         case .low:
             self.windows.open(watermark.chunk, table: chunk.table, key: chunk.key)
         case .high:
-            guard let outcome = self.windows.close(watermark.chunk, rows: chunk.rows ?? []) else { return false }
-            exchange.passed(watermark.chunk, at: lsn, outcome: outcome)
-            if case .deliver(var changes) = outcome {
+            guard let outcome = self.windows.close(watermark.chunk, rows: chunk.rows.take() ?? []) else { return false }
+            // Consumed, so that the reads below are the only reference to their array and are edited in place.
+            switch consume outcome {
+            case .readAgain:
+                exchange.passed(watermark.chunk, at: lsn, readAgain: true)
+            case .deliver(var changes):
+                exchange.passed(watermark.chunk, at: lsn, readAgain: false)
                 for index in changes.indices {
                     changes[index].id = Change.ID(source: self.source.configuration.slot, commitLSN: lsn, index: index)
                 }

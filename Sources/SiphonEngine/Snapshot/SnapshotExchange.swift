@@ -99,17 +99,26 @@ final class SnapshotExchange: Sendable {
         if let failure = self.state.withLock({ $0.failure }), !(failure is CancellationError) { throw failure }
     }
 
-    /// The chunk a low watermark of this session names; `nil` for another session's watermark.
+    /// The chunk a watermark of this session names; `nil` for another session's watermark. At a high watermark the
+    /// rows move out to the caller (a copy left here would make the session's edits copy every row).
     func chunk(at watermark: SnapshotWatermark) -> Chunk? {
         guard watermark.token == self.token, watermark.slot == self.slot else { return nil }
-        return self.state.withLock { $0.chunks[watermark.chunk] }
+        return self.state.withLock { state in
+            guard var chunk = state.chunks[watermark.chunk] else { return nil }
+            if watermark.kind == .high {
+                chunk.rows = state.chunks[watermark.chunk]?.rows.take()
+            }
+            return chunk
+        }
     }
 
-    /// The high watermark of `chunk` arrived at `position`; its surviving reads go out there.
-    func passed(_ chunk: UInt64, at position: LSN, outcome: SnapshotWindows.Outcome) {
-        switch outcome {
-        case .readAgain: self.resolve(chunk, .readAgain)
-        case .deliver: self.state.withLock { $0.delivering.append((chunk, position)) }
+    /// The high watermark of `chunk` arrived at `position`: its surviving reads go out there, or it is to be read
+    /// again.
+    func passed(_ chunk: UInt64, at position: LSN, readAgain: Bool) {
+        if readAgain {
+            self.resolve(chunk, .readAgain)
+        } else {
+            self.state.withLock { $0.delivering.append((chunk, position)) }
         }
     }
 
