@@ -64,7 +64,8 @@ struct SnapshotWindows: Sendable {
     enum Outcome: Sendable, Equatable {
         /// Deliver these reads (possibly none).
         case deliver([Change])
-        /// A change in the window could not be matched to a key: read the chunk again.
+        /// A change in the window could not be matched to a key, or left out large values of a row of the chunk:
+        /// read the chunk again.
         case readAgain
     }
 
@@ -72,6 +73,8 @@ struct SnapshotWindows: Sendable {
         var table: TableName
         var key: SnapshotKey
         var touched: Set<String> = []
+        /// Keys of updates that left unchanged TOAST columns out: the stream never carries those values.
+        var partial: Set<String> = []
         var truncated = false
         var unmatched = false
     }
@@ -103,6 +106,7 @@ struct SnapshotWindows: Sendable {
                 self.windows[chunk]?.unmatched = true
             } else {
                 self.windows[chunk]?.touched.formUnion(keys)
+                if !change.unchangedToast.isEmpty { self.windows[chunk]?.partial.formUnion(keys) }
             }
         }
     }
@@ -113,6 +117,13 @@ struct SnapshotWindows: Sendable {
         if window.unmatched { return .readAgain }
         if window.truncated { return .deliver([]) }
         if window.touched.isEmpty { return .deliver(rows) }
+        // Striking such a row would leave a consumer that never had it without its large values: read it (and its
+        // chunk) again in a window where nothing left them out.
+        if !window.partial.isEmpty
+            && rows.contains(where: { $0.new.flatMap(window.key.text(of:)).map(window.partial.contains) ?? false })
+        {
+            return .readAgain
+        }
         return .deliver(rows.filter { read in
             guard let new = read.new, let key = window.key.text(of: new) else { return true }
             return !window.touched.contains(key)

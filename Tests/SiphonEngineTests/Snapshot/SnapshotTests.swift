@@ -21,7 +21,12 @@ import Testing
             case .insert, .update, .read:
                 // An update that changed the key names the old one in `key`.
                 if let old = change.key["id"], old != change.new?["id"] { self.rows[old] = nil }
-                if let new = change.new, let id = new["id"] { self.rows[id] = new }
+                guard var new = change.new, let id = new["id"] else { return }
+                // Large values an update left out stay as the consumer had them.
+                for name in change.unchangedToast {
+                    if let kept = self.rows[id]?[name] { new.columns.append(Row.Column(name: name, json: kept)) }
+                }
+                self.rows[id] = new
             case .delete:
                 if let id = change.key["id"] { self.rows[id] = nil }
             case .truncate:
@@ -63,6 +68,13 @@ import Testing
         }
     }
 
+    /// Makes the rows in the table predate the slot, as when Siphon is added to a database that has data: the
+    /// stream then carries none of them, and a consumer has them only from the snapshot.
+    func recreateSlot(_ fixture: StreamFixture) async throws {
+        try await fixture.simpleQuery(
+            "SELECT pg_drop_replication_slot('\(fixture.slot)'); SELECT pg_create_logical_replication_slot('\(fixture.slot)', 'pgoutput')")
+    }
+
     func snapshotState(_ fixture: StreamFixture) async throws -> SnapshotProgress? {
         try await SnapshotRequests.progress(slot: fixture.slot, settings: fixture.settings, logger: self.logger)
             .first { $0.table.table == fixture.table }
@@ -84,6 +96,7 @@ import Testing
                 i % 2 = 0, i / 7.0, md5(i::text)::uuid
             FROM generate_series(1, \(rows)) i
             """)
+        try await self.recreateSlot(fixture)
         let recorder = ChangeRecorder()
         let chunkSize = 2_000
         let pipeline = self.pipeline(fixture, recorder: recorder, chunkSize: chunkSize)
@@ -262,6 +275,60 @@ import Testing
             }
             writes += 1
             guard writes < 200_000 else { throw SiphonError(.cancelled, "the snapshot never finished") }
+        }
+    }
+
+    @Test func updatesThatLeaveLargeValuesOutNeverHideThemFromAConsumerThatLacksTheRow() async throws {
+        let fixture = try await StreamFixture.make(columns: "id int PRIMARY KEY, n int NOT NULL, big text", prefix: "snaptoast")
+        let rows = 3_000
+        // Random hex well over the TOAST threshold even compressed: stored out of line, so updates that do not touch
+        // it leave it out of the stream.
+        try await fixture.simpleQuery(
+            """
+            INSERT INTO \(fixture.table)
+            SELECT g, 0, (SELECT string_agg(md5(random()::text || g || s), '') FROM generate_series(1, 300) s)
+            FROM generate_series(1, \(rows)) g
+            """)
+        try await self.recreateSlot(fixture)
+        let recorder = ChangeRecorder()
+        let chunkSize = 500
+        let pipeline = self.pipeline(fixture, recorder: recorder, chunkSize: chunkSize)
+        try await withRunningPipeline(pipeline) {
+            try await SnapshotRequests.request(
+                [TableName(fixture.table)], slot: fixture.slot, publications: [fixture.publication],
+                settings: fixture.settings, logger: self.logger)
+            // Two writers, each on one connection, update rows of the chunk being read (and the next) as fast as
+            // they can, so that updates land between its watermarks.
+            async let first = self.updateAhead(fixture, chunkSize: chunkSize, label: "toast writer 1")
+            async let second = self.updateAhead(fixture, chunkSize: chunkSize, label: "toast writer 2")
+            _ = try await (first, second)
+            try await fixture.simpleQuery("INSERT INTO \(fixture.table) VALUES (-1, 0, 'the end')")
+            _ = try await recorder.next(timeout: .seconds(120)) { $0.new?["id"] == "-1" }
+        }
+        #expect(recorder.changes.contains { !$0.unchangedToast.isEmpty }, "no update left a large value out")
+        var replica = Replica()
+        for change in recorder.changes { replica.apply(change) }
+        let differences = try await self.differences(replica, table: fixture.table, settings: fixture.settings)
+        #expect(differences.isEmpty, "\(differences.map { String($0.prefix(120)) })")
+        try await fixture.drop()
+    }
+
+    /// Bumps `n` of rows just ahead of the snapshot's progress, on one connection, until the snapshot is done.
+    func updateAhead(_ fixture: StreamFixture, chunkSize: Int, label: String) async throws {
+        var random = SeededGenerator.forFaultInjection(label)
+        try await ServerConnection.withConnection(settings: fixture.settings, replication: false, logger: self.logger) {
+            connection in
+            var done: Int64 = 0
+            for writes in 0..<200_000 {
+                if writes % 50 == 0 {
+                    guard let state = try await self.snapshotState(fixture), state.state != .done else { return }
+                    done = state.rowsDone
+                }
+                let id = Int(done) + Int.random(in: 1...(2 * chunkSize), using: &random)
+                try await connection.query(
+                    "UPDATE public.\(fixture.table) SET n = n + 1 WHERE id = $1", parameters: [String(id)])
+            }
+            throw SiphonError(.cancelled, "the snapshot never finished")
         }
     }
 

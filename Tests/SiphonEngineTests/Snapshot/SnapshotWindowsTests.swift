@@ -55,6 +55,19 @@ import Testing
         #expect(windows.close(1, rows: self.reads([1])) == .readAgain)
     }
 
+    @Test func anUpdateThatLeftOutLargeValuesOfAChunkRowMakesTheChunkReadAgain() {
+        var windows = SnapshotWindows()
+        windows.open(1, table: self.table, key: self.key)
+        var update = self.change(.update, id: 2)
+        update.unchangedToast = ["description"]
+        windows.observe(update)
+        #expect(windows.close(1, rows: self.reads([1, 2, 3])) == .readAgain)
+        // Outside the chunk's rows it strikes nothing and asks for nothing.
+        windows.open(2, table: self.table, key: self.key)
+        windows.observe(update)
+        #expect(windows.close(2, rows: self.reads([5, 6])) == .deliver(self.reads([5, 6])))
+    }
+
     @Test func aHighWatermarkWithoutItsLowOneIsNotOurs() {
         var windows = SnapshotWindows()
         #expect(windows.close(3, rows: self.reads([1])) == nil)
