@@ -149,12 +149,18 @@ import Testing
         let publication = TestEnvironment.uniqueName("pub")
         _ = try await sql(url, "CREATE TABLE public.\(table) (id int, note text)")
         _ = try await sql(url, "CREATE PUBLICATION \(publication) FOR TABLE public.\(table)")
-        let (status, _, errors) = try await SiphonProcess.run(
-            ["snapshot", "--url", url, "--slot", "any", "--publication", publication, "--table", table, "--no-wait"],
-            directory: try makeScratchDirectory())
+        let directory = try makeScratchDirectory()
+        let arguments = ["snapshot", "--url", url, "--publication", publication, "--table", table, "--no-wait"]
+        let slot = TestEnvironment.uniqueName("slot")
+        let (noSlot, _, noSlotErrors) = try await SiphonProcess.run(arguments + ["--slot", slot], directory: directory)
+        #expect(noSlot != 0)
+        #expect(noSlotErrors.contains("replication slot \(slot) does not exist"), "\(noSlotErrors)")
+        _ = try await sql(url, "SELECT pg_create_logical_replication_slot('\(slot)', 'pgoutput')")
+        let (status, _, errors) = try await SiphonProcess.run(arguments + ["--slot", slot], directory: directory)
         #expect(status != 0)
         #expect(errors.contains("has no primary key"), "\(errors)")
         #expect(errors.contains("ALTER TABLE public.\(table) ADD PRIMARY KEY"), "\(errors)")
+        _ = try await sql(url, "SELECT pg_drop_replication_slot('\(slot)')")
         _ = try await sql(url, "DROP PUBLICATION \(publication)")
         _ = try await sql(url, "DROP TABLE public.\(table)")
     }

@@ -64,7 +64,12 @@ struct Snapshot: AsyncParsableCommand {
             }
             if !waitedForRun && !progress.contains(where: \.started) {
                 waitedForRun = true
-                say("waiting for `siphon run` on slot \(TerminalText.name(self.names.slot)) to read it (Ctrl-C stops waiting, not the snapshot)")
+                let read = try await SnapshotRequests.slotIsRead(self.names.slot, settings: settings, logger: logger)
+                say(
+                    (read == true
+                        ? "waiting for the `siphon run` reading slot \(TerminalText.name(self.names.slot)) to start it"
+                        : "no `siphon run` reads slot \(TerminalText.name(self.names.slot)) now; the snapshot starts when one does")
+                        + " (Ctrl-C stops waiting, not the snapshot)")
             }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -58,6 +58,12 @@ public enum SnapshotRequests {
     ) async throws -> [SnapshotProgress] {
         try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
+            guard try await Self.slotIsRead(slot, on: connection) != nil else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "replication slot \(slot) does not exist, so nothing would deliver the snapshot; create it with "
+                        + "`siphon setup` (or name the slot `siphon run` reads with --slot)")
+            }
             let names = tables.isEmpty ? try await Self.publishedTables(publications, on: connection) : tables
             var resolved: [SnapshotTable] = []
             var problems: [String] = []
@@ -162,6 +168,19 @@ public enum SnapshotRequests {
                 .commandTag
             return Int(tag.split(separator: " ").last ?? "") ?? 0
         }
+    }
+
+    /// Whether a process reads `slot` now (`siphon run`, which delivers its snapshots); `nil` when there is no such
+    /// slot.
+    public static func slotIsRead(_ slot: String, settings: ConnectionSettings, logger: Logger) async throws -> Bool? {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
+            try await Self.slotIsRead(slot, on: $0)
+        }
+    }
+
+    static func slotIsRead(_ slot: String, on connection: ServerConnection) async throws -> Bool? {
+        try await connection.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", parameters: [slot])
+            .rows.first.map { $0[0] == "t" }
     }
 
     /// Every snapshot recorded for `slot`, oldest request first; none when nothing was ever asked for.
