@@ -69,6 +69,8 @@ struct SnapshotReader: Sendable {
         var doneKey: [String]?
         var rowsDone: Int64
         var condition: String?
+        /// The planner's estimate recorded with the request (of what the condition keeps, when there is one).
+        var rowsEstimated: Int64?
     }
 
     /// Why one request cannot be read: it is marked failed, and the session streams on.
@@ -83,7 +85,7 @@ struct SnapshotReader: Sendable {
         guard exists.first?.first == "t" else { return nil }
         let rows = try await connection.query(
             """
-            SELECT id, schema_name, table_name, rows_done, condition,
+            SELECT id, schema_name, table_name, rows_done, condition, rows_estimated,
                 done_lsn > (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1)
             FROM siphon.snapshots WHERE slot = $1 AND state = 'pending' ORDER BY id
             """, parameters: [self.slot]
@@ -91,7 +93,7 @@ struct SnapshotReader: Sendable {
         for row in rows {
             guard let id = row[0].flatMap({ Int64($0) }), let schema = row[1], let table = row[2] else { continue }
             guard self.exchange.claim(id) else { continue }
-            if row[5] == "t" {
+            if row[6] == "t" {
                 self.logger.warning(
                     """
                     The slot is behind the snapshot's recorded progress (the server lost acknowledged positions); \
@@ -102,7 +104,8 @@ struct SnapshotReader: Sendable {
                     "UPDATE siphon.snapshots SET done_key = NULL, done_lsn = NULL, rows_done = 0 WHERE id = $1",
                     parameters: [String(id)])
                 return Request(
-                    id: id, table: TableName(schema: schema, table), doneKey: nil, rowsDone: 0, condition: row[4])
+                    id: id, table: TableName(schema: schema, table), doneKey: nil, rowsDone: 0, condition: row[4],
+                    rowsEstimated: row[5].flatMap { Int64($0) })
             }
             let key = try await connection.query(
                 """
@@ -112,7 +115,7 @@ struct SnapshotReader: Sendable {
             ).rows.map { $0[0] ?? "" }
             return Request(
                 id: id, table: TableName(schema: schema, table), doneKey: key.isEmpty ? nil : key,
-                rowsDone: row[3].flatMap { Int64($0) } ?? 0, condition: row[4])
+                rowsDone: row[3].flatMap { Int64($0) } ?? 0, condition: row[4], rowsEstimated: row[5].flatMap { Int64($0) })
         }
         return nil
     }
@@ -156,7 +159,7 @@ struct SnapshotReader: Sendable {
         var after = request.doneKey
         var inFlight: [ChunkRead] = []
         var readToTheEnd = false
-        var progress = SnapshotRate(rowsDone: request.rowsDone, estimated: table.estimatedRows)
+        var progress = SnapshotRate(rowsDone: request.rowsDone, estimated: request.rowsEstimated ?? table.estimatedRows)
         while true {
             if !readToTheEnd && inFlight.count < Self.chunksInFlight {
                 let chunk: ChunkRead
