@@ -255,6 +255,26 @@ extension AdminSession {
         }
     }
 
+    /// What `siphon.snapshots` (made by `siphon run` on the first snapshot request) records for `slot`; none when
+    /// the table does not exist.
+    func snapshots(ofSlot slot: String) async throws -> [SnapshotFacts] {
+        guard try await self.rows("SELECT to_regclass('siphon.snapshots') IS NOT NULL AS present").first?.bool("present")
+            ?? false
+        else { return [] }
+        return try await self.rows(
+            """
+            SELECT schema_name, table_name, state, rows_done, rows_estimated, error
+            FROM siphon.snapshots WHERE slot = $1 ORDER BY id
+            """, parameters: [slot]
+        ).map { row in
+            SnapshotFacts(
+                table: TableName(schema: try row.string("schema_name"), try row.string("table_name")),
+                state: try row.string("state"), rowsDone: try row.int("rows_done"),
+                rowsEstimated: try row.optionalString("rows_estimated").flatMap { Int64($0) },
+                error: try row.optionalString("error"))
+        }
+    }
+
     func slot(named name: String, serverVersion: Int) async throws -> SlotFacts? {
         let walStatus = serverVersion >= 130000 ? "s.wal_status" : "NULL::text"
         let rows = try await self.rows(

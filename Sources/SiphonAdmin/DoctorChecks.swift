@@ -8,6 +8,18 @@ struct DoctorFacts: Sendable, Hashable {
     var relations: [CatalogRelation]
     var slot: SlotFacts?
     var publication: PublicationFacts?
+    /// What `siphon.snapshots` records for the slot, oldest request first.
+    var snapshots: [SnapshotFacts] = []
+}
+
+/// One table's snapshot as `siphon.snapshots` records it (written by `siphon run`'s snapshot readers).
+struct SnapshotFacts: Sendable, Hashable {
+    var table: TableName
+    /// `pending`, `done` or `failed`.
+    var state: String
+    var rowsDone: Int64
+    var rowsEstimated: Int64?
+    var error: String?
 }
 
 /// The doctor's judgement: facts in, checks out. Pure, so every message and fix is tested with plain values.
@@ -37,7 +49,10 @@ struct DoctorChecks {
             }
             checks += self.tableSelect(tables)
         }
-        if let slot = self.options.slot { checks += self.slotChecks(slot) }
+        if let slot = self.options.slot {
+            checks += self.slotChecks(slot)
+            checks += self.snapshotChecks(slot)
+        }
         if let publication = self.options.publication { checks += self.publicationChecks(publication) }
         if let tables {
             checks += self.primaryKeys(tables)
@@ -324,6 +339,28 @@ struct DoctorChecks {
         return checks
     }
 
+    /// One check per recorded snapshot: done and under way are fine; a failed one says why. Table names stay out of
+    /// the fix's command line (they may hold anything); the check's subject names the table.
+    private func snapshotChecks(_ slot: String) -> [Check] {
+        self.facts.snapshots.map { snapshot in
+            let table = snapshot.table.description
+            let rows = snapshot.rowsEstimated.map { "\(snapshot.rowsDone) of ~\($0) rows" } ?? "\(snapshot.rowsDone) rows"
+            switch snapshot.state {
+            case "failed":
+                return Check(
+                    name: "snapshot", subject: table, status: .warning,
+                    message: "the snapshot of \(table) failed: \(snapshot.error ?? "no reason recorded")",
+                    fix: "fix what the message says, then ask again: siphon snapshot --slot \(slot) --table followed by the table")
+            case "pending":
+                return Check(
+                    name: "snapshot", subject: table, status: .ok,
+                    message: "the snapshot of \(table) is under way (\(rows) delivered); `siphon run` on slot \(slot) reads it")
+            default:
+                return Check(name: "snapshot", subject: table, status: .ok, message: "\(table) was snapshotted (\(rows))")
+            }
+        }
+    }
+
     private func walStatus(_ status: String, slot: String, literal: String) -> Check {
         switch status {
         case "reserved":
@@ -359,8 +396,8 @@ struct DoctorChecks {
                 status: .error,
                 message: "the WAL slot \(slot) needed was removed (wal_status lost): changes were lost, and the "
                     + "tables must be snapshotted again",
-                fix: "SELECT pg_drop_replication_slot(\(literal)); then run siphon setup again and re-snapshot the "
-                    + "tables"
+                fix: "SELECT pg_drop_replication_slot(\(literal)); then run siphon setup again, start siphon run, and "
+                    + "deliver the tables' rows again with siphon snapshot --all-tables"
             )
         default:
             return Check(

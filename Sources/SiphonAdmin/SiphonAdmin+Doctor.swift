@@ -59,7 +59,8 @@ extension SiphonAdmin {
                         } ?? nil,
                         publication: try await options.publication.asyncMap {
                             try await session.publication(named: $0, serverVersion: server.versionNumber)
-                        } ?? nil
+                        } ?? nil,
+                        snapshots: try await options.slot.asyncMap { try await session.snapshots(ofSlot: $0) } ?? []
                     )
                     return DoctorReport(checks: [connected] + DoctorChecks(options: options, facts: facts).evaluate())
                 } catch {

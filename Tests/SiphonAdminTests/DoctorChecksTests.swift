@@ -41,9 +41,29 @@ import Testing
                     message:
                         "the WAL slot s needed was removed (wal_status lost): changes were lost, and the tables must "
                         + "be snapshotted again",
-                    fix: "SELECT pg_drop_replication_slot('s'); then run siphon setup again and re-snapshot the tables"
+                    fix: "SELECT pg_drop_replication_slot('s'); then run siphon setup again, start siphon run, and "
+                        + "deliver the tables' rows again with siphon snapshot --all-tables"
                 )
         )
+    }
+
+    @Test func snapshotsAreReportedAndAFailedOneSaysWhy() {
+        var facts = DoctorFacts(server: Facts.server, relations: [], slot: self.slot(status: "reserved", retained: 0), publication: nil)
+        facts.snapshots = [
+            SnapshotFacts(table: TableName("orders"), state: "done", rowsDone: 1200, rowsEstimated: 1200, error: nil),
+            SnapshotFacts(table: TableName("Order Items"), state: "pending", rowsDone: 10, rowsEstimated: nil, error: nil),
+            SnapshotFacts(
+                table: TableName("a; rm -rf ~"), state: "failed", rowsDone: 0, rowsEstimated: nil,
+                error: "table public.\"a; rm -rf ~\" has no primary key"),
+        ]
+        let checks = DoctorChecks(options: DoctorOptions(slot: "s"), facts: facts).evaluate().filter { $0.name == "snapshot" }
+        #expect(checks.map(\.status) == [.ok, .ok, .warning])
+        #expect(checks.map(\.subject) == ["public.orders", #"public."Order Items""#, #"public."a; rm -rf ~""#])
+        #expect(checks[0].message == "public.orders was snapshotted (1200 of ~1200 rows)")
+        #expect(checks[1].message.contains("is under way (10 rows delivered)"))
+        #expect(checks[2].message.hasSuffix("has no primary key"))
+        // The fix names the slot (a checked identifier) but never puts a table name on a command line.
+        #expect(checks[2].fix == "fix what the message says, then ask again: siphon snapshot --slot s --table followed by the table")
     }
 
     @Test func retainedWALIsMeasuredAgainstTheLimit() {

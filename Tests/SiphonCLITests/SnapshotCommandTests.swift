@@ -137,6 +137,11 @@ import Testing
             try readChanges(file).filter { $0.operation == .read }.count == 2500
         }
         #expect(try Self.replay(file) == (try await Self.table(pipeline)))
+        // The doctor reports it too.
+        let (_, report, _) = try await SiphonProcess.run(
+            ["doctor", "--url", url, "--slot", pipeline.slot, "--publication", pipeline.publication,
+             "--table", "public.\(pipeline.table)"], directory: directory)
+        #expect(report.contains("public.\(pipeline.table) was snapshotted (2500"), "\(report)")
         run.signal(SIGTERM)
         #expect(try await run.wait(timeout: .seconds(60)) == 0)
         try await pipeline.drop()

@@ -45,8 +45,9 @@ enum SlotInspector {
             throw SiphonError(
                 .changesLost,
                 "replication slot \"\(slot)\" was invalidated (wal_status = lost): the server removed WAL it still "
-                    + "needed, so changes were lost. Re-snapshot the tables downstream, drop the slot and create it "
-                    + "again (siphon teardown, siphon setup); consider raising max_slot_wal_keep_size.")
+                    + "needed, so changes were lost. Re-snapshot the tables downstream: drop the slot and create it "
+                    + "again (siphon teardown, siphon setup --snapshot, siphon run); consider raising "
+                    + "max_slot_wal_keep_size.")
         }
         guard let confirmedText = confirmed, let confirmedFlush = LSN(confirmedText) else {
             throw SiphonError(.slotUnavailable, "replication slot \"\(slot)\" has no confirmed position yet")

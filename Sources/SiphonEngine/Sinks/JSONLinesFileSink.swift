@@ -174,8 +174,9 @@ public final class JSONLinesFileSink: SourceBoundSink {
                     "replication slot \"\(slot)\" starts at \(slotPosition), but \(self.path) was only confirmed up "
                         + "to \(confirmed): the slot was dropped and created again, or moved on by something else "
                         + "(pg_replication_slot_advance, another siphon run writing to another file), so changes "
-                        + "committed in between were lost to this file. Re-snapshot the tables downstream and write to "
-                        + "a new file, or move \(self.path) and \(recordPath) away.")
+                        + "committed in between were lost to this file. Re-snapshot the tables downstream (siphon "
+                        + "snapshot --all-tables) and write to a new file, or move \(self.path) and \(recordPath) "
+                        + "away.")
             }
             let confirmed = max(record?.confirmed ?? slotPosition ?? .zero, slotPosition ?? .zero)
             var bound = SourceRecordFile(source: source, confirmed: confirmed == .zero ? nil : confirmed)
