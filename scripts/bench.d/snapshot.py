@@ -33,10 +33,15 @@ def time_copy(ctx, argv, run_dir):
     return dict(seconds=seconds, cpu=child.cpu_seconds(), rss=child.peak_rss_mb())
 
 
+def snapshots_table_exists(db):
+    """Whether `siphon run` made siphon.snapshots yet (a query naming a missing table fails)."""
+    return db.value("SELECT to_regclass('siphon.snapshots') IS NOT NULL")
+
+
 def time_siphon(ctx, db, table, publication, sink, parallel, run_dir, rows, timeout):
     slot = "bench_snapshot"
-    db.execute("DELETE FROM siphon.snapshots WHERE slot = %s" if db.value(
-        "SELECT to_regclass('siphon.snapshots') IS NOT NULL") else "SELECT %s", (slot,))
+    if snapshots_table_exists(db):
+        db.execute("DELETE FROM siphon.snapshots WHERE slot = %s", (slot,))
     db.create_slot(slot)
     argv = siphon_argv(ctx, slot, publication, sink, parallel)
     child = Child(argv, ctx.environment, os.path.join(run_dir, "siphon.log"), run_dir, None)
@@ -47,7 +52,7 @@ def time_siphon(ctx, db, table, publication, sink, parallel, run_dir, rows, time
                 raise RuntimeError(f"siphon exited with {child.status}: {child.log_tail()}")
             child.sample_memory()
             state = db.row("SELECT state, rows_done FROM siphon.snapshots WHERE slot = %s", (slot,)) \
-                if db.value("SELECT to_regclass('siphon.snapshots') IS NOT NULL") else None
+                if snapshots_table_exists(db) else None
             if state and state[0] == "done":
                 break
             if time.monotonic() - started > timeout:

@@ -76,6 +76,12 @@ public struct LogicalReplicationSource: ChangeSource {
 
     public func withSession(_ body: (inout LogicalReplicationSession) async throws -> Void) async throws {
         let configuration = self.configuration
+        if let snapshots = configuration.snapshots, snapshots.chunkSize < 1 || snapshots.parallel < 1 {
+            // A chunk of no rows would never reach the end of a table.
+            throw SiphonError(
+                .invalidConfiguration,
+                "snapshot chunks need at least one row and one reader, not \(snapshots.chunkSize) and \(snapshots.parallel)")
+        }
         try await ServerConnection.withConnection(settings: configuration.connection, logger: self.logger) {
             connection in
             let system = try await connection.identifySystem()

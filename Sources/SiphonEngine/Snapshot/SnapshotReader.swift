@@ -39,7 +39,7 @@ struct SnapshotReader: Sendable {
     func run() async {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<max(1, self.options.parallel) {
+                for _ in 0..<self.options.parallel {
                     group.addTask { try await self.readRequests() }
                 }
                 try await group.waitForAll()
@@ -81,8 +81,7 @@ struct SnapshotReader: Sendable {
     /// The oldest pending request no other reader of this session has. A request whose recorded progress is ahead of
     /// the slot (the server lost acknowledged positions in a crash) starts over: its reads may come again.
     private func claimNext(on connection: ServerConnection) async throws -> Request? {
-        let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
-        guard exists.first?.first == "t" else { return nil }
+        guard try await SnapshotRequests.tableExists(on: connection) else { return nil }
         let rows = try await connection.query(
             """
             SELECT id, schema_name, table_name, rows_done, condition, rows_estimated,
@@ -229,7 +228,7 @@ struct SnapshotReader: Sendable {
         try await self.emit(low, on: connection)
         var rows: [Change] = []
         rows.reserveCapacity(self.options.chunkSize)
-        var lastKey: [String]?
+        var lastRow: [ByteBuffer?]?
         let readAt = PostgresTimestamp(unixMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         let isKey = table.columns.indices.map(table.keyPositions.contains)
         var high = low
@@ -241,7 +240,7 @@ struct SnapshotReader: Sendable {
                 parameters: after ?? []
             ) { values in
                 rows.append(self.change(from: values, of: table, isKey: isKey, renderer: renderer, readAt: readAt))
-                lastKey = table.keyPositions.map { values[$0].map { String(buffer: $0) } ?? "" }
+                lastRow = values
             }
             if condition != nil { try await connection.simpleQuery("COMMIT") }
         } catch let error as SiphonError where SourceRecovery.forConnectionFailure(error) == .fail {
@@ -254,6 +253,8 @@ struct SnapshotReader: Sendable {
         let count = rows.count
         self.exchange.read(rows, chunk: low.chunk)
         try await self.emit(high, on: connection)
+        // Key columns are never NULL: the chunk's last row gives the key the next chunk starts after.
+        let lastKey = lastRow.map { row in table.keyPositions.map { row[$0].map { String(buffer: $0) } ?? "" } }
         return ChunkRead(id: low.chunk, after: after, lastKey: lastKey, count: count)
     }
 

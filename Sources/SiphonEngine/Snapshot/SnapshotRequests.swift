@@ -162,8 +162,7 @@ public enum SnapshotRequests {
     public static func forget(slot: String, settings: ConnectionSettings, logger: Logger) async throws -> Int {
         try await ServerConnection.withConnection(settings: settings, replication: false, logger: logger) {
             connection in
-            let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
-            guard exists.first?.first == "t" else { return 0 }
+            guard try await Self.tableExists(on: connection) else { return 0 }
             let tag = try await connection.query("DELETE FROM siphon.snapshots WHERE slot = $1", parameters: [slot])
                 .commandTag
             return Int(tag.split(separator: " ").last ?? "") ?? 0
@@ -192,9 +191,14 @@ public enum SnapshotRequests {
         }
     }
 
+    /// Whether `siphon.snapshots` exists yet: it is made by the first request, and a statement naming a missing table
+    /// fails as a whole.
+    static func tableExists(on connection: ServerConnection) async throws -> Bool {
+        try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows.first?.first == "t"
+    }
+
     static func progress(slot: String, on connection: ServerConnection) async throws -> [SnapshotProgress] {
-        let exists = try await connection.simpleQuery("SELECT to_regclass('siphon.snapshots') IS NOT NULL").rows
-        guard exists.first?.first == "t" else { return [] }
+        guard try await Self.tableExists(on: connection) else { return [] }
         return try await connection.query(
             """
             SELECT schema_name, table_name, state, rows_done, rows_estimated, error, started_at IS NOT NULL

@@ -332,6 +332,17 @@ import Testing
         }
     }
 
+    @Test func snapshotOptionsThatCouldNeverFinishAreRefused() async throws {
+        let fixture = try await StreamFixture.make(prefix: "snapopts")
+        var configuration = fixture.configuration()
+        configuration.source.snapshots = SnapshotOptions(chunkSize: 0)
+        let pipeline = Pipeline(configuration: configuration, sinks: [ChangeRecorder()], logger: self.logger)
+        let error = await #expect(throws: SiphonError.self) { try await pipeline.run() }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("at least one row") == true)
+        try await fixture.drop()
+    }
+
     @Test func tablesThatCannotBeSnapshottedAreRefusedWithTheFix() async throws {
         let fixture = try await StreamFixture.make(columns: "id int, note text", prefix: "snapnokey")
         let error = await #expect(throws: SiphonError.self) {
