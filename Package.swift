@@ -81,6 +81,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SiphonSync",
+            dependencies: [
+                "SiphonCore", "SiphonReplication", "SiphonEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SiphonTrigger",
             dependencies: [
                 "SiphonCore", "SiphonReplication",
@@ -103,14 +111,15 @@ let package = Package(
             name: "Siphon",
             dependencies: [
                 "SiphonCore", "SiphonReplication", "SiphonEngine", "SiphonAdmin", "SiphonTrigger", "SiphonService",
+                "SiphonSync",
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SiphonCLI",
             dependencies: [
-                "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonService", "SiphonSystem",
-                "SiphonTrigger",
+                "SiphonCore", "SiphonEngine", "SiphonAdmin", "SiphonReplication", "SiphonService", "SiphonSync",
+                "SiphonSystem", "SiphonTrigger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,6 +160,14 @@ let package = Package(
             dependencies: [
                 "SiphonTrigger", "SiphonAdmin", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SiphonSyncTests",
+            dependencies: [
+                "SiphonSync", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

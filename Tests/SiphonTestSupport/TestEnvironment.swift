@@ -24,6 +24,8 @@ public enum TestEnvironment {
 
     /// URL of the `wal_level=logical` cluster, as the superuser-and-REPLICATION role `siphon`.
     public static func url() throws -> String { try value("SIPHON_TEST_URL") }
+    /// URL of the second `wal_level=logical` cluster (database `siphon_test`, role `siphon`): the other side of sync.
+    public static func targetURL() throws -> String { try value("SIPHON_TEST_TARGET_URL") }
     public static func host() throws -> String { try value("SIPHON_TEST_HOST") }
     public static func port() throws -> Int { Int(try value("SIPHON_TEST_PORT"))! }
     public static func password() throws -> String { try value("SIPHON_TEST_PASSWORD") }
