@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "SiphonSync",
             dependencies: [
-                "SiphonCore", "SiphonReplication", "SiphonEngine",
+                "SiphonCore", "SiphonReplication", "SiphonEngine", "SiphonAdmin",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -19,7 +19,8 @@ struct SiphonCommand: AsyncParsableCommand {
             Start with `siphon demo`, which needs no database.
             """,
         subcommands: [
-            Demo.self, Setup.self, Run.self, Snapshot.self, Tail.self, Doctor.self, Teardown.self, Sql.self, Listen.self,
+            Demo.self, Setup.self, Run.self, Snapshot.self, Sync.self, Tail.self, Doctor.self, Teardown.self, Sql.self,
+            Listen.self,
         ]
     )
 

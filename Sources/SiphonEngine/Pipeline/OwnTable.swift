@@ -3,11 +3,11 @@
 import SiphonCore
 
 /// Siphon's own tables in the `siphon` schema (`ChangeFilter.ownSchema`: never captured), made on first use.
-enum OwnTable {
+package enum OwnTable {
     /// Creates the schema and `siphon.<name>` with `columns` if missing. Two sessions that create it at once both
     /// try; the loser waits for the winner's commit and then fails on the catalog's unique index, which means the
     /// object is there.
-    static func createSQL(_ name: String, columns: String) -> String {
+    package static func createSQL(_ name: String, columns: String) -> String {
         """
         DO $siphon$ BEGIN
             BEGIN

@@ -1,0 +1,106 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import ArgumentParser
+import Foundation
+import Logging
+import SiphonCore
+import SiphonEngine
+import SiphonService
+import SiphonSync
+import SiphonSystem
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Keep tables in another PostgreSQL database up to date with these, one way or both.",
+        discussion: """
+            Checks that the tables match on both sides, creates what the sync needs (a publication and slot on the side
+            it reads, a replication origin and siphon.sync_progress on the side it writes), copies the rows the source
+            holds, then applies every source transaction to the target in commit order. Each change takes effect
+            exactly once, also across crashes: the target records how far it applied in the same transaction as the
+            data, and the source is acknowledged only after that commit.
+
+            With --both-ways the target's changes flow back too; what one direction applied is never sent back. The
+            first copy goes one way only (source to target).
+
+            The URLs come from --from/--to or SIPHON_SYNC_FROM/SIPHON_SYNC_TO (keep passwords off the command line).
+            SIGTERM or SIGINT stop it cleanly. `siphon verify` tells whether the tables are equal.
+            """)
+
+    @Option(help: ArgumentHelp("The database to read (URL or key=value string).", valueName: "url"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("The database to write (URL or key=value string).", valueName: "url"))
+    var to: String?
+
+    @Option(name: .customLong("table"), help: "A table to sync, written as SQL does: schema.table (repeatable).")
+    var tables: [String] = []
+
+    @Option(help: "Names the sync's slots, origins and progress rows; syncs between the same databases need different names.")
+    var name: String = "default"
+
+    @Flag(help: "Also apply the target's changes to the source.")
+    var bothWays = false
+
+    @Flag(help: "Do not copy the rows the tables hold now; apply only changes from here on.")
+    var noInitialCopy = false
+
+    @Flag(help: "Create tables missing on the target from the source's columns and primary key.")
+    var createTables = false
+
+    @Option(help: "Changes per target transaction, at most.")
+    var batchSize: Int = 5000
+
+    @Option(help: "Rows per chunk of the initial copy.")
+    var snapshotChunkSize: Int = 10_000
+
+    @Flag(help: "Remove what the sync created on both sides (slots, publications, origins, progress) and exit.")
+    var teardown = false
+
+    @Flag(help: "With --teardown: terminate a process still reading a slot instead of refusing.")
+    var force = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    func run() async throws {
+        LoggingBootstrap.bootstrap(level: self.logLevel)
+        var logger = Logger(label: "siphon")
+        logger.logLevel = self.logLevel
+        let environment = ProcessInfo.processInfo.environment
+        guard let from = self.from ?? environment["SIPHON_SYNC_FROM"], let to = self.to ?? environment["SIPHON_SYNC_TO"]
+        else {
+            throw SiphonError(
+                .invalidConfiguration, "name both databases: --from URL and --to URL (or SIPHON_SYNC_FROM, SIPHON_SYNC_TO)")
+        }
+        guard self.snapshotChunkSize > 0 else {
+            throw SiphonError(.invalidConfiguration, "--snapshot-chunk-size must be positive")
+        }
+        var source = try ConnectionSettings(url: from, environment: environment)
+        source.applicationName = "siphon sync"
+        var target = try ConnectionSettings(url: to, environment: environment)
+        target.applicationName = "siphon sync"
+        let sync = try TableSync(
+            configuration: SyncConfiguration(
+                name: self.name, source: source, target: target, tables: try self.tables.map { try TableName(parsing: $0) },
+                bothWays: self.bothWays, initialCopy: !self.noInitialCopy, createMissingTables: self.createTables,
+                batchSize: self.batchSize, snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
+            logger: logger)
+        if self.teardown {
+            try await sync.teardown(force: self.force)
+            FileHandle.standardError.write(Data("siphon sync: removed sync \(self.name)\n".utf8))
+            return
+        }
+        try await sync.prepare()
+        let pipelines = sync.makePipelines()
+        SignalDisposition.restoreDefaults([SIGINT, SIGTERM])
+        logger.notice(
+            "siphon sync starting",
+            metadata: [
+                "from": "\(source)", "to": "\(target)", "siphon.tables": "\(sync.configuration.tables)",
+                "both_ways": "\(self.bothWays)",
+            ])
+        try await SiphonService.run(pipelines[0], alongside: Array(pipelines.dropFirst()), logger: logger)
+        let applied = pipelines.map(\.statistics.changesDelivered)
+        logger.notice("siphon sync stopped", metadata: ["changes": "\(applied)"])
+    }
+}

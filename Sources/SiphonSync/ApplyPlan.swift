@@ -1,0 +1,176 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import SiphonCore
+
+/// Turns changes into a few set-based statements for the target, in the order of the changes: consecutive changes
+/// of one table and one kind become one statement whose rows travel as one JSON parameter, read back into the
+/// target's row type by `jsonb_populate_recordset` (the JSON is `to_jsonb()`'s, so every type converts back through
+/// its own input function).
+///
+/// Pure: SQL text comes only from catalog names through `SQLQuoting`; values only ever go into the parameter.
+struct ApplyPlan {
+    struct Statement: Equatable {
+        enum Kind: Equatable {
+            /// Insert, or overwrite the row with that key (inserts, reads, updates that carry the whole row).
+            case upsert
+            /// Update the columns the change carries of the row with the old key (updates with unchanged TOAST
+            /// columns, which must be left as they are).
+            case update
+            case delete
+            case truncate
+        }
+
+        var kind: Kind
+        var table: TableName
+        var sql: String
+        /// The rows, as one JSON array; `nil` for truncate.
+        var parameter: String?
+        /// How many rows the statement must touch; fewer means the target lacks rows the source had.
+        var rows: Int
+    }
+
+    private(set) var statements: [Statement] = []
+    private var run: Run?
+
+    /// Consecutive changes that become one statement.
+    private struct Run {
+        var kind: Statement.Kind
+        var table: SyncTable
+        var columns: [String]
+        var json = "["
+        var rows = 0
+        /// Keys in this run: a key seen twice starts a new run, since one statement cannot change a row twice.
+        var keys: Set<String> = []
+    }
+
+    /// Plans `changes` against the target's tables; a change of a table the target does not have is an error.
+    init(_ changes: [Change], tables: [TableName: SyncTable]) throws {
+        for change in changes {
+            let name = TableName(schema: change.schema, change.table)
+            guard let table = tables[name] else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "a change of \(name) arrived, but that table is not synced; add it with --table \(name)")
+            }
+            try self.add(change, table: table)
+        }
+        self.endRun()
+    }
+
+    private mutating func add(_ change: Change, table: SyncTable) throws {
+        switch change.operation {
+        case .truncate:
+            self.endRun()
+            var sql = "TRUNCATE " + table.quotedName
+            if change.truncateOptions?.restartIdentity == true { sql += " RESTART IDENTITY" }
+            if change.truncateOptions?.cascade == true { sql += " CASCADE" }
+            self.statements.append(Statement(kind: .truncate, table: table.name, sql: sql, parameter: nil, rows: 0))
+        case .delete:
+            let key = try Self.key(of: change, table: table, from: change.old ?? change.key)
+            self.append(key.jsonObject, key: key, kind: .delete, table: table, columns: [])
+        case .insert, .read:
+            guard let new = change.new else { throw Self.missingRow(change) }
+            try self.upsert(new, table: table, change: change)
+        case .update:
+            guard let new = change.new else { throw Self.missingRow(change) }
+            let newKey = try Self.key(of: change, table: table, from: new)
+            let oldKey = try change.old.map { try Self.key(of: change, table: table, from: $0) } ?? newKey
+            if change.unchangedToast.isEmpty {
+                // The whole row is here: a moved key is the old row gone and the new one written.
+                if oldKey != newKey { self.append(oldKey.jsonObject, key: oldKey, kind: .delete, table: table, columns: []) }
+                try self.upsert(new, table: table, change: change)
+            } else {
+                var element = "{\"k\":"
+                oldKey.appendJSONObject(to: &element)
+                element += ",\"n\":"
+                new.appendJSONObject(to: &element)
+                element += "}"
+                // Key columns are assigned only when the key moved: an identity column GENERATED ALWAYS refuses
+                // any other value than its own, even the same one.
+                let keyNames = Set(table.keyColumns.map(\.name))
+                let columns = oldKey == newKey ? new.names.filter { !keyNames.contains($0) } : new.names
+                // Nothing but unchanged large values and the same key: the row stays as it is.
+                if columns.isEmpty { return }
+                self.append(element, key: oldKey, kind: .update, table: table, columns: columns)
+            }
+        }
+    }
+
+    private mutating func upsert(_ new: Row, table: SyncTable, change: Change) throws {
+        let key = try Self.key(of: change, table: table, from: new)
+        self.append(new.jsonObject, key: key, kind: .upsert, table: table, columns: new.names)
+    }
+
+    private mutating func append(_ element: String, key: Row, kind: Statement.Kind, table: SyncTable, columns: [String]) {
+        let keyText = key.jsonObject
+        if let run = self.run,
+            run.kind != kind || run.table.name != table.name || run.columns != columns || run.keys.contains(keyText)
+        {
+            self.endRun()
+        }
+        if self.run == nil { self.run = Run(kind: kind, table: table, columns: columns) }
+        if self.run!.rows > 0 { self.run!.json += "," }
+        self.run!.json += element
+        self.run!.rows += 1
+        self.run!.keys.insert(keyText)
+    }
+
+    private mutating func endRun() {
+        guard let run = self.run else { return }
+        self.run = nil
+        self.statements.append(
+            Statement(
+                kind: run.kind, table: run.table.name, sql: Self.sql(for: run), parameter: run.json + "]",
+                rows: run.rows))
+    }
+
+    private static func sql(for run: Run) -> String {
+        let table = run.table.quotedName
+        let keys = run.table.keyColumns.map { SQLQuoting.identifier($0.name) }
+        let keyMatch = { (row: String) in keys.map { "t.\($0) = \(row).\($0)" }.joined(separator: " AND ") }
+        let columns = run.columns.map(SQLQuoting.identifier)
+        switch run.kind {
+        case .upsert:
+            let list = columns.joined(separator: ", ")
+            let updated = columns.filter { !keys.contains($0) }
+            let onConflict =
+                updated.isEmpty
+                ? "DO NOTHING" : "DO UPDATE SET " + updated.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+            // OVERRIDING SYSTEM VALUE: the source's value of a GENERATED ALWAYS identity column is the row's value.
+            return "INSERT INTO \(table) (\(list)) OVERRIDING SYSTEM VALUE SELECT \(list) "
+                + "FROM jsonb_populate_recordset(NULL::\(table), $1::jsonb) "
+                + "ON CONFLICT (\(keys.joined(separator: ", "))) \(onConflict)"
+        case .update:
+            let assignments = columns.map { "\($0) = (x.n).\($0)" }
+            return "UPDATE \(table) AS t SET \(assignments.joined(separator: ", ")) "
+                + "FROM (SELECT jsonb_populate_record(NULL::\(table), e->'n') AS n, "
+                + "jsonb_populate_record(NULL::\(table), e->'k') AS k FROM jsonb_array_elements($1::jsonb) AS e) AS x "
+                + "WHERE \(keyMatch("(x.k)"))"
+        case .delete:
+            return "DELETE FROM \(table) AS t USING jsonb_populate_recordset(NULL::\(table), $1::jsonb) AS x "
+                + "WHERE \(keyMatch("x"))"
+        case .truncate:
+            preconditionFailure("truncate is planned on its own")
+        }
+    }
+
+    /// The target's key columns of `row`, in key order.
+    private static func key(of change: Change, table: SyncTable, from row: Row) throws -> Row {
+        var key = Row()
+        for column in table.keyColumns {
+            guard let value = row[column.name] else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "change \(change.id) of \(table.name) does not carry key column "
+                        + "\(SQLQuoting.identifier(column.name)) of the target table; the primary keys of both "
+                        + "sides must be the same columns")
+            }
+            key.columns.append(Row.Column(name: column.name, json: value))
+        }
+        return key
+    }
+
+    private static func missingRow(_ change: Change) -> SiphonError {
+        SiphonError(.invalidConfiguration, "change \(change.id) (\(change.operation.rawValue)) carries no row")
+    }
+}

@@ -1,0 +1,218 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import SiphonCore
+import SiphonEngine
+import SiphonReplication
+import Synchronization
+
+/// Applies changes to the same tables in another database: the sink end of a sync.
+///
+/// Each delivered batch is one target transaction that also records, in `siphon.sync_progress`, the id of the last
+/// change it applied. The pipeline acknowledges the source only after `deliver` returned, i.e. after that commit; after
+/// a crash the source sends again what was not acknowledged, and every change at or below the recorded id is
+/// dropped, so each change takes effect exactly once. A source transaction larger than the batch size is applied in
+/// parts of that size, each exactly once.
+///
+/// The apply session runs with `session_replication_role = replica` (the target's triggers and foreign keys do not
+/// fire, as in PostgreSQL's own subscriptions) and under the direction's replication origin, so the WAL it writes
+/// names that origin, and a sync in the other direction drops those changes instead of sending them back.
+public final class SyncApplySink: SourceBoundSink {
+    public let name: String
+    private let direction: SyncDirection
+    private let tables: [TableName]
+    private let connection: HeldConnection
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var progress: SyncProgress?
+        var targetTables: [TableName: SyncTable] = [:]
+    }
+
+    /// How far the target got, as `siphon.sync_progress` records it.
+    struct SyncProgress: Sendable, Hashable {
+        var source: SourceIdentity
+        /// The last change applied.
+        var applied: Change.ID?
+        /// The furthest slot position the pipeline confirmed (or the server reported sending) for this target.
+        var seen: LSN
+    }
+
+    static let progressTableSQL = OwnTable.createSQL(
+        "sync_progress",
+        columns: """
+            name text PRIMARY KEY, source text NOT NULL, applied_source text, applied_lsn pg_lsn,
+            applied_index int, seen_lsn pg_lsn NOT NULL, updated_at timestamptz NOT NULL DEFAULT now()
+            """)
+
+    public init(direction: SyncDirection, tables: [TableName], logger: Logger) {
+        self.direction = direction
+        self.tables = tables
+        self.name = "sync:\(direction.target)"
+        self.logger = logger
+        let origin = direction.origin
+        self.connection = HeldConnection(settings: direction.target, logger: logger) { connection in
+            // Set per session: a pooled or reused connection never carries them into other work.
+            try await connection.simpleQuery("SET session_replication_role = replica")
+            try await connection.query("SELECT pg_replication_origin_session_setup($1)", parameters: [origin])
+        }
+    }
+
+    public func bind(to source: SourceIdentity, slotPosition: LSN?) async throws {
+        let key = self.direction.progressKey
+        let tables = self.tables
+        let (recorded, targetTables) = try await self.connection.run { connection in
+            var targetTables: [TableName: SyncTable] = [:]
+            for name in tables {
+                guard let table = try await SyncTable.resolve(name, side: "target", on: connection) else {
+                    throw SiphonError(
+                        .invalidConfiguration,
+                        "table \(name) does not exist on the target; create it (siphon sync --create-tables does)")
+                }
+                targetTables[name] = table
+            }
+            let row = try await connection.query(
+                """
+                SELECT source, applied_source, applied_lsn, applied_index, seen_lsn FROM siphon.sync_progress
+                WHERE name = $1
+                """, parameters: [key]
+            ).rows.first
+            return (row.map(Self.progress(from:)) ?? nil, targetTables)
+        }
+        if let recorded {
+            let differences = source.differences(from: recorded.source)
+            guard differences.isEmpty else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "the target was synced from another source (\(differences.joined(separator: "; "))), as "
+                        + "siphon.sync_progress row \(SQLQuoting.literal(key)) records; sync it under another --name, "
+                        + "or remove the old sync first (siphon sync --teardown)")
+            }
+            if let slotPosition, slotPosition > recorded.seen {
+                throw SiphonError(
+                    .changesLost,
+                    "replication slot \(SQLQuoting.identifier(self.direction.slot)) starts at \(slotPosition), but the "
+                        + "target only applied up to \(recorded.seen): the slot was dropped and created again, or moved "
+                        + "on by something else, so changes committed in between never reached the target. Remove "
+                        + "the sync (siphon sync --teardown) and start it again, which copies the tables afresh.")
+            }
+        }
+        let progress = recorded ?? SyncProgress(source: source, applied: nil, seen: slotPosition ?? .zero)
+        if recorded == nil {
+            let sourceText = Self.text(of: source)
+            let seen = progress.seen.description
+            try await self.connection.run { connection in
+                try await connection.query(
+                    "INSERT INTO siphon.sync_progress (name, source, seen_lsn) VALUES ($1, $2, $3::pg_lsn)",
+                    parameters: [key, sourceText, seen])
+            }
+        }
+        self.state.withLock {
+            $0.progress = progress
+            $0.targetTables = targetTables
+        }
+    }
+
+    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws {
+        guard let progress = self.state.withLock({ $0.progress }), lsn > progress.seen else { return }
+        // Recording the furthest position seen saves a write for every confirmation up to it.
+        let key = self.direction.progressKey
+        try await self.connection.run { connection in
+            try await connection.query(
+                "UPDATE siphon.sync_progress SET seen_lsn = $2::pg_lsn, updated_at = now() WHERE name = $1",
+                parameters: [key, seenUpTo.description])
+        }
+        self.state.withLock { $0.progress?.seen = seenUpTo }
+    }
+
+    public func deliver(_ changes: [Change]) async throws {
+        let (progress, tables) = self.state.withLock { ($0.progress, $0.targetTables) }
+        guard let progress else {
+            throw SiphonError(.invalidConfiguration, "\(self.name) received changes before it was bound to a source")
+        }
+        let skippedOrigins = self.direction.loopOrigins
+        let fresh = changes.filter { change in
+            if let origin = change.origin, skippedOrigins.contains(origin) { return false }
+            guard let applied = progress.applied, applied.source == change.id.source else { return true }
+            return change.id > applied
+        }
+        guard let last = fresh.last else { return }
+        let plan = try ApplyPlan(fresh, tables: tables)
+        let key = self.direction.progressKey
+        let logger = self.logger
+        try await self.connection.run { connection in
+            try await connection.simpleQuery("BEGIN")
+            do {
+                // The origin's own progress follows the source too (pg_replication_origin_status), and the commit
+                // carries the source's commit time.
+                try await connection.query(
+                    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
+                    parameters: [last.lsn.description, last.commitTime.description])
+                for statement in plan.statements {
+                    let result: QueryResult
+                    if let parameter = statement.parameter {
+                        result = try await connection.query(statement.sql, parameters: [parameter])
+                    } else {
+                        result = try await connection.simpleQuery(statement.sql)
+                    }
+                    Self.checkRowCount(result.commandTag, of: statement, logger: logger)
+                }
+                try await connection.query(
+                    """
+                    UPDATE siphon.sync_progress SET applied_source = $2, applied_lsn = $3::pg_lsn,
+                        applied_index = $4::int, updated_at = now()
+                    WHERE name = $1
+                    """, parameters: [key, last.id.source, last.lsn.description, String(last.id.index)])
+                try await connection.simpleQuery("COMMIT")
+            } catch {
+                _ = try? await connection.simpleQuery("ROLLBACK")
+                throw error
+            }
+        }
+        self.state.withLock { $0.progress?.applied = last.id }
+    }
+
+    public func close() async throws {
+        await self.connection.close()
+    }
+
+    /// A statement that touched fewer rows than it carried found the target without rows the source had: the two
+    /// had drifted apart before. Deletes of missing rows are harmless; an update that keeps unchanged large values
+    /// cannot recreate a missing row and is reported, so `siphon verify` can find it.
+    private static func checkRowCount(_ tag: String, of statement: ApplyPlan.Statement, logger: Logger) {
+        guard statement.kind == .update || statement.kind == .delete,
+            let touched = tag.split(separator: " ").last.flatMap({ Int($0) }), touched < statement.rows
+        else { return }
+        let missing = statement.rows - touched
+        if statement.kind == .update {
+            logger.error(
+                "Rows updated on the source are missing on the target; they were not applied (run siphon verify)",
+                metadata: ["pg.table": "\(statement.table)", "rows": "\(missing)"])
+        } else {
+            logger.notice(
+                "Rows deleted on the source were already missing on the target",
+                metadata: ["pg.table": "\(statement.table)", "rows": "\(missing)"])
+        }
+    }
+
+    private static func text(of source: SourceIdentity) -> String {
+        ([source.changeSource] + source.fields.map { "\($0.name)=\($0.value)" }).joined(separator: "\n")
+    }
+
+    private static func progress(from row: [String?]) -> SyncProgress? {
+        guard let sourceText = row[0], let seen = row[4].flatMap({ LSN($0) }) else { return nil }
+        var lines = sourceText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let changeSource = lines.isEmpty ? "" : lines.removeFirst()
+        let fields = lines.compactMap { line -> SourceIdentity.Field? in
+            guard let equals = line.firstIndex(of: "=") else { return nil }
+            return SourceIdentity.Field(String(line[..<equals]), String(line[line.index(after: equals)...]))
+        }
+        var applied: Change.ID?
+        if let source = row[1], let lsn = row[2].flatMap({ LSN($0) }), let index = row[3].flatMap({ Int($0) }) {
+            applied = Change.ID(source: source, commitLSN: lsn, index: index)
+        }
+        return SyncProgress(
+            source: SourceIdentity(fields: fields, changeSource: changeSource), applied: applied, seen: seen)
+    }
+}

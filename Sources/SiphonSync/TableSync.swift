@@ -1,0 +1,190 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Logging
+import SiphonAdmin
+import SiphonCore
+import SiphonEngine
+import SiphonReplication
+
+/// What to sync, between which databases, and how.
+public struct SyncConfiguration: Sendable {
+    /// Names the sync's objects (slots, publications, origins, progress rows); several syncs between the same
+    /// databases need different names.
+    public var name: String
+    /// Where the tables' changes are read (and, for a two-way sync, also applied).
+    public var source: ConnectionSettings
+    /// Where they are applied (and, for a two-way sync, also read).
+    public var target: ConnectionSettings
+    public var tables: [TableName]
+    /// Also apply the target's changes to the source, without sending anything back and forth.
+    public var bothWays: Bool
+    /// Copy the rows the source's tables hold (through the snapshot machinery) before and beside their changes.
+    public var initialCopy: Bool
+    /// Create tables missing on the target from the source's columns and primary key.
+    public var createMissingTables: Bool
+    /// Changes per target transaction, at most.
+    public var batchSize: Int
+    public var snapshots: SnapshotOptions
+
+    public init(
+        name: String = "default", source: ConnectionSettings, target: ConnectionSettings, tables: [TableName],
+        bothWays: Bool = false, initialCopy: Bool = true, createMissingTables: Bool = false, batchSize: Int = 5000,
+        snapshots: SnapshotOptions = SnapshotOptions()
+    ) {
+        self.name = name
+        self.source = source
+        self.target = target
+        self.tables = tables
+        self.bothWays = bothWays
+        self.initialCopy = initialCopy
+        self.createMissingTables = createMissingTables
+        self.batchSize = batchSize
+        self.snapshots = snapshots
+    }
+
+    /// The directions this sync runs: source → target, and target → source for a two-way sync.
+    public var directions: [SyncDirection] {
+        let forward = SyncDirection(source: self.source, target: self.target, syncName: self.name, isReverse: false)
+        guard self.bothWays else { return [forward] }
+        return [forward, SyncDirection(source: self.target, target: self.source, syncName: self.name, isReverse: true)]
+    }
+}
+
+/// Table sync between two PostgreSQL databases: `prepare` checks both sides and creates what the sync needs,
+/// `makePipelines` builds one pipeline per direction (a logical replication source, a `SyncApplySink`), and
+/// `teardown` removes it all again.
+public struct TableSync: Sendable {
+    public let configuration: SyncConfiguration
+    let logger: Logger
+
+    public init(configuration: SyncConfiguration, logger: Logger) throws {
+        try SyncDirection.validate(name: configuration.name)
+        guard !configuration.tables.isEmpty else {
+            throw SiphonError(.invalidConfiguration, "name the tables to sync with --table (repeatable)")
+        }
+        guard configuration.batchSize > 0 else {
+            throw SiphonError(.invalidConfiguration, "the batch size must be positive, not \(configuration.batchSize)")
+        }
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Checks that the tables match on both sides (creating missing target tables when configured), then creates
+    /// what each direction needs, each object only when missing: on the side it reads, a publication and a slot
+    /// (recorded like `siphon setup`'s, in the direction's own bookkeeping schema); on the side it writes, the
+    /// replication origin and `siphon.sync_progress`. Requests the initial copy of tables never copied before.
+    public func prepare() async throws {
+        try await self.checkTables()
+        for direction in self.configuration.directions {
+            _ = try await SiphonAdmin.setup(
+                SetupOptions(
+                    slot: direction.slot, publication: direction.publication,
+                    tables: try TableSelection(parsing: self.configuration.tables.map(\.description)),
+                    schema: direction.bookkeepingSchema, command: "siphon sync"),
+                settings: direction.source, logger: self.logger)
+            try await ServerConnection.withConnection(
+                settings: direction.target, replication: false, logger: self.logger
+            ) { connection in
+                try await connection.simpleQuery(SyncApplySink.progressTableSQL)
+                try await connection.query(
+                    """
+                    SELECT pg_replication_origin_create($1)
+                    WHERE NOT EXISTS (SELECT FROM pg_replication_origin WHERE roname = $1)
+                    """, parameters: [direction.origin])
+            }
+        }
+        // Only one way: copying both ways would swap the values of keys both sides hold.
+        if self.configuration.initialCopy, let forward = self.configuration.directions.first {
+            _ = try await SnapshotRequests.request(
+                self.configuration.tables, slot: forward.slot, publications: [forward.publication],
+                settings: forward.source, initialOnly: true, logger: self.logger)
+        }
+    }
+
+    /// One pipeline per direction. Run them together (e.g. `SiphonService.run(first, alongside: rest)`).
+    public func makePipelines() -> [Pipeline] {
+        self.configuration.directions.map { direction in
+            let source = LogicalReplicationSource(
+                configuration: LogicalReplicationConfiguration(
+                    connection: direction.source, slot: direction.slot, publications: [direction.publication],
+                    snapshots: direction.isReverse ? nil : self.configuration.snapshots),
+                logger: self.logger)
+            let options = PipelineOptions(
+                deadLetters: direction.source, filter: ChangeFilter(tables: self.configuration.tables.map(TablePattern.init)),
+                maxBatchSize: self.configuration.batchSize,
+                // A change the target refuses stops the sync: parking it would leave the two sides apart for good.
+                delivery: DeliveryPolicy(maxAttempts: 3, poisonAction: .stop))
+            let tables = self.configuration.tables
+            let logger = self.logger
+            return Pipeline(
+                source: source, options: options, logger: logger,
+                openSinks: { [SyncApplySink(direction: direction, tables: tables, logger: logger)] })
+        }
+    }
+
+    /// Removes what `prepare` created, each direction's reading side first (slot, publication, snapshot records),
+    /// then its writing side (progress row, origin). The tables and their rows stay.
+    public func teardown(force: Bool = false) async throws {
+        for direction in self.configuration.directions {
+            _ = try await SiphonAdmin.teardown(
+                TeardownOptions(force: force, schema: direction.bookkeepingSchema), settings: direction.source,
+                logger: self.logger)
+            _ = try await SnapshotRequests.forget(slot: direction.slot, settings: direction.source, logger: self.logger)
+            try await ServerConnection.withConnection(
+                settings: direction.target, replication: false, logger: self.logger
+            ) { connection in
+                try await connection.query(
+                    """
+                    SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1
+                    """, parameters: [direction.origin])
+                let progressExists = try await connection.query(
+                    "SELECT to_regclass('siphon.sync_progress') IS NOT NULL", parameters: []
+                ).rows.first?.first == "t"
+                if progressExists {
+                    try await connection.query(
+                        "DELETE FROM siphon.sync_progress WHERE name = $1", parameters: [direction.progressKey])
+                }
+            }
+        }
+    }
+
+    /// Both sides have every table, with the same columns and types and the same primary key; the error lists
+    /// every difference with its fix.
+    private func checkTables() async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        var sourceTables: [SyncTable] = []
+        try await ServerConnection.withConnection(settings: configuration.source, replication: false, logger: logger) {
+            connection in
+            for name in configuration.tables {
+                guard let table = try await SyncTable.resolve(name, side: "source", on: connection) else {
+                    throw SiphonError(.invalidConfiguration, "table \(name) does not exist on the source")
+                }
+                sourceTables.append(table)
+            }
+        }
+        let expected = sourceTables
+        try await ServerConnection.withConnection(settings: configuration.target, replication: false, logger: logger) {
+            connection in
+            var problems: [String] = []
+            for source in expected {
+                guard let target = try await SyncTable.resolve(source.name, side: "target", on: connection) else {
+                    if configuration.createMissingTables {
+                        try await connection.simpleQuery(SyncSchema.createTableSQL(like: source))
+                        logger.notice("Created the table on the target", metadata: ["pg.table": "\(source.name)"])
+                    } else {
+                        problems.append(
+                            "table \(source.name) does not exist on the target; create it, or pass --create-tables")
+                    }
+                    continue
+                }
+                problems += SyncSchema.differences(source: source, target: target)
+            }
+            guard problems.isEmpty else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "the tables differ between source and target:\n  " + problems.joined(separator: "\n  "))
+            }
+        }
+    }
+}
