@@ -1,0 +1,194 @@
+// Copyright 2026 The Siphon Authors. Licensed under the Apache License, Version 2.0.
+
+import Foundation
+import Logging
+import SiphonCore
+import SiphonEngine
+import SiphonReplication
+import SiphonSync
+import SiphonTestSupport
+import Testing
+
+/// Table sync between the two test clusters.
+@Suite struct TableSyncTests {
+    @Test func everyTypeSurvivesTheInitialCopyAndEveryKindOfChange() async throws {
+        let mood = TestEnvironment.uniqueName("mood")
+        let place = TestEnvironment.uniqueName("place")
+        let types = "CREATE TYPE public.\(mood) AS ENUM ('happy', 'sad'); CREATE TYPE public.\(place) AS (x float8, label text)"
+        let probe = try await SyncFixture.make(columns: "id int PRIMARY KEY", prefix: "probe")
+        try await probe.execute(types, on: probe.source)
+        try await probe.execute(types, on: probe.target)
+        let fixture = try await SyncFixture.make(
+            columns: """
+                id int PRIMARY KEY, label text, mood \(mood), place \(place), money_value money, span interval,
+                day date, moment timestamp, at timestamptz(3), clock timetz, bits bit varying(12), vector tsvector,
+                spot point, big numeric, tiny float4, huge float8, ids int8[], moments timestamptz[], blob bytea,
+                nums int4range, net cidr, mac macaddr, doc json, flags boolean[], code char(3), xmlish xml,
+                large text
+                """, prefix: "synctypes")
+        let rows = """
+            INSERT INTO \(fixture.table) VALUES
+                (1, 'plain', 'happy', ROW(1.5, 'x "quoted"')::\(place), 12.34, '1 year 2 mons 3 days 04:05:06.789',
+                 '2024-02-29', '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.999+05:30', '10:11:12+03',
+                 B'101', 'the quick brown fox', '(1.5,-2)', 1e-20, 'NaN', '-Infinity', ARRAY[1, NULL, 3],
+                 ARRAY['2024-01-01 00:00:00+00'::timestamptz, NULL], '\\x00ff10', '[1,10)', '10.1.0.0/16',
+                 '08:00:2b:01:02:03', '{"b": 1,  "a": [1, 2]}', ARRAY[true, false], 'ab', '<a>x</a>', NULL),
+                (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                (3, E'tab\\there \\\\ ''quote'' "dq" ☕ 😀', 'sad', ROW(NULL, NULL)::\(place), -0.01, '-1 day', 'infinity',
+                 '-infinity', '1999-12-31 23:59:59.5-08', '00:00:00+00', B'', '', '(0,0)', 123456789.123456789,
+                 3.4028235e38, 5e-324, '{}', '{}', '', 'empty', '::1/128', 'ff:ff:ff:ff:ff:ff', '[]', '{}', 'xyz', '',
+                 NULL)
+            """
+        // Rows 1–3 exist before the sync starts (the initial copy brings them); 11–13 arrive as changes.
+        try await fixture.execute(rows, on: fixture.source)
+        let left = try await fixture.running(fixture.configuration()) { _, _ in
+            try await fixture.execute(
+                rows.replacingOccurrences(of: "(1, ", with: "(11, ").replacingOccurrences(of: "(2, ", with: "(12, ")
+                    .replacingOccurrences(of: "(3, ", with: "(13, "), on: fixture.source)
+            try await fixture.execute(
+                """
+                UPDATE \(fixture.table) SET large = (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 4000) g)
+                WHERE id IN (1, 11);
+                UPDATE \(fixture.table) SET label = 'changed beside a large value' WHERE id = 11;
+                UPDATE \(fixture.table) SET id = 21 WHERE id = 12;
+                DELETE FROM \(fixture.table) WHERE id = 13;
+                BEGIN; UPDATE \(fixture.table) SET big = big + 1 WHERE id = 3; DELETE FROM \(fixture.table) WHERE id = 2; COMMIT;
+                """, on: fixture.source)
+            return try await fixture.waitUntilEqual()
+        }
+        #expect(left == [])
+        let target = try await fixture.rows(on: fixture.target)
+        #expect(target.keys.sorted() == ["1", "11", "21", "3"])
+        // The update that left the large value out kept the target's copy of it.
+        #expect(target["11"]?.contains("changed beside a large value") == true)
+        #expect((target["11"]?.utf8.count ?? 0) > 128_000)
+        try await fixture.drop()
+        try await probe.drop()
+        try await probe.execute("DROP TYPE public.\(place); DROP TYPE public.\(mood)", on: probe.source)
+        try await probe.execute("DROP TYPE public.\(place); DROP TYPE public.\(mood)", on: probe.target)
+    }
+
+    @Test func aRestartResumesWhereTheTargetCommittedAndAppliesNothingTwice() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, n int NOT NULL")
+        // Counts what really happens to each target row: an insert replayed after a restart would show as an update.
+        try await fixture.execute(
+            """
+            CREATE TABLE \(fixture.table.schema).\(fixture.table.table)_events (id int, op text);
+            CREATE FUNCTION \(fixture.table.table)_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                INSERT INTO \(fixture.table.schema).\(fixture.table.table)_events
+                VALUES (coalesce(NEW.id, OLD.id), TG_OP); RETURN NULL; END $$;
+            CREATE TRIGGER count_events AFTER INSERT OR UPDATE OR DELETE ON \(fixture.table)
+                FOR EACH ROW EXECUTE FUNCTION \(fixture.table.table)_count();
+            ALTER TABLE \(fixture.table) ENABLE ALWAYS TRIGGER count_events;
+            """, on: fixture.target)
+        let configuration = fixture.configuration(initialCopy: false, batchSize: 7)
+        let first = try await fixture.running(configuration) { _, _ in
+            try await fixture.execute("INSERT INTO \(fixture.table) SELECT g, 0 FROM generate_series(1, 50) g", on: fixture.source)
+            return try await fixture.waitUntilEqual()
+        }
+        #expect(first == [])
+        // Written while the sync is stopped: the slot keeps it.
+        try await fixture.execute(
+            """
+            UPDATE \(fixture.table) SET n = n + 1 WHERE id <= 20;
+            DELETE FROM \(fixture.table) WHERE id > 45;
+            INSERT INTO \(fixture.table) SELECT g, 1 FROM generate_series(51, 60) g;
+            """, on: fixture.source)
+        let before = try await fixture.applied(on: fixture.target)
+        #expect(before != nil)
+        let second = try await fixture.running(configuration) { _, _ in try await fixture.waitUntilEqual() }
+        #expect(second == [])
+        let events = try await fixture.execute(
+            "SELECT op, count(*) FROM \(fixture.table.schema).\(fixture.table.table)_events GROUP BY op ORDER BY op",
+            on: fixture.target
+        ).rows.map { "\($0[0] ?? "") \($0[1] ?? "")" }
+        #expect(events == ["DELETE 5", "INSERT 60", "UPDATE 20"])
+        try await fixture.execute(
+            "DROP TABLE \(fixture.table.schema).\(fixture.table.table)_events; DROP TRIGGER count_events ON \(fixture.table); "
+                + "DROP FUNCTION \(fixture.table.table)_count()", on: fixture.target)
+        try await fixture.drop()
+    }
+
+    @Test func bothWaysUnderWritesOnBothSidesSendsNothingBack() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, side text, n int NOT NULL")
+        try await fixture.execute("INSERT INTO \(fixture.table) SELECT g, 'source', 0 FROM generate_series(1, 100) g", on: fixture.source)
+        let left = try await fixture.running(fixture.configuration(bothWays: true)) { _, pipelines in
+            #expect(pipelines.count == 2)
+            let copied = try await fixture.waitUntilEqual()
+            #expect(copied == [])
+            // Each side writes its own keys, concurrently.
+            async let sourceWrites: Void = self.write(on: fixture.source, table: fixture.table, keys: 1...100, side: "source")
+            async let targetWrites: Void = self.write(on: fixture.target, table: fixture.table, keys: 1001...1100, side: "target")
+            _ = try await (sourceWrites, targetWrites)
+            let differences = try await fixture.waitUntilEqual()
+            // Quiet now: a loop would keep applying the same changes back and forth.
+            let forward = try await fixture.applied(on: fixture.target)
+            let reverse = try await fixture.applied(on: fixture.source, reverse: true)
+            try await Task.sleep(for: .seconds(3))
+            let forwardLater = try await fixture.applied(on: fixture.target)
+            let reverseLater = try await fixture.applied(on: fixture.source, reverse: true)
+            #expect(forwardLater == forward)
+            #expect(reverseLater == reverse)
+            #expect(forward != nil && reverse != nil)
+            return differences
+        }
+        #expect(left == [])
+        // 100 rows copied, 20 more written on the target and sent back.
+        #expect(try await fixture.rows(on: fixture.source).count == 120)
+        try await fixture.drop()
+    }
+
+    /// Twenty transactions of inserts and updates of `keys`, each tagged with `side`.
+    func write(on settings: ConnectionSettings, table: TableName, keys: ClosedRange<Int>, side: String) async throws {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: Logger(label: "test")) {
+            connection in
+            for round in 0..<20 {
+                let key = keys.lowerBound + round
+                try await connection.simpleQuery(
+                    """
+                    BEGIN;
+                    INSERT INTO \(table) VALUES (\(key), '\(side)', \(round)) ON CONFLICT (id) DO UPDATE SET n = \(round);
+                    UPDATE \(table) SET n = n + 1 WHERE id BETWEEN \(keys.lowerBound) AND \(keys.lowerBound + 10);
+                    COMMIT;
+                    """)
+            }
+        }
+    }
+
+    @Test func tablesThatDifferAreRefusedWithEveryDifferenceAndItsFix() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, name text, price numeric", onTarget: false)
+        try await fixture.execute("CREATE TABLE \(fixture.table) (id bigint PRIMARY KEY, price numeric)", on: fixture.target)
+        let error = await #expect(throws: SiphonError.self) {
+            try await TableSync(configuration: fixture.configuration(), logger: fixture.logger).prepare()
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("column id is integer on the source but bigint on the target"))
+        #expect(message.contains("column name is missing on the target; add it: ALTER TABLE \(fixture.table) ADD COLUMN name text;"))
+        // Nothing was created on either side.
+        let slots = try await fixture.execute(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_sync_\(fixture.name)'", on: fixture.source)
+        #expect(slots.rows.first?.first == "0")
+        try await fixture.drop()
+
+        let missing = try await SyncFixture.make(columns: "id int PRIMARY KEY", onTarget: false)
+        let notThere = await #expect(throws: SiphonError.self) {
+            try await TableSync(configuration: missing.configuration(), logger: missing.logger).prepare()
+        }
+        #expect(notThere?.message.contains("does not exist on the target; create it, or pass --create-tables") == true)
+        var creating = missing.configuration()
+        creating.createMissingTables = true
+        try await missing.execute("INSERT INTO \(missing.table) VALUES (1), (2)", on: missing.source)
+        let left = try await missing.running(creating) { _, _ in try await missing.waitUntilEqual() }
+        #expect(left == [])
+        try await missing.drop()
+
+        let keyless = try await SyncFixture.make(columns: "id int, note text")
+        let noKey = await #expect(throws: SiphonError.self) {
+            try await TableSync(configuration: keyless.configuration(), logger: keyless.logger).prepare()
+        }
+        #expect(noKey?.message.contains("has no primary key") == true)
+        #expect(noKey?.message.contains("ALTER TABLE \(keyless.table) ADD PRIMARY KEY") == true)
+        try await keyless.drop()
+    }
+}
