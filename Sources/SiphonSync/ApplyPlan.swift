@@ -11,8 +11,11 @@ import SiphonCore
 struct ApplyPlan {
     struct Statement: Equatable {
         enum Kind: Equatable {
-            /// Insert, or overwrite the row with that key (inserts, reads, updates that carry the whole row).
+            /// Insert, or overwrite the row with that key (inserts, updates that carry the whole row).
             case upsert
+            /// Insert, or overwrite the row with that key only where it differs (reads: a snapshot finds rows the
+            /// stream has applied already, and a row that is the same is not written again).
+            case refresh
             /// Update the columns the change carries of the row with the old key (updates with unchanged TOAST
             /// columns, which must be left as they are).
             case update
@@ -98,7 +101,8 @@ struct ApplyPlan {
 
     private mutating func upsert(_ new: Row, table: SyncTable, change: Change) throws {
         let key = try Self.key(of: change, table: table, from: new)
-        self.append(new.jsonObject, key: key, kind: .upsert, table: table, columns: new.names)
+        let kind: Statement.Kind = change.operation == .read ? .refresh : .upsert
+        self.append(new.jsonObject, key: key, kind: kind, table: table, columns: new.names)
     }
 
     private mutating func append(_ element: String, key: Row, kind: Statement.Kind, table: SyncTable, columns: [String]) {
@@ -130,14 +134,21 @@ struct ApplyPlan {
         let keyMatch = { (row: String) in keys.map { "t.\($0) = \(row).\($0)" }.joined(separator: " AND ") }
         let columns = run.columns.map(SQLQuoting.identifier)
         switch run.kind {
-        case .upsert:
+        case .upsert, .refresh:
             let list = columns.joined(separator: ", ")
             let updated = columns.filter { !keys.contains($0) }
-            let onConflict =
+            var onConflict =
                 updated.isEmpty
                 ? "DO NOTHING" : "DO UPDATE SET " + updated.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+            if run.kind == .refresh && !updated.isEmpty {
+                // No dead tuple, WAL or trigger for a row that is already right. Compared as text: json, xml or
+                // point have no equality operator.
+                onConflict +=
+                    " WHERE ROW(\(updated.map { "t.\($0)" }.joined(separator: ", ")))::text IS DISTINCT FROM "
+                    + "ROW(\(updated.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))::text"
+            }
             // OVERRIDING SYSTEM VALUE: the source's value of a GENERATED ALWAYS identity column is the row's value.
-            return "INSERT INTO \(table) (\(list)) OVERRIDING SYSTEM VALUE SELECT \(list) "
+            return "INSERT INTO \(table) AS t (\(list)) OVERRIDING SYSTEM VALUE SELECT \(list) "
                 + "FROM jsonb_populate_recordset(NULL::\(table), $1::jsonb) "
                 + "ON CONFLICT (\(keys.joined(separator: ", "))) \(onConflict)"
         case .update:

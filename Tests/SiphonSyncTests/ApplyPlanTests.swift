@@ -32,8 +32,8 @@ import Testing
         let plan = try ApplyPlan(
             [
                 self.change(.insert, index: 0, new: [("id", "1"), ("note", "\"a\""), ("body", "null")]),
-                self.change(.read, index: 1, new: [("id", "2"), ("note", "\"b\""), ("body", "null")]),
-                self.change(.update, index: 2, new: [("id", "3"), ("note", "\"c\""), ("body", "null")], key: [("id", "3")]),
+                self.change(.update, index: 1, new: [("id", "2"), ("note", "\"b\""), ("body", "null")], key: [("id", "2")]),
+                self.change(.insert, index: 2, new: [("id", "3"), ("note", "\"c\""), ("body", "null")]),
                 self.change(.delete, index: 3, old: [("id", "4")], key: [("id", "4")]),
                 self.change(.delete, index: 4, old: [("id", "5")], key: [("id", "5")]),
             ], tables: self.tables)
@@ -44,7 +44,7 @@ import Testing
                 == #"[{"id":1,"note":"a","body":null},{"id":2,"note":"b","body":null},{"id":3,"note":"c","body":null}]"#)
         #expect(
             plan.statements[0].sql
-                == "INSERT INTO public.items (id, note, body) OVERRIDING SYSTEM VALUE SELECT id, note, body FROM "
+                == "INSERT INTO public.items AS t (id, note, body) OVERRIDING SYSTEM VALUE SELECT id, note, body FROM "
                 + "jsonb_populate_recordset(NULL::public.items, $1::jsonb) ON CONFLICT (id) DO UPDATE SET "
                 + "note = EXCLUDED.note, body = EXCLUDED.body")
         #expect(plan.statements[1].parameter == #"[{"id":4},{"id":5}]"#)
@@ -52,6 +52,20 @@ import Testing
             plan.statements[1].sql
                 == "DELETE FROM public.items AS t USING jsonb_populate_recordset(NULL::public.items, $1::jsonb) AS x "
                 + "WHERE t.id = x.id")
+    }
+
+    @Test func readsOverwriteOnlyRowsThatDiffer() throws {
+        let plan = try ApplyPlan(
+            [
+                self.change(.read, index: 0, new: [("id", "1"), ("note", "\"a\""), ("body", "null")]),
+                self.change(.insert, index: 1, new: [("id", "2"), ("note", "\"b\""), ("body", "null")]),
+            ], tables: self.tables)
+        #expect(plan.statements.map(\.kind) == [.refresh, .upsert])
+        #expect(
+            plan.statements[0].sql.hasSuffix(
+                "DO UPDATE SET note = EXCLUDED.note, body = EXCLUDED.body "
+                    + "WHERE ROW(t.note, t.body)::text IS DISTINCT FROM ROW(EXCLUDED.note, EXCLUDED.body)::text"))
+        #expect(!plan.statements[1].sql.contains("DISTINCT"))
     }
 
     @Test func aKeySeenTwiceStartsANewStatementSoOrderWithinTheBatchHolds() throws {
@@ -130,7 +144,7 @@ import Testing
         change.table = name.table
         let plan = try ApplyPlan([change], tables: [name: table])
         let sql = try #require(plan.statements.first?.sql)
-        #expect(sql.hasPrefix(#"INSERT INTO "we""ird"."drop table x; --" ("id""; DELETE", v)"#))
+        #expect(sql.hasPrefix(#"INSERT INTO "we""ird"."drop table x; --" AS t ("id""; DELETE", v)"#))
         #expect(!sql.contains("DROP TABLE"))
     }
 
