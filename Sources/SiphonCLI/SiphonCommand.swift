@@ -19,8 +19,8 @@ struct SiphonCommand: AsyncParsableCommand {
             Start with `siphon demo`, which needs no database.
             """,
         subcommands: [
-            Demo.self, Setup.self, Run.self, Snapshot.self, Sync.self, Tail.self, Doctor.self, Teardown.self, Sql.self,
-            Listen.self,
+            Demo.self, Setup.self, Run.self, Snapshot.self, Sync.self, Verify.self, Tail.self, Doctor.self,
+            Teardown.self, Sql.self, Listen.self,
         ]
     )
 
@@ -159,17 +159,20 @@ enum ConnectionStringFile {
 /// stop showing them. Another user can still read them in the moment between start and parsing: a password
 /// belongs in ~/.pgpass or a --url-file.
 enum CommandLineScrubber {
+    /// The options that take a connection string (`siphon verify` takes two).
+    static let connectionStringOptions = ["--url", "--from", "--to"]
+
     static func maskConnectionStrings() {
         var connectionStringFollows = false
         for index in 1..<Int(CommandLine.argc) {
             guard let argument = CommandLine.unsafeArgv[index] else { continue }
             let text = String(cString: argument)
-            defer { connectionStringFollows = text == "--url" }
+            defer { connectionStringFollows = Self.connectionStringOptions.contains(text) }
             let value: Substring
             if connectionStringFollows {
                 value = text[...]
-            } else if text.hasPrefix("--url=") {
-                value = text.dropFirst("--url=".count)
+            } else if let option = Self.connectionStringOptions.first(where: { text.hasPrefix($0 + "=") }) {
+                value = text.dropFirst(option.count + 1)
             } else {
                 continue
             }
