@@ -91,6 +91,11 @@ import Testing
         }
         final.signal(SIGTERM)
         #expect(try await final.wait(timeout: .seconds(30)) == 0, "\(final.errors)")
+        let verify = try await SiphonProcess.run(
+            ["verify", "--from", source, "--to", target, "--table", accounts, "--table", ledger, "--chunk-size", "1000"],
+            directory: directory)
+        #expect(verify.0 == 0, "\(verify.1)\(verify.2)")
+        #expect(verify.1.contains("equal, \(existing) rows compared in 20 chunks"), "\(verify.1)")
         #expect(try await Self.rows(target, accounts).count == existing)
         let sourceEvents = try await Self.events(source, ledger)
         let targetEvents = try await Self.events(target, ledger)

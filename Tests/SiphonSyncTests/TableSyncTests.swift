@@ -135,7 +135,9 @@ import Testing
         }
         #expect(left == [])
         // 100 rows copied, 20 more written on the target and sent back.
-        #expect(try await fixture.rows(on: fixture.source).count == 120)
+        let report = try await TableVerifier(source: fixture.source, target: fixture.target, logger: fixture.logger)
+            .verify(fixture.table, chunkSize: 50)
+        #expect(report.isEqual && report.sourceRows == 120 && report.chunks == 3)
         try await fixture.drop()
     }
 
