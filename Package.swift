@@ -169,6 +169,8 @@ let package = Package(
             dependencies: [
                 "SiphonSync", "SiphonCore", "SiphonEngine", "SiphonReplication", "SiphonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

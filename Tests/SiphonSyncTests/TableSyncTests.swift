@@ -158,6 +158,37 @@ import Testing
         }
     }
 
+    @Test func aTargetThatGoesAwayIsCaughtUpWhenItComesBack() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, n int NOT NULL")
+        guard case .tcp(let host, let port) = fixture.target.endpoint else {
+            Issue.record("the target cluster is not reached over TCP")
+            return
+        }
+        let relay = try await TCPRelay(to: host, port: port)
+        var configuration = fixture.configuration(initialCopy: false)
+        configuration.target.endpoint = .tcp(host: "127.0.0.1", port: relay.port)
+        let (whileDown, afterwards) = try await fixture.running(configuration) { _, _ in
+            try await fixture.execute("INSERT INTO \(fixture.table) SELECT g, 0 FROM generate_series(1, 100) g", on: fixture.source)
+            let first = try await fixture.waitUntilEqual()
+            #expect(first == [])
+            await relay.cut()
+            // The application's own writes do not wait for the other side.
+            for round in 1...10 {
+                try await fixture.execute(
+                    "UPDATE \(fixture.table) SET n = \(round) WHERE id <= \(round * 10); "
+                        + "INSERT INTO \(fixture.table) VALUES (\(100 + round), \(round))", on: fixture.source)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let whileDown = try await fixture.differences().count
+            try await relay.restore()
+            return (whileDown, try await fixture.waitUntilEqual(timeout: .seconds(90)))
+        }
+        await relay.close()
+        #expect(whileDown > 0, "the target received changes while it was cut off")
+        #expect(afterwards == [])
+        try await fixture.drop()
+    }
+
     @Test func tablesThatDifferAreRefusedWithEveryDifferenceAndItsFix() async throws {
         let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, name text, price numeric", onTarget: false)
         try await fixture.execute("CREATE TABLE \(fixture.table) (id bigint PRIMARY KEY, price numeric)", on: fixture.target)
