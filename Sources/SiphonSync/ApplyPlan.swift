@@ -28,12 +28,19 @@ struct ApplyPlan {
         var sql: String
         /// The rows, as one JSON array; `nil` for truncate.
         var parameter: String?
-        /// How many rows the statement must touch; fewer means the target lacks rows the source had.
+        /// How many rows the statement must touch; fewer means the target lacks rows the source had (or, under a
+        /// conflict rule, kept newer ones).
         var rows: Int
+        /// The table's conflict rule, when the statement writes rows that carry its column.
+        var rule: ConflictRule?
+        /// Under `rule`: a query with the same parameter whose rows (source row, target row, as JSON text) are the
+        /// conflicts, run before the statement, which then leaves those target rows alone.
+        var conflictSQL: String?
     }
 
     private(set) var statements: [Statement] = []
     private var run: Run?
+    private let rules: [TableName: ConflictRule]
 
     /// Consecutive changes that become one statement.
     private struct Run {
@@ -46,8 +53,10 @@ struct ApplyPlan {
         var keys: Set<String> = []
     }
 
-    /// Plans `changes` against the target's tables; a change of a table the target does not have is an error.
-    init(_ changes: [Change], tables: [TableName: SyncTable]) throws {
+    /// Plans `changes` against the target's tables, under each table's conflict rule; a change of a table the
+    /// target does not have is an error.
+    init(_ changes: [Change], tables: [TableName: SyncTable], rules: [TableName: ConflictRule] = [:]) throws {
+        self.rules = rules
         for change in changes {
             let name = TableName(schema: change.schema, change.table)
             guard let table = tables[name] else {
@@ -122,17 +131,49 @@ struct ApplyPlan {
     private mutating func endRun() {
         guard let run = self.run else { return }
         self.run = nil
+        // A rule applies to writes that carry its column; deletes always apply.
+        let rule = self.rules[run.table.name].flatMap { rule in
+            run.kind != .delete && run.columns.contains(rule.column) ? rule : nil
+        }
         self.statements.append(
             Statement(
-                kind: run.kind, table: run.table.name, sql: Self.sql(for: run), parameter: run.json + "]",
-                rows: run.rows))
+                kind: run.kind, table: run.table.name, sql: Self.sql(for: run, rule: rule), parameter: run.json + "]",
+                rows: run.rows, rule: rule, conflictSQL: rule.map { Self.conflictSQL(for: run, rule: $0) }))
     }
 
-    private static func sql(for run: Run) -> String {
+    /// The incoming rows (`x`, or `x.n` for updates) that meet a newer target row, with that row.
+    private static func conflictSQL(for run: Run, rule: ConflictRule) -> String {
+        let table = run.table.quotedName
+        let column = SQLQuoting.identifier(rule.column)
+        let keys = run.table.keyColumns.map { SQLQuoting.identifier($0.name) }
+        let incoming = run.kind == .update ? "x.n" : "x"
+        let match = keys.map { "t.\($0) = (\(run.kind == .update ? "x.k" : "x")).\($0)" }.joined(separator: " AND ")
+        return "SELECT to_jsonb(\(incoming))::text, to_jsonb(t)::text FROM \(Self.incomingRows(run)) "
+            + "JOIN \(table) AS t ON \(match) WHERE t.\(column) > (\(incoming)).\(column)"
+    }
+
+    /// The statement's parameter as rows of the target's type, aliased `x`.
+    private static func incomingRows(_ run: Run) -> String {
+        let table = run.table.quotedName
+        if run.kind == .update {
+            return "(SELECT jsonb_populate_record(NULL::\(table), e->'n') AS n, "
+                + "jsonb_populate_record(NULL::\(table), e->'k') AS k FROM jsonb_array_elements($1::jsonb) AS e) AS x"
+        }
+        return "jsonb_populate_recordset(NULL::\(table), $1::jsonb) AS x"
+    }
+
+    private static func sql(for run: Run, rule: ConflictRule?) -> String {
         let table = run.table.quotedName
         let keys = run.table.keyColumns.map { SQLQuoting.identifier($0.name) }
         let keyMatch = { (row: String) in keys.map { "t.\($0) = \(row).\($0)" }.joined(separator: " AND ") }
         let columns = run.columns.map(SQLQuoting.identifier)
+        // Under a rule, a target row the rule calls newer is left alone (NULLs are no conflict).
+        let notNewer = { (incoming: String) -> String? in
+            rule.map { rule in
+                let column = SQLQuoting.identifier(rule.column)
+                return "(t.\(column) > \(incoming).\(column)) IS NOT TRUE"
+            }
+        }
         switch run.kind {
         case .upsert, .refresh:
             let list = columns.joined(separator: ", ")
@@ -140,12 +181,15 @@ struct ApplyPlan {
             var onConflict =
                 updated.isEmpty
                 ? "DO NOTHING" : "DO UPDATE SET " + updated.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-            if run.kind == .refresh && !updated.isEmpty {
+            if !updated.isEmpty {
                 // No dead tuple, WAL or trigger for a row that is already right. Compared as text: json, xml or
                 // point have no equality operator.
-                onConflict +=
-                    " WHERE ROW(\(updated.map { "t.\($0)" }.joined(separator: ", ")))::text IS DISTINCT FROM "
-                    + "ROW(\(updated.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))::text"
+                let sameRow =
+                    run.kind == .refresh
+                    ? "ROW(\(updated.map { "t.\($0)" }.joined(separator: ", ")))::text IS DISTINCT FROM "
+                        + "ROW(\(updated.map { "EXCLUDED.\($0)" }.joined(separator: ", ")))::text" : nil
+                let condition = [sameRow, notNewer("EXCLUDED")].compactMap { $0 }
+                if !condition.isEmpty { onConflict += " WHERE " + condition.joined(separator: " AND ") }
             }
             // OVERRIDING SYSTEM VALUE: the source's value of a GENERATED ALWAYS identity column is the row's value.
             return "INSERT INTO \(table) AS t (\(list)) OVERRIDING SYSTEM VALUE SELECT \(list) "
@@ -153,10 +197,8 @@ struct ApplyPlan {
                 + "ON CONFLICT (\(keys.joined(separator: ", "))) \(onConflict)"
         case .update:
             let assignments = columns.map { "\($0) = (x.n).\($0)" }
-            return "UPDATE \(table) AS t SET \(assignments.joined(separator: ", ")) "
-                + "FROM (SELECT jsonb_populate_record(NULL::\(table), e->'n') AS n, "
-                + "jsonb_populate_record(NULL::\(table), e->'k') AS k FROM jsonb_array_elements($1::jsonb) AS e) AS x "
-                + "WHERE \(keyMatch("(x.k)"))"
+            return "UPDATE \(table) AS t SET \(assignments.joined(separator: ", ")) FROM \(Self.incomingRows(run)) "
+                + "WHERE " + ([keyMatch("(x.k)")] + [notNewer("(x.n)")].compactMap { $0 }).joined(separator: " AND ")
         case .delete:
             return "DELETE FROM \(table) AS t USING jsonb_populate_recordset(NULL::\(table), $1::jsonb) AS x "
                 + "WHERE \(keyMatch("x"))"

@@ -21,6 +21,7 @@ public final class SyncApplySink: SourceBoundSink {
     public let name: String
     private let direction: SyncDirection
     private let tables: [TableName]
+    private let rules: [TableName: ConflictRule]
     private let connection: HeldConnection
     private let logger: Logger
     private let state = Mutex(State())
@@ -46,9 +47,12 @@ public final class SyncApplySink: SourceBoundSink {
             applied_index int, seen_lsn pg_lsn NOT NULL, updated_at timestamptz NOT NULL DEFAULT now()
             """)
 
-    public init(direction: SyncDirection, tables: [TableName], logger: Logger) {
+    public init(
+        direction: SyncDirection, tables: [TableName], rules: [TableName: ConflictRule] = [:], logger: Logger
+    ) {
         self.direction = direction
         self.tables = tables
+        self.rules = rules
         self.name = "sync:\(direction.target)"
         self.logger = logger
         let origin = direction.origin
@@ -138,7 +142,7 @@ public final class SyncApplySink: SourceBoundSink {
             return change.id > applied
         }
         guard let last = fresh.last else { return }
-        let plan = try ApplyPlan(fresh, tables: tables)
+        let plan = try ApplyPlan(fresh, tables: tables, rules: self.rules)
         let key = self.direction.progressKey
         let logger = self.logger
         try await self.connection.run { connection in
@@ -150,13 +154,14 @@ public final class SyncApplySink: SourceBoundSink {
                     "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
                     parameters: [last.lsn.description, last.commitTime.description])
                 for statement in plan.statements {
+                    let conflicts = try await Self.resolveConflicts(of: statement, sync: key, on: connection, logger: logger)
                     let result: QueryResult
                     if let parameter = statement.parameter {
                         result = try await connection.query(statement.sql, parameters: [parameter])
                     } else {
                         result = try await connection.simpleQuery(statement.sql)
                     }
-                    Self.checkRowCount(result.commandTag, of: statement, logger: logger)
+                    Self.checkRowCount(result.commandTag, of: statement, conflicts: conflicts, logger: logger)
                 }
                 try await connection.query(
                     """
@@ -177,14 +182,58 @@ public final class SyncApplySink: SourceBoundSink {
         await self.connection.close()
     }
 
-    /// A statement that touched fewer rows than it carried found the target without rows the source had: the two
-    /// had drifted apart before. Deletes of missing rows are harmless; an update that keeps unchanged large values
-    /// cannot recreate a missing row and is reported, so `siphon verify` can find it.
-    private static func checkRowCount(_ tag: String, of statement: ApplyPlan.Statement, logger: Logger) {
+    /// Records the rows of `statement` that meet a newer target row under the table's conflict rule, and returns
+    /// how many there are; under `stop`, throws instead (the conflict is recorded outside the batch's transaction,
+    /// which rolls back, once however often the delivery is retried).
+    private static func resolveConflicts(
+        of statement: ApplyPlan.Statement, sync: String, on connection: ServerConnection, logger: Logger
+    ) async throws -> Int {
+        guard let rule = statement.rule, let conflictSQL = statement.conflictSQL, let parameter = statement.parameter
+        else { return 0 }
+        let record = """
+            INSERT INTO siphon.sync_conflicts (sync, table_name, rule, resolution, source_row, target_row)
+            SELECT $2, $3, $4, $5, c.s::jsonb, c.t::jsonb FROM (\(conflictSQL)) AS c(s, t)
+            WHERE NOT EXISTS (
+                SELECT FROM siphon.sync_conflicts o
+                WHERE o.sync = $2 AND o.source_row = c.s::jsonb AND o.target_row = c.t::jsonb)
+            """
+        let table = statement.table.description
+        switch rule.resolution {
+        case .newest:
+            let tag = try await connection.query(
+                record, parameters: [parameter, sync, table, rule.description, "kept the newer target row"]
+            ).commandTag
+            let count = tag.split(separator: " ").last.flatMap { Int($0) } ?? 0
+            if count > 0 {
+                logger.notice(
+                    "Conflicts: the target held newer rows, which were kept (siphon.sync_conflicts)",
+                    metadata: ["pg.table": "\(table)", "rows": "\(count)", "rule": "\(rule)"])
+            }
+            return count
+        case .stop:
+            let conflicts = try await connection.query(conflictSQL, parameters: [parameter]).rows
+            guard let first = conflicts.first else { return 0 }
+            _ = try? await connection.simpleQuery("ROLLBACK")
+            try await connection.query(record, parameters: [parameter, sync, table, rule.description, "stopped"])
+            throw SiphonError(
+                .sinkRejected,
+                "conflict in \(table) under the rule \(rule): the target's row \(first[1] ?? "?") is newer than the "
+                    + "source's \(first[0] ?? "?") (\(conflicts.count) such rows, recorded in siphon.sync_conflicts on "
+                    + "the target); decide which version is right, update the rows so the target's is not newer, and "
+                    + "start the sync again")
+        }
+    }
+
+    /// A statement that touched fewer rows than it carried, beyond the conflicts it left alone, found the target
+    /// without rows the source had: the two had drifted apart before. Deletes of missing rows are harmless; an update
+    /// that keeps unchanged large values cannot recreate a missing row and is reported, so `siphon verify` can find it.
+    private static func checkRowCount(
+        _ tag: String, of statement: ApplyPlan.Statement, conflicts: Int, logger: Logger
+    ) {
         guard statement.kind == .update || statement.kind == .delete,
-            let touched = tag.split(separator: " ").last.flatMap({ Int($0) }), touched < statement.rows
+            let touched = tag.split(separator: " ").last.flatMap({ Int($0) }), touched + conflicts < statement.rows
         else { return }
-        let missing = statement.rows - touched
+        let missing = statement.rows - conflicts - touched
         if statement.kind == .update {
             logger.error(
                 "Rows updated on the source are missing on the target; they were not applied (run siphon verify)",

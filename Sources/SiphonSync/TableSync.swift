@@ -22,15 +22,18 @@ public struct SyncConfiguration: Sendable {
     public var initialCopy: Bool
     /// Create tables missing on the target from the source's columns and primary key.
     public var createMissingTables: Bool
+    /// How each table resolves rows both sides wrote (see `ConflictRule`); a table without one: the source wins.
+    public var conflictRules: [TableName: ConflictRule]
     /// Changes per target transaction, at most.
     public var batchSize: Int
     public var snapshots: SnapshotOptions
 
     public init(
         name: String = "default", source: ConnectionSettings, target: ConnectionSettings, tables: [TableName],
-        bothWays: Bool = false, initialCopy: Bool = true, createMissingTables: Bool = false, batchSize: Int = 5000,
-        snapshots: SnapshotOptions = SnapshotOptions()
+        bothWays: Bool = false, initialCopy: Bool = true, createMissingTables: Bool = false,
+        conflictRules: [TableName: ConflictRule] = [:], batchSize: Int = 5000, snapshots: SnapshotOptions = SnapshotOptions()
     ) {
+        self.conflictRules = conflictRules
         self.name = name
         self.source = source
         self.target = target
@@ -62,6 +65,9 @@ public struct TableSync: Sendable {
         guard !configuration.tables.isEmpty else {
             throw SiphonError(.invalidConfiguration, "name the tables to sync with --table (repeatable)")
         }
+        if let stray = configuration.conflictRules.keys.first(where: { !configuration.tables.contains($0) }) {
+            throw SiphonError(.invalidConfiguration, "a conflict rule names \(stray), which is not synced")
+        }
         guard configuration.batchSize > 0 else {
             throw SiphonError(.invalidConfiguration, "the batch size must be positive, not \(configuration.batchSize)")
         }
@@ -86,6 +92,7 @@ public struct TableSync: Sendable {
                 settings: direction.target, replication: false, logger: self.logger
             ) { connection in
                 try await connection.simpleQuery(SyncApplySink.progressTableSQL)
+                try await connection.simpleQuery(ConflictRule.tableSQL)
                 try await connection.query(
                     """
                     SELECT pg_replication_origin_create($1)
@@ -115,10 +122,11 @@ public struct TableSync: Sendable {
                 // A change the target refuses stops the sync: parking it would leave the two sides apart for good.
                 delivery: DeliveryPolicy(maxAttempts: 3, poisonAction: .stop))
             let tables = self.configuration.tables
+            let rules = self.configuration.conflictRules
             let logger = self.logger
             return Pipeline(
                 source: source, options: options, logger: logger,
-                openSinks: { [SyncApplySink(direction: direction, tables: tables, logger: logger)] })
+                openSinks: { [SyncApplySink(direction: direction, tables: tables, rules: rules, logger: logger)] })
         }
     }
 
@@ -159,6 +167,13 @@ public struct TableSync: Sendable {
             for name in configuration.tables {
                 guard let table = try await SyncTable.resolve(name, side: "source", on: connection) else {
                     throw SiphonError(.invalidConfiguration, "table \(name) does not exist on the source")
+                }
+                if let rule = configuration.conflictRules[name], !table.columns.contains(where: { $0.name == rule.column })
+                {
+                    throw SiphonError(
+                        .invalidConfiguration,
+                        "the conflict rule \(rule) of \(name) names a column the table does not have; name the column "
+                            + "that orders a row's versions, such as updated_at")
                 }
                 sourceTables.append(table)
             }

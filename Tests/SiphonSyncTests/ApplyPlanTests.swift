@@ -68,6 +68,38 @@ import Testing
         #expect(!plan.statements[1].sql.contains("DISTINCT"))
     }
 
+    @Test func underAConflictRuleNewerTargetRowsAreFoundFirstAndLeftAlone() throws {
+        let stamped = SyncTable(
+            name: TableName("items"),
+            columns: [
+                .init(name: "id", type: "integer", collatable: false, notNull: true),
+                .init(name: "note", type: "text", collatable: true, notNull: false),
+                .init(name: "at", type: "timestamp with time zone", collatable: false, notNull: true),
+            ], keyPositions: [0])
+        let plan = try ApplyPlan(
+            [
+                self.change(.insert, index: 0, new: [("id", "1"), ("note", "null"), ("at", "\"2026-01-01T00:00:00+00:00\"")]),
+                self.change(
+                    .update, index: 1, new: [("id", "2"), ("at", "\"2026-01-01T00:00:00+00:00\"")], key: [("id", "2")],
+                    unchangedToast: ["note"]),
+                self.change(.delete, index: 2, old: [("id", "3")], key: [("id", "3")]),
+            ], tables: [stamped.name: stamped], rules: [stamped.name: ConflictRule(resolution: .newest, column: "at")])
+        #expect(plan.statements.map(\.kind) == [.upsert, .update, .delete])
+        #expect(plan.statements.map { $0.rule?.description } == ["newest:at", "newest:at", nil])
+        #expect(
+            plan.statements[0].sql.hasSuffix(
+                "DO UPDATE SET note = EXCLUDED.note, at = EXCLUDED.at WHERE (t.at > EXCLUDED.at) IS NOT TRUE"))
+        #expect(
+            plan.statements[0].conflictSQL
+                == "SELECT to_jsonb(x)::text, to_jsonb(t)::text FROM jsonb_populate_recordset(NULL::public.items, "
+                + "$1::jsonb) AS x JOIN public.items AS t ON t.id = (x).id WHERE t.at > (x).at")
+        #expect(plan.statements[1].sql.hasSuffix("WHERE t.id = (x.k).id AND (t.at > (x.n).at) IS NOT TRUE"))
+        #expect(plan.statements[1].conflictSQL?.hasSuffix("ON t.id = (x.k).id WHERE t.at > (x.n).at") == true)
+        #expect(plan.statements[2].conflictSQL == nil)
+        #expect(throws: SiphonError.self) { try ConflictRule(parsing: "oldest:at") }
+        #expect(try ConflictRule(parsing: "stop:version") == ConflictRule(resolution: .stop, column: "version"))
+    }
+
     @Test func aKeySeenTwiceStartsANewStatementSoOrderWithinTheBatchHolds() throws {
         let plan = try ApplyPlan(
             [

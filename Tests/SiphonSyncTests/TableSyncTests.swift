@@ -141,6 +141,58 @@ import Testing
         try await fixture.drop()
     }
 
+    @Test func rowsBothSidesChangedWhileApartEndAsTheNewerVersionOnBothWithTheConflictsRecorded() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text, at timestamptz NOT NULL")
+        try await fixture.execute(
+            "INSERT INTO \(fixture.table) SELECT g, 'first', '2026-01-01' FROM generate_series(1, 10) g", on: fixture.source)
+        var configuration = fixture.configuration(bothWays: true)
+        configuration.conflictRules = [fixture.table: ConflictRule(resolution: .newest, column: "at")]
+        let copied = try await fixture.running(configuration) { _, _ in try await fixture.waitUntilEqual() }
+        #expect(copied == [])
+        // Both sides write while the sync is down; the target's writes come later.
+        try await fixture.execute(
+            "UPDATE \(fixture.table) SET v = 'source', at = clock_timestamp() WHERE id BETWEEN 1 AND 5", on: fixture.source)
+        try await fixture.execute(
+            "UPDATE \(fixture.table) SET v = 'target', at = clock_timestamp() WHERE id BETWEEN 3 AND 7", on: fixture.target)
+        let left = try await fixture.running(configuration) { _, _ in try await fixture.waitUntilEqual() }
+        #expect(left == [])
+        let values = try await fixture.execute("SELECT string_agg(v, ',' ORDER BY id) FROM \(fixture.table)", on: fixture.source)
+        #expect(values.rows.first?.first == "source,source,target,target,target,target,target,first,first,first")
+        let recorded = try await fixture.execute(
+            """
+            SELECT string_agg((source_row->>'id') || ' ' || (source_row->>'v') || '<' || (target_row->>'v'), ','
+                ORDER BY source_row->>'id'), min(rule), min(resolution)
+            FROM siphon.sync_conflicts WHERE sync = 'siphon_sync_\(fixture.name)'
+            """, on: fixture.target)
+        #expect(recorded.rows.first == ["3 source<target,4 source<target,5 source<target", "newest:at", "kept the newer target row"])
+        try await fixture.execute("DELETE FROM siphon.sync_conflicts WHERE sync LIKE 'siphon_sync_\(fixture.name)%'", on: fixture.target)
+        try await fixture.drop()
+    }
+
+    @Test func theStopRuleStopsTheSyncAtAConflictAndRecordsItOnce() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text, at timestamptz NOT NULL")
+        try await fixture.execute("INSERT INTO \(fixture.table) VALUES (1, 'old', '2026-01-01')", on: fixture.source)
+        var configuration = fixture.configuration()
+        configuration.conflictRules = [fixture.table: ConflictRule(resolution: .stop, column: "at")]
+        let copied = try await fixture.running(configuration) { _, _ in try await fixture.waitUntilEqual() }
+        #expect(copied == [])
+        try await fixture.execute("UPDATE \(fixture.table) SET v = 'target', at = '2027-01-01'", on: fixture.target)
+        try await fixture.execute("UPDATE \(fixture.table) SET v = 'source', at = '2026-06-01'", on: fixture.source)
+        let sync = try TableSync(configuration: configuration, logger: fixture.logger)
+        let error = await #expect(throws: SiphonError.self) {
+            try await sync.makePipelines()[0].run()
+        }
+        #expect(error?.message.contains("conflict in \(fixture.table) under the rule stop:at") == true, "\(String(describing: error))")
+        let target = try await fixture.rows(on: fixture.target)
+        #expect(target["1"]?.contains("\"target\"") == true)
+        let recorded = try await fixture.execute(
+            "SELECT count(*), min(resolution) FROM siphon.sync_conflicts WHERE sync = 'siphon_sync_\(fixture.name)'",
+            on: fixture.target)
+        #expect(recorded.rows.first == ["1", "stopped"])
+        try await fixture.execute("DELETE FROM siphon.sync_conflicts WHERE sync = 'siphon_sync_\(fixture.name)'", on: fixture.target)
+        try await fixture.drop()
+    }
+
     /// Twenty transactions of inserts and updates of `keys`, each tagged with `side`.
     func write(on settings: ConnectionSettings, table: TableName, keys: ClosedRange<Int>, side: String) async throws {
         try await ServerConnection.withConnection(settings: settings, replication: false, logger: Logger(label: "test")) {

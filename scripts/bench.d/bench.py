@@ -4,8 +4,8 @@
 For each workload: a fresh table and publication, one logical slot per contender created before the workload
 runs, the workload, then every contender in turn drains the same backlog from its own slot. Then commit→delivery
 latency at fixed transaction rates, one contender at a time. Then what trigger mode costs the writers: pgbench's
-throughput without triggers, with Siphon's outbox triggers and with a naive notify trigger. Results go to Markdown, a
-PNG chart and JSON.
+throughput without triggers, with Siphon's outbox triggers and with a naive notify trigger. Then the snapshot and sync
+workloads (snapshot.py, sync.py). Results go to Markdown, a PNG chart and JSON.
 """
 
 import argparse
@@ -30,17 +30,23 @@ import pgoutput  # noqa: E402
 SIZES = {
     "full": dict(batch=1_000_000, single=100_000, mixed=2_000, wide=200_000, large=5_000_000,
                  latency_seconds=20, latency_warmup=5, latency_rates=[1000, 3000],
-                 trigger_scale=10, trigger_rounds=5, trigger_seconds=20, snapshot=5_000_000, snapshot_rounds=3),
+                 trigger_scale=10, trigger_rounds=5, trigger_seconds=20, snapshot=5_000_000, snapshot_rounds=3,
+                 sync_batch=500_000, sync_single=100_000, sync_rounds=3, sync_lag_rate=1000, sync_lag_seconds=20,
+                 sync_lag_warmup=5),
     "quick": dict(batch=100_000, single=10_000, mixed=200, wide=20_000, large=500_000,
                   latency_seconds=5, latency_warmup=3, latency_rates=[1000, 3000],
-                  trigger_scale=10, trigger_rounds=2, trigger_seconds=10, snapshot=500_000, snapshot_rounds=2),
+                  trigger_scale=10, trigger_rounds=2, trigger_seconds=10, snapshot=500_000, snapshot_rounds=2,
+                  sync_batch=100_000, sync_single=10_000, sync_rounds=2, sync_lag_rate=1000, sync_lag_seconds=5,
+                  sync_lag_warmup=2),
     "smoke": dict(batch=2_000, single=200, mixed=4, wide=200, large=5_000,
                   latency_seconds=2, latency_warmup=1, latency_rates=[200],
-                  trigger_scale=1, trigger_rounds=2, trigger_seconds=2, snapshot=5_000, snapshot_rounds=1),
+                  trigger_scale=1, trigger_rounds=2, trigger_seconds=2, snapshot=5_000, snapshot_rounds=1,
+                  sync_batch=2_000, sync_single=200, sync_rounds=1, sync_lag_rate=200, sync_lag_seconds=2,
+                  sync_lag_warmup=1),
 }
 # The JVM makes every Debezium run cost seconds, so --smoke runs it on one workload: enough to keep it working.
 SMOKE_DEBEZIUM_WORKLOADS = ["batch"]
-WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency", "triggers", "snapshot"]
+WORKLOAD_KEYS = ["batch", "single", "mixed", "wide", "large", "latency", "triggers", "snapshot", "sync"]
 CONTENDER_KEYS = ["pg_recvlogical", "pg_recvlogical-binary", "psycopg2", "debezium", "siphon", "siphon-binary"]
 ROWS_PER_BATCH_TRANSACTION = 1000
 MIXED_ROWS = 100  # each mixed transaction inserts, updates and deletes this many rows
@@ -91,6 +97,11 @@ class Database:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, parameters)
             return cursor.fetchone()
+
+    def rows(self, sql, parameters=None):
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall()
 
     def slot_state(self, slot):
         """(walsender pid or None, confirmed_flush_lsn as a number or None)."""
@@ -233,6 +244,8 @@ def make_workloads(sizes):
 class Context:
     def __init__(self, arguments):
         self.port = os.environ["BENCH_PG_PORT"]
+        # The sync workload's second cluster; scripts/bench starts it only when that workload runs.
+        self.target_port = os.environ.get("BENCH_TARGET_PG_PORT") or None
         self.pg_bin = os.environ["BENCH_PG_BIN"]
         self.work = os.environ["BENCH_WORK"]
         self.root = os.environ["BENCH_ROOT"]
@@ -1017,7 +1030,7 @@ def main():
     results = dict(mode=mode_name, started=started.isoformat(timespec="seconds"), machine=machine, settings=settings,
                    command="scripts/bench" + {"full": "", "quick": " --quick", "smoke": " --smoke"}[mode_name],
                    siphon_sink="null" if ctx.siphon_null_sink else "stdout > /dev/null", workloads=[], latency=[],
-                   triggers=None, snapshot=None)
+                   triggers=None, snapshot=None, sync=None)
     for key in selected_workloads:
         if key in workloads:
             results["workloads"].append(run_workload(ctx, db, workloads[key], contenders, 120, mode_name))
@@ -1035,6 +1048,14 @@ def main():
         except RuntimeError as error:
             log(f"snapshot: FAILED: {error}")
             results["snapshot"] = dict(status="failed", reason=str(error))
+    if "sync" in selected_workloads:
+        import sync
+
+        try:
+            results["sync"] = sync.run_sync(ctx, db, sizes)
+        except RuntimeError as error:
+            log(f"sync: FAILED: {error}")
+            results["sync"] = dict(status="failed", reason=str(error))
     results["seconds"] = time.monotonic() - clock
     results["machine"]["load_average_end"] = os.getloadavg()
 
@@ -1061,6 +1082,9 @@ def main():
         problems.append(f"the triggers workload {verb}: {results['triggers']['reason']}")
     if results["snapshot"] and results["snapshot"].get("status") == "failed":
         problems.append(f"the snapshot workload failed: {results['snapshot']['reason']}")
+    if results["sync"] and results["sync"]["status"] != "ok":
+        verb = "failed" if results["sync"]["status"] == "failed" else "was skipped"
+        problems.append(f"the sync workload {verb}: {results['sync']['reason']}")
     for problem in problems:
         log(problem)
     return 1 if problems else 0

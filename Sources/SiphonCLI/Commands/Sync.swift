@@ -47,6 +47,14 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Create tables missing on the target from the source's columns and primary key.")
     var createTables = false
 
+    @Option(
+        name: .customLong("conflict"),
+        help: ArgumentHelp(
+            "How rows both sides wrote are resolved: newest:COLUMN or stop:COLUMN, for every table or one (TABLE=RULE).",
+            discussion: "COLUMN orders a row's versions (updated_at, a version number). Without a rule the source wins.",
+            valueName: "rule"))
+    var conflicts: [String] = []
+
     @Option(help: "Changes per target transaction, at most.")
     var batchSize: Int = 5000
 
@@ -79,11 +87,13 @@ struct Sync: AsyncParsableCommand {
         source.applicationName = "siphon sync"
         var target = try ConnectionSettings(url: to, environment: environment)
         target.applicationName = "siphon sync"
+        let tables = try self.tables.map { try TableName(parsing: $0) }
         let sync = try TableSync(
             configuration: SyncConfiguration(
-                name: self.name, source: source, target: target, tables: try self.tables.map { try TableName(parsing: $0) },
-                bothWays: self.bothWays, initialCopy: !self.noInitialCopy, createMissingTables: self.createTables,
-                batchSize: self.batchSize, snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
+                name: self.name, source: source, target: target, tables: tables, bothWays: self.bothWays,
+                initialCopy: !self.noInitialCopy, createMissingTables: self.createTables,
+                conflictRules: try Self.conflictRules(self.conflicts, tables: tables), batchSize: self.batchSize,
+                snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
             logger: logger)
         if self.teardown {
             try await sync.teardown(force: self.force)
@@ -102,5 +112,21 @@ struct Sync: AsyncParsableCommand {
         try await SiphonService.run(pipelines[0], alongside: Array(pipelines.dropFirst()), logger: logger)
         let applied = pipelines.map(\.statistics.changesDelivered)
         logger.notice("siphon sync stopped", metadata: ["changes": "\(applied)"])
+    }
+
+    /// `newest:updated_at` for every table, or `public.products=stop:version` for one; a table's own rule wins.
+    static func conflictRules(_ options: [String], tables: [TableName]) throws -> [TableName: ConflictRule] {
+        var rules: [TableName: ConflictRule] = [:]
+        var perTable: [TableName: ConflictRule] = [:]
+        for option in options {
+            if let equals = option.lastIndex(of: "=") {
+                let table = try TableName(parsing: String(option[..<equals]))
+                perTable[table] = try ConflictRule(parsing: String(option[option.index(after: equals)...]))
+            } else {
+                let rule = try ConflictRule(parsing: option)
+                for table in tables { rules[table] = rule }
+            }
+        }
+        return rules.merging(perTable) { $1 }
     }
 }

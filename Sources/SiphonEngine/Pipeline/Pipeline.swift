@@ -82,7 +82,19 @@ public final class Pipeline: Service, Sendable {
         }
     }
 
+    /// Reads until stopped, then closes the sinks; also when it fails, so a sink's files and connections are not
+    /// left open in a process that goes on (an app that embeds the pipeline).
     private func runUntilStopped<Source: ChangeSource>(_ source: Source) async throws {
+        do {
+            try await self.readUntilStopped(source)
+        } catch {
+            for sink in self.state.withLock({ $0.sinks }) ?? [] { try? await sink.close() }
+            throw error
+        }
+        for sink in self.state.withLock({ $0.sinks }) ?? [] { try await sink.close() }
+    }
+
+    private func readUntilStopped<Source: ChangeSource>(_ source: Source) async throws {
         var attempt = 0
         while !self.stopSignal.isStopped {
             do {
@@ -122,7 +134,6 @@ public final class Pipeline: Service, Sendable {
                 }
             }
         }
-        for sink in self.state.withLock({ $0.sinks }) ?? [] { try await sink.close() }
     }
 
     /// One session: bind the sinks to it, then read, deliver and acknowledge until it ends or the pipeline stops.

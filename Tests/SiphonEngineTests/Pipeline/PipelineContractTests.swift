@@ -127,13 +127,15 @@ import Testing
         #expect(pipeline.statistics.reconnects == 2)
     }
 
-    @Test func aFailureTheSourceCannotRecoverFromEndsThePipeline() async throws {
+    @Test func aFailureTheSourceCannotRecoverFromEndsThePipelineAndClosesItsSinks() async throws {
         let source = ValueSource(Self.transactions(3, changes: 1), failAfter: [1: .fail])
-        let pipeline = Pipeline(
-            source: source, options: try self.options(), sinks: [RecordingSink { _ in 0 }], logger: self.logger)
+        let sink = RecordingSink { _ in 0 }
+        let pipeline = Pipeline(source: source, options: try self.options(), sinks: [sink], logger: self.logger)
         await #expect(throws: ValueSource.Failure.self) { try await pipeline.run() }
         #expect(source.sessions == 1)
         #expect(source.acknowledged == 1)
+        // An app that goes on after the failure gets the sink's files and connections back.
+        #expect(sink.closed)
     }
 
     @Test func aStopWhileWaitingEndsTheSessionCleanly() async throws {
