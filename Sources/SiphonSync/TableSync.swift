@@ -100,6 +100,13 @@ public struct TableSync: Sendable {
                     """, parameters: [direction.origin])
             }
         }
+        if self.configuration.bothWays {
+            for finding in try await self.sequencePlan().findings {
+                self.logger.warning(
+                    "Both sides' sequences will hand out the same ids; see siphon sync --plan-sequences",
+                    metadata: ["finding": "\(finding)"])
+            }
+        }
         // Only one way: copying both ways would swap the values of keys both sides hold.
         if self.configuration.initialCopy, let forward = self.configuration.directions.first {
             _ = try await SnapshotRequests.request(
@@ -154,6 +161,74 @@ public struct TableSync: Sendable {
                 }
             }
         }
+    }
+
+    /// Reads the sequences that fill the synced columns on both sides and plans how to keep their ids apart (see
+    /// `SequencePlan`).
+    public func sequencePlan() async throws -> SequencePlan {
+        let tables = self.configuration.tables
+        let source = try await ServerConnection.withConnection(
+            settings: self.configuration.source, replication: false, logger: self.logger
+        ) { try await Self.sequences(of: tables, on: $0) }
+        let target = try await ServerConnection.withConnection(
+            settings: self.configuration.target, replication: false, logger: self.logger
+        ) { try await Self.sequences(of: tables, on: $0) }
+        return SequencePlan(source: source, target: target, bothWays: self.configuration.bothWays)
+    }
+
+    /// Runs the plan's statements on each side.
+    public func apply(_ plan: SequencePlan) async throws {
+        for (settings, statements) in [
+            (self.configuration.source, plan.sourceStatements), (self.configuration.target, plan.targetStatements),
+        ] where !statements.isEmpty {
+            try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+                connection in
+                for statement in statements { try await connection.simpleQuery(statement) }
+            }
+        }
+    }
+
+    /// The sequences owned by columns of `tables` (serial and identity columns), with each column's largest value.
+    static func sequences(of tables: [TableName], on connection: ServerConnection) async throws -> [SequenceState] {
+        var states: [SequenceState] = []
+        for table in tables {
+            let rows = try await connection.query(
+                """
+                SELECT a.attname, sn.nspname, sc.relname, s.seqincrement
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                JOIN pg_depend d ON d.refobjid = c.oid AND d.refobjsubid = a.attnum
+                    AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                    AND d.deptype IN ('a', 'i')
+                JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+                JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                JOIN pg_sequence s ON s.seqrelid = sc.oid
+                WHERE n.nspname = $1 AND c.relname = $2
+                ORDER BY a.attnum
+                """, parameters: [table.schema, table.table]
+            ).rows
+            for row in rows {
+                guard let column = row[0], let schema = row[1], let name = row[2],
+                    let increment = row[3].flatMap({ Int64($0) })
+                else { continue }
+                // The sequence itself says what comes next (after ALTER SEQUENCE … RESTART, not yet called).
+                let position = try await connection.simpleQuery(
+                    "SELECT last_value, is_called FROM \(SQLQuoting.identifier(schema)).\(SQLQuoting.identifier(name))"
+                ).rows.first
+                guard let last = position?[0].flatMap({ Int64($0) }) else { continue }
+                let largest = try await connection.simpleQuery(
+                    "SELECT max(\(SQLQuoting.identifier(column)))::text FROM "
+                        + "\(SQLQuoting.identifier(table.schema)).\(SQLQuoting.identifier(table.table))"
+                ).rows.first?.first ?? nil
+                states.append(
+                    SequenceState(
+                        table: table, column: column, schema: schema, name: name, increment: increment,
+                        nextValue: position?[1] == "t" ? last + increment : last,
+                        largestInTable: largest.flatMap { Int64($0) }))
+            }
+        }
+        return states
     }
 
     /// Both sides have every table, with the same columns and types and the same primary key; the error lists

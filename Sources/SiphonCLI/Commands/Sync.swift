@@ -61,6 +61,12 @@ struct Sync: AsyncParsableCommand {
     @Option(help: "Rows per chunk of the initial copy.")
     var snapshotChunkSize: Int = 10_000
 
+    @Flag(help: "Print which ids the two sides' sequences would both hand out, and the ALTER SEQUENCE that keeps them apart; exit 1 if any.")
+    var planSequences = false
+
+    @Flag(help: "Run that plan: odd ids on the source and even on the target (--both-ways), or the target's sequences moved beyond the source's.")
+    var applySequences = false
+
     @Flag(help: "Remove what the sync created on both sides (slots, publications, origins, progress) and exit.")
     var teardown = false
 
@@ -95,6 +101,17 @@ struct Sync: AsyncParsableCommand {
                 conflictRules: try Self.conflictRules(self.conflicts, tables: tables), batchSize: self.batchSize,
                 snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
             logger: logger)
+        if self.planSequences || self.applySequences {
+            let plan = try await sync.sequencePlan()
+            print(TerminalText.message(plan.description), terminator: "")
+            guard self.applySequences else {
+                if !plan.findings.isEmpty { throw ExitCode(1) }
+                return
+            }
+            try await sync.apply(plan)
+            if !plan.findings.isEmpty { print("applied") }
+            return
+        }
         if self.teardown {
             try await sync.teardown(force: self.force)
             FileHandle.standardError.write(Data("siphon sync: removed sync \(self.name)\n".utf8))
