@@ -75,7 +75,35 @@ struct BenchSmokeTests {
         for result in snapshotResults {
             #expect((result["rows_per_second"] as? Double ?? 0) > 0, "\(result["key"] ?? "?")")
         }
+        // The sync workload: both contenders applied both backlogs and followed a live writer, and every run left
+        // the target table equal to the source's. The harness fails the workload on a difference; checked here as
+        // well, so a harness that stopped comparing could not pass.
+        let sync = try #require(results["sync"] as? [String: Any])
+        #expect(sync["status"] as? String == "ok", "sync: \(sync["reason"] ?? "")")
+        let syncWorkloads = sync["workloads"] as? [[String: Any]] ?? []
+        #expect(syncWorkloads.compactMap { $0["key"] as? String } == ["batch", "single"])
+        for workload in syncWorkloads {
+            let key = workload["key"] as? String ?? "?"
+            let contenders = workload["results"] as? [[String: Any]] ?? []
+            #expect(contenders.compactMap { $0["key"] as? String } == ["siphon", "subscription"], "sync \(key)")
+            for contender in contenders {
+                let name = "sync \(key), \(contender["key"] ?? "?")"
+                #expect((contender["changes_per_second"] as? Double ?? 0) > 0, "\(name)")
+                let rows = (contender["rows"] as? [Any] ?? []).compactMap { $0 as? Int }
+                let digests = (contender["md5"] as? [Any] ?? []).compactMap { $0 as? String }
+                #expect(!rows.isEmpty && rows.allSatisfy { $0 == workload["source_rows"] as? Int }, "\(name): \(rows)")
+                #expect(
+                    !digests.isEmpty && digests.allSatisfy { $0 == workload["source_md5"] as? String },
+                    "\(name): \(digests)")
+            }
+        }
+        let lag = sync["lag"] as? [[String: Any]] ?? []
+        #expect(lag.compactMap { $0["key"] as? String } == ["siphon", "subscription"])
+        for result in lag {
+            #expect((result["samples"] as? Int ?? 0) > 0, "lag \(result["key"] ?? "?")")
+        }
         let report = try String(contentsOf: output.appendingPathComponent("benchmarks.md"), encoding: .utf8)
+        #expect(report.contains("## Sync"))
         #expect(report.contains("## Snapshot"))
         #expect(report.contains("## Goals"))
         #expect(report.contains("## Trigger mode: writer overhead"))

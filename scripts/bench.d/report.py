@@ -10,6 +10,7 @@ RSS_LIMIT_MB = 150
 LATENCY_MARGIN_MS = 1.0
 TRIGGER_GOAL_RATIO = 0.7
 TRIGGER_LABELS = {"none": "no trigger", "outbox": "Siphon outbox", "notify": "per-row `pg_notify(json)`"}
+SYNC_GOAL_RATIOS = {"batch": 1.5, "single": 1.0}  # siphon sync's apply rate over CREATE SUBSCRIPTION's
 
 
 def by_contender(results):
@@ -95,6 +96,115 @@ def trigger_goals(results):
     goal = (f"Outbox ≥ {TRIGGER_GOAL_RATIO}× the no-trigger throughput (a per-row JSON notify trigger measured 0.38× "
             "here)")
     return "\n".join(["| Goal | Measured | Verdict |", "|---|---|---|", f"| {goal} | {measured} | {verdict(checks)} |"])
+
+
+def sync_goals(sync):
+    """The sync issue's goals, checked on the sync workload's ratios; its lag goal asks for figures, not a bound."""
+    lines = ["| Goal | Measured | Verdict |", "|---|---|---|"]
+    measured = {run["key"]: run for run in sync["workloads"]}
+    for key, goal in SYNC_GOAL_RATIOS.items():
+        kind = "batch transactions" if key == "batch" else "single-row transactions"
+        checks = [(measured[key]["ratio"] >= goal, f"{measured[key]['ratio']:.2f}×")] if key in measured else []
+        lines.append(f"| Apply rate ≥ {goal:.1f}× CREATE SUBSCRIPTION's on {kind} | {detail(checks)} | "
+                     f"{verdict(checks)} |")
+    lag = "; ".join(f"{result['label']} p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, caught up "
+                    f"{result['catch_up_seconds']:.2f} s after the writer stopped" for result in sync["lag"])
+    lines.append(f"| Report the lag at a steady {sync['lag_rate']:,} transactions/s | {lag} | reported (no bound set) |")
+    return "\n".join(lines)
+
+
+def sync_table(run):
+    subscription = next(r for r in run["results"] if r["key"] == "subscription")["changes_per_second"]
+    lines = ["| Contender | Changes/s | × subscription | Apply (s) | Start-up (s) | Siphon CPU s | Siphon peak RSS (MB) | "
+             "Target CPU s | Runs (changes/s, in round order) |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|---|"]
+    for result in run["results"]:
+        lines.append(
+            f"| {result['label']} | {cell(result['changes_per_second'])} | "
+            f"{cell(result['changes_per_second'] / subscription, 2, '×')} | {cell(result['seconds'], 2)} | "
+            f"{cell(result['startup_seconds'], 2)} | {cell(result['cpu'], 2)} | {cell(result['rss'])} | "
+            f"{cell(result['target_cpu'], 2)} | {', '.join(cell(rate) for rate in result['runs'])} |")
+    return "\n".join(lines)
+
+
+def sync_section(sync, settings, add):
+    add("## Sync\n")
+    if sync["status"] != "ok":
+        add(f"Not measured in this run ({sync['status']}: {sync['reason']}).\n")
+        return
+    differing = {name: value for name, value in sync["target_settings"].items() if settings.get(name) != value}
+    add("How fast `siphon sync` applies a source table's changes to the same table in a second cluster, beside "
+        "PostgreSQL's own logical replication (`CREATE SUBSCRIPTION`) applying the same changes, in the same run. The "
+        "target is a second throwaway cluster on this machine with " +
+        ("the source's settings (below)" if not differing else "the source's settings (below) except " +
+         ", ".join(f"`{name} = {value}`" for name, value in differing.items())) + ". "
+        "Each contender reads **its own slot over the same backlog**, created before the backlog was written: "
+        "Siphon's by starting `siphon sync` until it streams (its slot active, its `siphon.sync_progress` row "
+        "written) and stopping it; the subscription's with `pg_create_logical_replication_slot` and a subscription "
+        "created disabled on that slot. Each applies into a database of its own on the target (`sync_siphon`, "
+        "`sync_subscription`), its table emptied (`TRUNCATE`, then `CHECKPOINT`) before every run. An unmeasured "
+        "pg_recvlogical pass decodes the backlog first, as in the throughput runs.\n")
+    add(f"*Changes/s*: changes in the backlog ÷ the time from the start of the walsender that reads the contender's "
+        "slot (its `backend_start`) until the row the backlog's last transaction changed shows its final state on the "
+        "target, polled every 10 ms (both apply source transactions in commit order, so everything before it is "
+        "there too); *start-up* is launch (or `ALTER SUBSCRIPTION … ENABLE`) to that walsender's start, not counted "
+        "in the rate. After every run the target "
+        "table must equal the source's — the row count and an md5 over every row's `to_jsonb()` in key order — or the "
+        f"workload fails, so every figure below is of a correct copy. {sync['rounds']} interleaved round(s), Siphon "
+        "then the subscription in each, medians. *Siphon CPU* is `siphon sync`'s user + system time from `wait4` "
+        "(start-up and shutdown included), its *peak RSS* its `VmHWM`; *target CPU* is the CPU time of the target "
+        "backends that applied the changes (Siphon's connections, the subscription's apply worker), from "
+        "`/proc/<pid>/stat`. Both run with their defaults: `siphon sync` applies up to 5,000 changes per target "
+        "transaction (`--batch-size`) and commits with the target's `synchronous_commit = on`; the subscription "
+        "applies each source transaction as one target transaction and commits with its own default "
+        "`synchronous_commit = off` (text format, no streaming).\n")
+    add("The goals from the sync issue, checked against this run's figures:\n")
+    add(sync_goals(sync) + "\n")
+    for run in sync["workloads"]:
+        add(f"### {run['key']}: {run['title']}\n")
+        add(f"{run['changes']:,} changes in {run['transactions']:,} transactions, {run['wal_bytes'] / 1e6:,.0f} MB of "
+            f"WAL, generated in {run['generate_seconds']:.1f} s with `{run['sql']}`; the source table (and every "
+            f"target after every run) holds {run['source_rows']:,} rows, md5 `{run['source_md5']}`.\n")
+        add(sync_table(run) + "\n")
+    add(f"### Lag at {sync['lag_rate']:,} transactions/s\n")
+    add(f"Each contender runs live while `pgbench` commits single-row inserts on the source at a fixed rate (4 "
+        f"clients, Poisson arrivals) for {sync['lag_warmup']} + {sync['lag_seconds']} s, into a fresh table whose "
+        "`created_at` is the writer's `clock_timestamp()` just before its commit. Every 10 ms the harness asks the "
+        "target how old its newest row is, `clock_timestamp() - max(created_at)` (an index on `created_at`, on the "
+        "target only; both clusters read this machine's clock): how stale a reader of the target finds it. Samples "
+        "from the warm-up are left out. The figure includes the writer's own commit and the gap since its last "
+        "insert (1 ms on average at 1,000/s), and resolves nothing finer than that; it is a time lag, not a count of "
+        "changes behind. A contender that cannot keep up at this rate has a lag that grows through the run, so its "
+        "percentiles depend on the run's length: *caught up* says how long after the writer stopped the target had "
+        "every row (near 0 for one that keeps up). Afterwards the target table must equal the source's, as above.\n")
+    add("| Contender | p50 (ms) | p99 (ms) | max (ms) | Samples | Rows written (per s) | Caught up (s) |")
+    add("|---|--:|--:|--:|--:|--:|--:|")
+    for result in sync["lag"]:
+        add(f"| {result['label']} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {result['max_ms']:.1f} | "
+            f"{result['samples']:,} | {result['rows']:,} ({result['achieved_rate']:,.0f}) | "
+            f"{result['catch_up_seconds']:.2f} |")
+    add("")
+    first = sync["workloads"][0]
+    add(f"The commands (for the {first['key']} workload, round 1; the others differ in table and name; `bench_update` "
+        "is a procedure in `scripts/bench.d/sync.py` that updates each row once, COMMITting every 1,000 rows; ports "
+        "are this run's):\n")
+    add("```sh")
+    add("# before the backlog, each contender's slot: siphon sync started until it streams, then stopped (SIGTERM)")
+    add(first["results"][0]["command"])
+    add("# and on the target database sync_subscription (the slot made with pg_create_logical_replication_slot)")
+    add(first["results"][1]["command"].split("; ")[0])
+    add("# the backlog, on the source")
+    add(first["sql"])
+    add("# each run: Siphon, stopped with SIGTERM once the target has the last change, then removed")
+    add(first["results"][0]["command"])
+    add(first["teardown"])
+    add("# each run: the subscription, then DISABLE, SET (slot_name = NONE), DROP SUBSCRIPTION and the slot dropped")
+    add(first["results"][1]["command"].split("; ")[1])
+    add("# the lag runs' writer, with $WORK/sync_lag.sql:")
+    for line in sync["lag"][0]["script"].splitlines():
+        add(f"#   {line}")
+    add(sync["lag"][0]["pgbench"])
+    add("```\n")
 
 
 def goals(results, labels):
@@ -251,7 +361,7 @@ def write(results, output, contenders):
          "with triggers costs the application that writes." if results.get("triggers") else "") + "\n")
     add(f"Every figure below comes from `{results['command']}`, started {results['started']} and taking "
         f"{results['seconds'] / 60:.0f} minutes ({results['mode']} run). Regenerate this page with "
-        "`scripts/bench` (full, about 35 minutes) or `scripts/bench --quick` (a few minutes). The profiles behind "
+        "`scripts/bench` (full, about 40 minutes) or `scripts/bench --quick` (a few minutes). The profiles behind "
         "these figures and the changes they led to are in [performance.md](performance.md).\n")
     if chart_problem:
         add(f"*(No chart: {chart_problem}.)*\n")
@@ -314,6 +424,8 @@ def write(results, output, contenders):
                     f"{result['rows_per_second'] / copy_text:.2f} | {result['cpu']:.1f} | "
                     f"{cell(result['rss'])} | `{result['command']}` |")
             add("")
+    if results.get("sync"):
+        sync_section(results["sync"], settings, add)
     triggers = results.get("triggers")
     if triggers:
         add("## Trigger mode: writer overhead\n")
@@ -408,6 +520,8 @@ def write(results, output, contenders):
                       for r in run["results"] if r["status"] != "ok"})
     if triggers and triggers["status"] != "ok":
         skipped.append(f"Trigger mode: writer overhead: {triggers['reason']}")
+    if results.get("sync") and results["sync"]["status"] != "ok":
+        skipped.append(f"Sync: {results['sync']['reason']}")
     if skipped:
         add("## Skipped or failed\n")
         for line in skipped:

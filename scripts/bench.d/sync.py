@@ -94,7 +94,7 @@ def siphon_slot(name):
     return f"siphon_sync_{name}"
 
 
-def subscription_sql(ctx, table, slot):
+def subscription_sql(ctx, slot):
     connection = f"host=127.0.0.1 port={ctx.port} user=postgres dbname=bench"
     return (f"CREATE SUBSCRIPTION {slot} CONNECTION '{connection}' PUBLICATION {PUBLICATION} "
             f"WITH (create_slot = false, slot_name = '{slot}', copy_data = false, enabled = false)")
@@ -128,10 +128,10 @@ def progress_recorded(target, slot):
 def prepare_siphon(ctx, source, target, table, name, run_dir):
     """Runs `siphon sync` until it streams (its slot active, its progress row on the target), then stops it: its
     publication, slot, origin and progress row exist, and nothing reads the slot while the backlog is written."""
+    slot = siphon_slot(name)
     child = Child(siphon_argv(ctx, table, name), ctx.environment, os.path.join(run_dir, f"prepare-{name}.log"),
                   run_dir, subprocess.DEVNULL)
     try:
-        slot = siphon_slot(name)
         wait_until(lambda: slot_active(source, slot) and progress_recorded(target, slot), 120,
                    f"siphon sync --name {name} streaming", child)
     finally:
@@ -151,9 +151,9 @@ def teardown_siphon(ctx, source, table, name):
                            f"{run.stderr.strip()[-300:]}")
 
 
-def prepare_subscription(ctx, source, target, table, slot):
+def prepare_subscription(ctx, source, target, slot):
     source.create_slot(slot)
-    target.execute(subscription_sql(ctx, table, slot))
+    target.execute(subscription_sql(ctx, slot))
 
 
 def drop_subscription(source, target, slot):
@@ -194,29 +194,32 @@ class ApplyBackends:
 
 
 def drain(ctx, source, target, key, table, slot, name, probe, timeout, run_dir):
-    """One contender applying the whole backlog from its slot into its emptied target table: timed from its slot
-    turning active until the row the last transaction changed shows its final state on the target."""
+    """One contender applying the whole backlog from its slot into its emptied target table: timed from the start of
+    the walsender that reads its slot until the row the last transaction changed shows its final state on the target.
+    The walsender's backend_start comes from the server, on this machine's clock: a small backlog can be half applied
+    by the time a poll sees the slot active."""
     target.execute(f"TRUNCATE {table}")
     target.execute("CHECKPOINT")
     backends = ApplyBackends(target)
     child = None
-    launched = time.monotonic()
+    launched = time.time()
     if key == "siphon":
         argv = siphon_argv(ctx, table, name)
         child = Child(argv, ctx.environment, os.path.join(run_dir, f"{name}.log"), run_dir, subprocess.DEVNULL)
         command = command_text(ctx, argv)
     else:
         target.execute(f"ALTER SUBSCRIPTION {slot} ENABLE")
-        command = f"{subscription_sql(ctx, table, slot)}; ALTER SUBSCRIPTION {slot} ENABLE"
-    active_at = None
+        command = f"{subscription_sql(ctx, slot)}; ALTER SUBSCRIPTION {slot} ENABLE"
+    walsender_start = None
     try:
         while True:
-            now = time.monotonic()
-            if now - launched > timeout:
+            if time.time() - launched > timeout:
                 raise RuntimeError(f"{key} did not apply the backlog within {timeout:.0f} s" +
                                    (f": {child.log_tail()}" if child else ""))
-            if active_at is None and slot_active(source, slot):
-                active_at = now
+            if walsender_start is None:
+                walsender_start = source.value(
+                    "SELECT extract(epoch FROM a.backend_start) FROM pg_replication_slots s "
+                    "JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = %s", (slot,))
             backends.sample()
             if child is not None:
                 child.sample_memory()
@@ -224,7 +227,7 @@ def drain(ctx, source, target, key, table, slot, name, probe, timeout, run_dir):
                     raise RuntimeError(f"siphon sync exited with {child.status} before applying the backlog: "
                                        f"{child.log_tail()}")
             if target.value(ROW_SQL.format(table=table), (probe[0],)) == probe[1]:
-                done_at = time.monotonic()
+                done_at = time.time()
                 break
             time.sleep(POLL_SECONDS)
         backends.sample(refresh=True)
@@ -241,7 +244,9 @@ def drain(ctx, source, target, key, table, slot, name, probe, timeout, run_dir):
         else:
             drop_subscription(source, target, slot)
     rows, digest = target.row(DIGEST_SQL.format(table=table))
-    started = active_at if active_at is not None else launched
+    if walsender_start is None:
+        raise RuntimeError(f"{key} applied the backlog before the harness saw its walsender start")
+    started = float(walsender_start)
     return dict(seconds=max(done_at - started, 1e-6), startup_seconds=started - launched,
                 cpu=child.cpu_seconds() if child else None, rss=child.peak_rss_mb() if child else None,
                 target_cpu=backends.seconds(), rows=rows, md5=digest, command=command)
@@ -266,7 +271,7 @@ def run_workload(ctx, source, targets, workload, rounds):
             prepare_siphon(ctx, source, targets["siphon"], table, name, run_dir)
             prepared["siphon"].append(name)
         for slot in slots["subscription"]:
-            prepare_subscription(ctx, source, targets["subscription"], table, slot)
+            prepare_subscription(ctx, source, targets["subscription"], slot)
             prepared["subscription"].append(slot)
         source.create_slot(warmup_slot)
         start = lsn_value(source.value("SELECT pg_current_wal_lsn()::text"))
@@ -381,14 +386,15 @@ def measure_lag(ctx, source, target, key, label, rate, seconds, warmup, run_dir)
             wait_until(lambda: slot_active(source, slot) and progress_recorded(target, slot), 120,
                        f"{label} streaming", child)
         else:
-            prepare_subscription(ctx, source, target, table, slot)
+            prepare_subscription(ctx, source, target, slot)
             target.execute(f"ALTER SUBSCRIPTION {slot} ENABLE")
-            command = f"{subscription_sql(ctx, table, slot)}; ALTER SUBSCRIPTION {slot} ENABLE"
+            command = f"{subscription_sql(ctx, slot)}; ALTER SUBSCRIPTION {slot} ENABLE"
             wait_until(lambda: slot_active(source, slot), 120, f"{label} streaming")
         time.sleep(1)  # let it settle into streaming before the writer starts
+        script_path = pgbench_script(ctx, table)
         pgbench_argv = [os.path.join(ctx.pg_bin, "pgbench"), "-n", "-h", "127.0.0.1", "-p", ctx.port, "-U",
                         "postgres", "-c", "4", "-j", "2", "-R", str(rate), "-T", str(warmup + seconds),
-                        "-f", pgbench_script(ctx, table), "bench"]
+                        "-f", script_path, "bench"]
         pgbench = subprocess.Popen(pgbench_argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    env=ctx.environment, text=True)
         measured_from = time.monotonic() + warmup
@@ -402,12 +408,16 @@ def measure_lag(ctx, source, target, key, label, rate, seconds, warmup, run_dir)
                 if child.poll() is not None:
                     raise RuntimeError(f"siphon sync exited with {child.status}: {child.log_tail()}")
             time.sleep(POLL_SECONDS)
+        writer_done = time.monotonic()
         said = pgbench.stdout.read()
         if pgbench.returncode != 0:
             raise RuntimeError(f"pgbench failed: {said.strip()[-300:]}")
         committed = source.value(f"SELECT count(*) FROM {table}")
+        # A contender that keeps up has (nearly) everything when the writer stops; one that falls behind shows it
+        # here, which percentiles of a lag that grows over the run would hide.
         wait_until(lambda: target.value(f"SELECT count(*) FROM {table}") == committed, 120,
                    f"{label} applying the last of the writer's rows", child)
+        catch_up = time.monotonic() - writer_done
         if target.row(DIGEST_SQL.format(table=table)) != source.row(DIGEST_SQL.format(table=table)):
             raise RuntimeError(f"{label} left the lag table different from the source")
     finally:
@@ -425,11 +435,15 @@ def measure_lag(ctx, source, target, key, label, rate, seconds, warmup, run_dir)
             db.execute(f"DROP TABLE IF EXISTS {table}")
     if not samples:
         raise RuntimeError(f"no lag sample for {label} after the warm-up")
+    with open(script_path) as file:
+        script = file.read().strip()
     result = dict(key=key, label=label, samples=len(samples), p50_ms=percentile(samples, 0.5),
                   p99_ms=percentile(samples, 0.99), max_ms=max(samples), rows=committed,
-                  achieved_rate=committed / (warmup + seconds), command=command, pgbench=command_text(ctx, pgbench_argv))
+                  achieved_rate=committed / (warmup + seconds), catch_up_seconds=catch_up, command=command,
+                  pgbench=command_text(ctx, pgbench_argv), script=script)
     log(f"  lag, {label}: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms "
-        f"({result['samples']} samples); target equals the source")
+        f"({result['samples']} samples), caught up {catch_up:.2f} s after the writer stopped; target equals the "
+        "source")
     return result
 
 
