@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "SiphonSync",
             dependencies: [
-                "SiphonCore", "SiphonReplication", "SiphonEngine", "SiphonAdmin",
+                "SiphonCore", "SiphonReplication", "SiphonEngine", "SiphonAdmin", "SiphonTrigger",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -4,6 +4,7 @@ import Logging
 import SiphonCore
 import SiphonEngine
 import SiphonReplication
+import SiphonTrigger
 import Synchronization
 
 /// Applies changes to the same tables in another database: the sink end of a sync.
@@ -57,8 +58,10 @@ public final class SyncApplySink: SourceBoundSink {
         self.logger = logger
         let origin = direction.origin
         self.connection = HeldConnection(settings: direction.target, logger: logger) { connection in
-            // Set per session: a pooled or reused connection never carries them into other work.
+            // Replica mode keeps the target's triggers (a trigger outbox among them) from firing; the origin marks
+            // the writes as Siphon's own for an outbox trigger enabled ALWAYS, which then skips them too.
             try await connection.simpleQuery("SET session_replication_role = replica")
+            try await connection.simpleQuery(TriggerCapture.markOwnWritesSQL)
             try await connection.query("SELECT pg_replication_origin_session_setup($1)", parameters: [origin])
         }
     }

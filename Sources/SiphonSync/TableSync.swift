@@ -5,6 +5,7 @@ import SiphonAdmin
 import SiphonCore
 import SiphonEngine
 import SiphonReplication
+import SiphonTrigger
 
 /// What to sync, between which databases, and how.
 public struct SyncConfiguration: Sendable {
@@ -18,6 +19,10 @@ public struct SyncConfiguration: Sendable {
     public var tables: [TableName]
     /// Also apply the target's changes to the source, without sending anything back and forth.
     public var bothWays: Bool
+    /// How each side's changes are read: a logical slot, or a trigger outbox where logical replication is not
+    /// available. `targetCapture` matters only for a two-way sync.
+    public var sourceCapture: SyncCapture
+    public var targetCapture: SyncCapture
     /// Copy the rows the source's tables hold (through the snapshot machinery) before and beside their changes.
     public var initialCopy: Bool
     /// Create tables missing on the target from the source's columns and primary key.
@@ -30,10 +35,13 @@ public struct SyncConfiguration: Sendable {
 
     public init(
         name: String = "default", source: ConnectionSettings, target: ConnectionSettings, tables: [TableName],
-        bothWays: Bool = false, initialCopy: Bool = true, createMissingTables: Bool = false,
+        bothWays: Bool = false, sourceCapture: SyncCapture = .logical, targetCapture: SyncCapture = .logical,
+        initialCopy: Bool = true, createMissingTables: Bool = false,
         conflictRules: [TableName: ConflictRule] = [:], batchSize: Int = 5000, snapshots: SnapshotOptions = SnapshotOptions()
     ) {
         self.conflictRules = conflictRules
+        self.sourceCapture = sourceCapture
+        self.targetCapture = targetCapture
         self.name = name
         self.source = source
         self.target = target
@@ -47,9 +55,12 @@ public struct SyncConfiguration: Sendable {
 
     /// The directions this sync runs: source → target, and target → source for a two-way sync.
     public var directions: [SyncDirection] {
-        let forward = SyncDirection(source: self.source, target: self.target, syncName: self.name, isReverse: false)
+        let forward = SyncDirection(
+            source: self.source, target: self.target, syncName: self.name, isReverse: false, capture: self.sourceCapture)
         guard self.bothWays else { return [forward] }
-        return [forward, SyncDirection(source: self.target, target: self.source, syncName: self.name, isReverse: true)]
+        let reverse = SyncDirection(
+            source: self.target, target: self.source, syncName: self.name, isReverse: true, capture: self.targetCapture)
+        return [forward, reverse]
     }
 }
 
@@ -77,17 +88,23 @@ public struct TableSync: Sendable {
 
     /// Checks that the tables match on both sides (creating missing target tables when configured), then creates
     /// what each direction needs, each object only when missing: on the side it reads, a publication and a slot
-    /// (recorded like `siphon setup`'s, in the direction's own bookkeeping schema); on the side it writes, the
-    /// replication origin and `siphon.sync_progress`. Requests the initial copy of tables never copied before.
+    /// (recorded like `siphon setup`'s, in the direction's own bookkeeping schema) or a trigger outbox; on the side
+    /// it writes, the replication origin and `siphon.sync_progress`. Starts the initial copy of tables never copied
+    /// before.
     public func prepare() async throws {
         try await self.checkTables()
         for direction in self.configuration.directions {
-            _ = try await SiphonAdmin.setup(
-                SetupOptions(
-                    slot: direction.slot, publication: direction.publication,
-                    tables: try TableSelection(parsing: self.configuration.tables.map(\.description)),
-                    schema: direction.bookkeepingSchema, command: "siphon sync"),
-                settings: direction.source, logger: self.logger)
+            switch direction.capture {
+            case .logical:
+                _ = try await SiphonAdmin.setup(
+                    SetupOptions(
+                        slot: direction.slot, publication: direction.publication,
+                        tables: try TableSelection(parsing: self.configuration.tables.map(\.description)),
+                        schema: direction.bookkeepingSchema, command: "siphon sync"),
+                    settings: direction.source, logger: self.logger)
+            case .trigger:
+                _ = try await TriggerCapture.apply(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+            }
             try await ServerConnection.withConnection(
                 settings: direction.target, replication: false, logger: self.logger
             ) { connection in
@@ -108,21 +125,29 @@ public struct TableSync: Sendable {
             }
         }
         // Only one way: copying both ways would swap the values of keys both sides hold.
-        if self.configuration.initialCopy, let forward = self.configuration.directions.first {
+        guard self.configuration.initialCopy, let forward = self.configuration.directions.first else { return }
+        switch forward.capture {
+        case .logical:
             _ = try await SnapshotRequests.request(
                 self.configuration.tables, slot: forward.slot, publications: [forward.publication],
                 settings: forward.source, initialOnly: true, logger: self.logger)
+        case .trigger:
+            try await OutboxCopy(direction: forward, tables: self.configuration.tables, logger: self.logger).runOnce()
         }
+    }
+
+    /// The trigger capture a direction reads from a side without logical replication: an outbox of the sync's own,
+    /// read by one consumer group.
+    func outboxCapture(_ direction: SyncDirection) -> CaptureSpecification {
+        CaptureSpecification(
+            target: .outbox(name: direction.outbox),
+            tables: self.configuration.tables.map { TableCapture(TablePattern($0)) },
+            groups: [ConsumerGroup(name: SyncDirection.outboxGroup)])
     }
 
     /// One pipeline per direction. Run them together (e.g. `SiphonService.run(first, alongside: rest)`).
     public func makePipelines() -> [Pipeline] {
         self.configuration.directions.map { direction in
-            let source = LogicalReplicationSource(
-                configuration: LogicalReplicationConfiguration(
-                    connection: direction.source, slot: direction.slot, publications: [direction.publication],
-                    snapshots: direction.isReverse ? nil : self.configuration.snapshots),
-                logger: self.logger)
             let options = PipelineOptions(
                 deadLetters: direction.source, filter: ChangeFilter(tables: self.configuration.tables.map(TablePattern.init)),
                 maxBatchSize: self.configuration.batchSize,
@@ -131,9 +156,25 @@ public struct TableSync: Sendable {
             let tables = self.configuration.tables
             let rules = self.configuration.conflictRules
             let logger = self.logger
-            return Pipeline(
-                source: source, options: options, logger: logger,
-                openSinks: { [SyncApplySink(direction: direction, tables: tables, rules: rules, logger: logger)] })
+            let openSinks: @Sendable () throws -> [any ChangeSink] = {
+                [SyncApplySink(direction: direction, tables: tables, rules: rules, logger: logger)]
+            }
+            switch direction.capture {
+            case .logical:
+                let source = LogicalReplicationSource(
+                    configuration: LogicalReplicationConfiguration(
+                        connection: direction.source, slot: direction.slot, publications: [direction.publication],
+                        snapshots: direction.isReverse ? nil : self.configuration.snapshots),
+                    logger: logger)
+                return Pipeline(source: source, options: options, logger: logger, openSinks: openSinks)
+            case .trigger:
+                let source = OutboxSource(
+                    configuration: OutboxConfiguration(
+                        connection: direction.source, outbox: direction.outbox,
+                        group: ConsumerGroup(name: SyncDirection.outboxGroup), batchSize: self.configuration.batchSize),
+                    logger: logger)
+                return Pipeline(source: source, options: options, logger: logger, openSinks: openSinks)
+            }
         }
     }
 
@@ -141,10 +182,15 @@ public struct TableSync: Sendable {
     /// then its writing side (progress row, origin). The tables and their rows stay.
     public func teardown(force: Bool = false) async throws {
         for direction in self.configuration.directions {
-            _ = try await SiphonAdmin.teardown(
-                TeardownOptions(force: force, schema: direction.bookkeepingSchema), settings: direction.source,
-                logger: self.logger)
-            _ = try await SnapshotRequests.forget(slot: direction.slot, settings: direction.source, logger: self.logger)
+            switch direction.capture {
+            case .logical:
+                _ = try await SiphonAdmin.teardown(
+                    TeardownOptions(force: force, schema: direction.bookkeepingSchema), settings: direction.source,
+                    logger: self.logger)
+                _ = try await SnapshotRequests.forget(slot: direction.slot, settings: direction.source, logger: self.logger)
+            case .trigger:
+                _ = try await TriggerCapture.remove(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+            }
             try await ServerConnection.withConnection(
                 settings: direction.target, replication: false, logger: self.logger
             ) { connection in

@@ -100,8 +100,10 @@ struct SyncFixture {
         ).rows.first?.first ?? nil
     }
 
-    func drop(bothWays: Bool = true) async throws {
-        try await TableSync(configuration: self.configuration(bothWays: bothWays), logger: self.logger).teardown(force: true)
+    /// Removes the sync `configuration` set up (by default a two-way sync over slots) and the table on both sides.
+    func drop(_ configuration: SyncConfiguration? = nil) async throws {
+        try await TableSync(configuration: configuration ?? self.configuration(bothWays: true), logger: self.logger)
+            .teardown(force: true)
         try await self.execute("DROP TABLE IF EXISTS \(self.table)", on: self.source)
         try await self.execute("DROP TABLE IF EXISTS \(self.table)", on: self.target)
     }

@@ -221,6 +221,40 @@ import Testing
         try await fixture.drop()
     }
 
+    @Test func aSideWithoutLogicalReplicationIsReadThroughATriggerOutboxBothWays() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, side text, n int NOT NULL")
+        try await fixture.execute(
+            "INSERT INTO \(fixture.table) SELECT g, 'existing', 0 FROM generate_series(1, 300) g", on: fixture.source)
+        var configuration = fixture.configuration(bothWays: true)
+        configuration.sourceCapture = .trigger
+        configuration.targetCapture = .trigger
+        let left = try await fixture.running(configuration) { _, _ in
+            let copied = try await fixture.waitUntilEqual()
+            #expect(copied == [])
+            try await self.write(on: fixture.source, table: fixture.table, keys: 1...100, side: "source")
+            try await self.write(on: fixture.target, table: fixture.table, keys: 1001...1100, side: "target")
+            try await fixture.execute("DELETE FROM \(fixture.table) WHERE id BETWEEN 290 AND 300", on: fixture.target)
+            let differences = try await fixture.waitUntilEqual()
+            // Quiet now: nothing the sync applied was captured by the other side's outbox and sent back.
+            let forward = try await fixture.applied(on: fixture.target)
+            let reverse = try await fixture.applied(on: fixture.source, reverse: true)
+            try await Task.sleep(for: .seconds(2))
+            let forwardLater = try await fixture.applied(on: fixture.target)
+            let reverseLater = try await fixture.applied(on: fixture.source, reverse: true)
+            #expect(forwardLater == forward && reverseLater == reverse)
+            return differences
+        }
+        #expect(left == [])
+        // 300 copied, 20 written on the target, 11 deleted there.
+        #expect(try await fixture.rows(on: fixture.target).count == 309)
+        try await fixture.drop(configuration)
+        for side in [fixture.source, fixture.target] {
+            let outboxes = try await fixture.execute(
+                "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sync\\_\(fixture.name)%'", on: side)
+            #expect(outboxes.rows.first?.first == "0")
+        }
+    }
+
     /// Twenty transactions of inserts and updates of `keys`, each tagged with `side`.
     func write(on settings: ConnectionSettings, table: TableName, keys: ClosedRange<Int>, side: String) async throws {
         try await ServerConnection.withConnection(settings: settings, replication: false, logger: Logger(label: "test")) {

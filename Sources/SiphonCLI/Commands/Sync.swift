@@ -41,6 +41,12 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Also apply the target's changes to the source.")
     var bothWays = false
 
+    @Option(help: "How the source's changes are read: logical (a replication slot) or trigger (an outbox, for a database without logical replication).")
+    var fromCapture: SyncCapture = .logical
+
+    @Option(help: "With --both-ways: how the target's changes are read (logical or trigger).")
+    var toCapture: SyncCapture = .logical
+
     @Flag(help: "Do not copy the rows the tables hold now; apply only changes from here on.")
     var noInitialCopy = false
 
@@ -97,7 +103,8 @@ struct Sync: AsyncParsableCommand {
         let sync = try TableSync(
             configuration: SyncConfiguration(
                 name: self.name, source: source, target: target, tables: tables, bothWays: self.bothWays,
-                initialCopy: !self.noInitialCopy, createMissingTables: self.createTables,
+                sourceCapture: self.fromCapture, targetCapture: self.toCapture, initialCopy: !self.noInitialCopy,
+                createMissingTables: self.createTables,
                 conflictRules: try Self.conflictRules(self.conflicts, tables: tables), batchSize: self.batchSize,
                 snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
             logger: logger)
@@ -147,3 +154,5 @@ struct Sync: AsyncParsableCommand {
         return rules.merging(perTable) { $1 }
     }
 }
+
+extension SyncCapture: ExpressibleByArgument {}
