@@ -30,7 +30,13 @@ public final class SyncApplySink: SourceBoundSink {
     private struct State {
         var progress: SyncProgress?
         var targetTables: [TableName: SyncTable] = [:]
+        /// When the seen position was last written.
+        var seenWritten: ContinuousClock.Instant?
     }
+
+    /// How often the seen position is written at most: a write per acknowledgement would cost a target transaction
+    /// per source transaction.
+    static let seenWriteInterval: Duration = .milliseconds(200)
 
     /// How far the target got, as `siphon.sync_progress` records it.
     struct SyncProgress: Sendable, Hashable {
@@ -121,8 +127,13 @@ public final class SyncApplySink: SourceBoundSink {
         }
     }
 
-    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws {
-        guard let progress = self.state.withLock({ $0.progress }), lsn > progress.seen else { return }
+    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws -> LSN {
+        let now = ContinuousClock.now
+        let (progress, written) = self.state.withLock { ($0.progress, $0.seenWritten) }
+        guard let progress, lsn > progress.seen else { return lsn }
+        // Between writes the slot is confirmed only up to the position recorded: what a crash then sends again, the
+        // target drops as applied.
+        if let written, now - written < Self.seenWriteInterval { return progress.seen }
         // Recording the furthest position seen saves a write for every confirmation up to it.
         let key = self.direction.progressKey
         try await self.connection.run { connection in
@@ -130,7 +141,11 @@ public final class SyncApplySink: SourceBoundSink {
                 "UPDATE siphon.sync_progress SET seen_lsn = $2::pg_lsn, updated_at = now() WHERE name = $1",
                 parameters: [key, seenUpTo.description])
         }
-        self.state.withLock { $0.progress?.seen = seenUpTo }
+        self.state.withLock {
+            $0.progress?.seen = seenUpTo
+            $0.seenWritten = now
+        }
+        return lsn
     }
 
     public func deliver(_ changes: [Change]) async throws {

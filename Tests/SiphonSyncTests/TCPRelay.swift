@@ -19,9 +19,20 @@ final class TCPRelay: Sendable {
 
     init(to host: String, port: Int) async throws {
         self.target = try SocketAddress(ipAddress: host, port: port)
-        let listener = try await Self.listen(port: 0, target: self.target, connections: self.connections)
-        self.port = listener.localAddress?.port ?? 0
-        self.listener = Mutex(listener)
+        // Below the kernel's ephemeral range (32768 and up), so the port is not handed to some outgoing connection
+        // while the relay is cut, which would keep `restore` from listening on it again.
+        var attempt = 0
+        while true {
+            let candidate = Int.random(in: 20_000..<32_000)
+            do {
+                let listener = try await Self.listen(port: candidate, target: self.target, connections: self.connections)
+                self.port = candidate
+                self.listener = Mutex(listener)
+                return
+            } catch where attempt < 20 {
+                attempt += 1
+            }
+        }
     }
 
     /// Closes every relayed connection and stops accepting new ones.

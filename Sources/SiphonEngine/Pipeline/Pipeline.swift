@@ -220,14 +220,17 @@ private struct DeliveryLoop<Session: ChangeSourceSession> {
         if self.core.pipeline.shouldStop { try await self.session.finish() }
     }
 
-    /// Acknowledges what the core found confirmable: sinks bound to the source record it first.
+    /// Acknowledges what the core found confirmable: sinks bound to the source record it first, and may hold the
+    /// acknowledgement back to a position they recorded earlier.
     private mutating func acknowledgeIfDue() async throws {
-        guard let position = self.core.takeConfirmable() else { return }
+        guard var position = self.core.takeConfirmable() else { return }
         if let checkpoint = self.session.checkpoint(for: position) {
+            var allowed = checkpoint.confirmed
             for sink in self.core.boundSinks {
-                try await sink.confirming(checkpoint.confirmed, seenUpTo: checkpoint.seenUpTo)
+                allowed = min(allowed, try await sink.confirming(checkpoint.confirmed, seenUpTo: checkpoint.seenUpTo))
             }
-            self.core.pipeline.record { $0.confirmedLSN = checkpoint.confirmed }
+            position = SourcePosition(allowed)
+            self.core.pipeline.record { $0.confirmedLSN = max($0.confirmedLSN, allowed) }
         }
         try await self.session.acknowledge(upTo: position)
         self.core.pipeline.record { $0.confirmedPosition = position }

@@ -186,7 +186,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
         }
     }
 
-    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws {
+    public func confirming(_ lsn: LSN, seenUpTo: LSN) async throws -> LSN {
         let recordPath = SourceRecordFile.path(for: self.path)
         try self.state.withLock { (state) throws(SiphonError) in
             guard var record = state.record else { return }
@@ -196,6 +196,7 @@ public final class JSONLinesFileSink: SourceBoundSink {
             try record.write(to: recordPath)
             state.record = record
         }
+        return lsn
     }
 
     public func close() async throws {

@@ -16,5 +16,10 @@ public protocol SourceBoundSink: ChangeSink {
 
     /// The pipeline is about to confirm `lsn` to the server; `seenUpTo` is the furthest position the server reported
     /// sending, which the sink may record instead (no slot created later can start at or below it).
-    func confirming(_ lsn: LSN, seenUpTo: LSN) async throws
+    ///
+    /// Returns the position the pipeline may confirm now: `lsn` once the sink recorded a position at or beyond it,
+    /// or an earlier one it recorded before, when it puts the write off (a sink whose record costs a round trip to
+    /// another server); the rest is confirmed at a later call. A crash in between only sends again changes the sink
+    /// drops as repeats.
+    func confirming(_ lsn: LSN, seenUpTo: LSN) async throws -> LSN
 }

@@ -47,7 +47,7 @@ import Testing
             let first = try JSONLinesFileSink(path: path)
             try await first.bind(to: Self.clusterA, slotPosition: LSN(rawValue: 0x500))
             try await first.deliver([self.change("orders", 0x600, 0)])
-            try await first.confirming(LSN(rawValue: 0x640), seenUpTo: LSN(rawValue: 0x700))
+            #expect(try await first.confirming(LSN(rawValue: 0x640), seenUpTo: LSN(rawValue: 0x700)) == LSN(rawValue: 0x640))
             try await first.close()
 
             // Reopened where the slot was left (or behind it, after a crash): accepted.
