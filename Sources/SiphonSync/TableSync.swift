@@ -25,6 +25,9 @@ public struct SyncConfiguration: Sendable {
     public var targetCapture: SyncCapture
     /// Copy the rows the source's tables hold (through the snapshot machinery) before and beside their changes.
     public var initialCopy: Bool
+    /// For a two-way sync whose every table has a `newest` conflict rule: copy each side's rows to the other, so
+    /// tables that already hold different data end as their union, the rule's newer row where both hold a key.
+    public var mergeInitialCopy: Bool
     /// Create tables missing on the target from the source's columns and primary key.
     public var createMissingTables: Bool
     /// How each table resolves rows both sides wrote (see `ConflictRule`); a table without one: the source wins.
@@ -36,10 +39,11 @@ public struct SyncConfiguration: Sendable {
     public init(
         name: String = "default", source: ConnectionSettings, target: ConnectionSettings, tables: [TableName],
         bothWays: Bool = false, sourceCapture: SyncCapture = .logical, targetCapture: SyncCapture = .logical,
-        initialCopy: Bool = true, createMissingTables: Bool = false,
+        initialCopy: Bool = true, mergeInitialCopy: Bool = false, createMissingTables: Bool = false,
         conflictRules: [TableName: ConflictRule] = [:], batchSize: Int = 5000, snapshots: SnapshotOptions = SnapshotOptions()
     ) {
         self.conflictRules = conflictRules
+        self.mergeInitialCopy = mergeInitialCopy
         self.sourceCapture = sourceCapture
         self.targetCapture = targetCapture
         self.name = name
@@ -78,6 +82,16 @@ public struct TableSync: Sendable {
         }
         if let stray = configuration.conflictRules.keys.first(where: { !configuration.tables.contains($0) }) {
             throw SiphonError(.invalidConfiguration, "a conflict rule names \(stray), which is not synced")
+        }
+        if configuration.mergeInitialCopy {
+            // Without a rule, copying both ways would swap the values of keys both sides hold.
+            let ruled = configuration.tables.allSatisfy { configuration.conflictRules[$0]?.resolution == .newest }
+            guard configuration.bothWays, configuration.initialCopy, ruled else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "merging the tables' rows needs --both-ways and a newest:COLUMN conflict rule for every table "
+                        + "(--conflict newest:updated_at), so that where both sides hold a key the newer row wins on both")
+            }
         }
         guard configuration.batchSize > 0 else {
             throw SiphonError(.invalidConfiguration, "the batch size must be positive, not \(configuration.batchSize)")
@@ -124,16 +138,24 @@ public struct TableSync: Sendable {
                     metadata: ["finding": "\(finding)"])
             }
         }
-        // Only one way: copying both ways would swap the values of keys both sides hold.
-        guard self.configuration.initialCopy, let forward = self.configuration.directions.first else { return }
-        switch forward.capture {
-        case .logical:
-            _ = try await SnapshotRequests.request(
-                self.configuration.tables, slot: forward.slot, publications: [forward.publication],
-                settings: forward.source, initialOnly: true, logger: self.logger)
-        case .trigger:
-            try await OutboxCopy(direction: forward, tables: self.configuration.tables, logger: self.logger).runOnce()
+        guard self.configuration.initialCopy else { return }
+        for direction in self.copyingDirections {
+            switch direction.capture {
+            case .logical:
+                _ = try await SnapshotRequests.request(
+                    self.configuration.tables, slot: direction.slot, publications: [direction.publication],
+                    settings: direction.source, initialOnly: true, logger: self.logger)
+            case .trigger:
+                try await OutboxCopy(direction: direction, tables: self.configuration.tables, logger: self.logger).runOnce()
+            }
         }
+    }
+
+    /// The directions whose source rows are copied: the forward one, and for a merge the reverse one too (without
+    /// a rule, copying both ways would swap the values of keys both sides hold).
+    var copyingDirections: [SyncDirection] {
+        let directions = self.configuration.directions
+        return self.configuration.mergeInitialCopy ? directions : Array(directions.prefix(1))
     }
 
     /// The trigger capture a direction reads from a side without logical replication: an outbox of the sync's own,
@@ -164,7 +186,8 @@ public struct TableSync: Sendable {
                 let source = LogicalReplicationSource(
                     configuration: LogicalReplicationConfiguration(
                         connection: direction.source, slot: direction.slot, publications: [direction.publication],
-                        snapshots: direction.isReverse ? nil : self.configuration.snapshots),
+                        snapshots: direction.isReverse && !self.configuration.mergeInitialCopy
+                            ? nil : self.configuration.snapshots),
                     logger: logger)
                 return Pipeline(source: source, options: options, logger: logger, openSinks: openSinks)
             case .trigger:

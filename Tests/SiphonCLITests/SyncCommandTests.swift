@@ -54,9 +54,14 @@ import Testing
         // Writes start once the slot exists: rows written before it reach the target only through the initial copy,
         // as their last version, and the event comparison below would count their earlier versions as missing.
         var process = try SiphonProcess(arguments, directory: directory)
+        // Created: a slot is listed while it is being made, before its consistent point, and rows written before that
+        // point reach it only through the copy.
         try await eventually(timeout: .seconds(60), "the sync to create its slot") {
-            try await sql(source, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_sync_\(name)'")
-                .rows.first?.first == "1"
+            try await sql(
+                source,
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_sync_\(name)' "
+                    + "AND confirmed_flush_lsn IS NOT NULL"
+            ).rows.first?.first == "1"
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

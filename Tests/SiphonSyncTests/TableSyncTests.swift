@@ -169,6 +169,37 @@ import Testing
         try await fixture.drop()
     }
 
+    @Test func tablesThatAlreadyHoldDifferentRowsMergeIntoTheirUnionWithTheNewerRowOfEachKey() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text, at timestamptz NOT NULL")
+        try await fixture.execute(
+            """
+            INSERT INTO \(fixture.table) SELECT g, 'source', '2026-01-01'::timestamptz + g * interval '1 day'
+            FROM generate_series(1, 200) g
+            """, on: fixture.source)
+        // The target holds half of those keys, older on the odd ones and newer on the even ones, and keys of its own.
+        try await fixture.execute(
+            """
+            INSERT INTO \(fixture.table)
+            SELECT g, 'target', '2026-01-01'::timestamptz + g * interval '1 day' + CASE WHEN g % 2 = 0 THEN interval '1 hour' ELSE interval '-1 hour' END
+            FROM generate_series(101, 300) g
+            """, on: fixture.target)
+        var configuration = fixture.configuration(bothWays: true)
+        configuration.conflictRules = [fixture.table: ConflictRule(resolution: .newest, column: "at")]
+        configuration.mergeInitialCopy = true
+        let left = try await fixture.running(configuration) { _, _ in try await fixture.waitUntilEqual() }
+        #expect(left == [])
+        let sides = try await fixture.execute(
+            "SELECT v, count(*) FROM \(fixture.table) GROUP BY v ORDER BY v", on: fixture.source)
+        // 1–100 only on the source, 101–200 on both (even: the target's newer row), 201–300 only on the target.
+        #expect(sides.rows == [["source", "150"], ["target", "150"]])
+        try await fixture.execute("DELETE FROM siphon.sync_conflicts WHERE sync LIKE 'siphon_sync_\(fixture.name)%'", on: fixture.source)
+        try await fixture.execute("DELETE FROM siphon.sync_conflicts WHERE sync LIKE 'siphon_sync_\(fixture.name)%'", on: fixture.target)
+        try await fixture.drop()
+        var unruled = fixture.configuration(bothWays: true)
+        unruled.mergeInitialCopy = true
+        #expect(throws: SiphonError.self) { try TableSync(configuration: unruled, logger: fixture.logger) }
+    }
+
     @Test func theStopRuleStopsTheSyncAtAConflictAndRecordsItOnce() async throws {
         let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text, at timestamptz NOT NULL")
         try await fixture.execute("INSERT INTO \(fixture.table) VALUES (1, 'old', '2026-01-01')", on: fixture.source)
@@ -294,7 +325,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(300))
             }
             let whileDown = try await fixture.differences().count
-            try await relay.restore()
+            relay.restore()
             return (whileDown, try await fixture.waitUntilEqual(timeout: .seconds(90)))
         }
         await relay.close()

@@ -50,6 +50,9 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Do not copy the rows the tables hold now; apply only changes from here on.")
     var noInitialCopy = false
 
+    @Flag(help: "With --both-ways and a newest:COLUMN rule: copy each side's rows to the other, the newer row winning where both hold a key.")
+    var merge = false
+
     @Flag(help: "Create tables missing on the target from the source's columns and primary key.")
     var createTables = false
 
@@ -104,7 +107,7 @@ struct Sync: AsyncParsableCommand {
             configuration: SyncConfiguration(
                 name: self.name, source: source, target: target, tables: tables, bothWays: self.bothWays,
                 sourceCapture: self.fromCapture, targetCapture: self.toCapture, initialCopy: !self.noInitialCopy,
-                createMissingTables: self.createTables,
+                mergeInitialCopy: self.merge, createMissingTables: self.createTables,
                 conflictRules: try Self.conflictRules(self.conflicts, tables: tables), batchSize: self.batchSize,
                 snapshots: SnapshotOptions(chunkSize: self.snapshotChunkSize)),
             logger: logger)

@@ -71,6 +71,7 @@ public struct LogicalReplicationSource: ChangeSource {
         if error is TypeRestart { return .reopen }
         guard !self.configuration.temporarySlot else { return .fail }
         if let error = error as? SiphonError, error.serverError?.sqlState == "55006" { return .standBy }
+        if error is SlotBeingCreated { return .standBy }
         return .forConnectionFailure(error)
     }
 

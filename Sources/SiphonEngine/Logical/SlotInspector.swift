@@ -50,8 +50,22 @@ enum SlotInspector {
                     + "max_slot_wal_keep_size.")
         }
         guard let confirmedText = confirmed, let confirmedFlush = LSN(confirmedText) else {
+            // A slot is listed while it is being created, which waits for every transaction then running to end.
+            if let activePID { throw SlotBeingCreated(slot: slot, processID: activePID) }
             throw SiphonError(.slotUnavailable, "replication slot \"\(slot)\" has no confirmed position yet")
         }
         return SlotState(confirmedFlush: confirmedFlush, activePID: activePID)
+    }
+}
+
+/// Another process is still creating the slot (it has no confirmed position yet): like a slot in use, something to
+/// wait for as a standby, not a failure.
+struct SlotBeingCreated: Error, CustomStringConvertible {
+    var slot: String
+    var processID: String
+
+    var description: String {
+        "replication slot \"\(self.slot)\" is still being created by process \(self.processID), which waits for the "
+            + "transactions running when it started to end"
     }
 }
