@@ -124,6 +124,50 @@ func withRunningPipeline<Result: Sendable>(
         try await fixture.drop()
     }
 
+    @Test func aSlotStillBeingCreatedIsWaitedForAsAStandby() async throws {
+        let table = TestEnvironment.uniqueName("creating")
+        let publication = TestEnvironment.uniqueName("pub")
+        let slot = TestEnvironment.uniqueName("slot")
+        let settings = try ConnectionSettings(url: try TestEnvironment.url(), environment: [:])
+        try await TestEnvironment.execute(
+            "CREATE TABLE public.\(table) (id int PRIMARY KEY)", "CREATE PUBLICATION \(publication) FOR TABLE \(table)")
+        let recorder = ChangeRecorder()
+        let pipeline = Pipeline(
+            configuration: PipelineConfiguration(
+                connection: settings, slot: slot, publications: [publication], statusInterval: .seconds(1)),
+            sinks: [recorder], logger: self.logger)
+        // A transaction that stays open keeps the slot's creation waiting, and the slot listed without a position.
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+            blocker in
+            try await blocker.simpleQuery("BEGIN; SELECT txid_current()")
+            let creation = Task {
+                try await TestEnvironment.execute("SELECT pg_create_logical_replication_slot('\(slot)', 'pgoutput')")
+            }
+            try await withRunningPipeline(pipeline) {
+                while try await !self.slotListedWithoutPosition(slot, settings: settings) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(for: .seconds(2))
+                #expect(recorder.changes.isEmpty)
+                // The creation ends once the transaction does and the server logs which transactions run.
+                try await blocker.simpleQuery("COMMIT; CHECKPOINT")
+                try await creation.value
+                try await TestEnvironment.execute("INSERT INTO \(table) VALUES (1)")
+                _ = try await recorder.next(timeout: .seconds(60)) { $0.table == table }
+            }
+        }
+        #expect(recorder.changes.map(\.operation) == [.insert])
+        try await TestEnvironment.execute(
+            "SELECT pg_drop_replication_slot('\(slot)')", "DROP PUBLICATION \(publication)", "DROP TABLE \(table)")
+    }
+
+    func slotListedWithoutPosition(_ slot: String, settings: ConnectionSettings) async throws -> Bool {
+        try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) {
+            try await $0.simpleQuery(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '\(slot)' AND confirmed_flush_lsn IS NULL")
+        }.rows.first?.first == "1"
+    }
+
     @Test func typedHandlersDecodeRowsIntoCodableStructs() async throws {
         struct Account: Decodable, Sendable, Equatable {
             var id: Int
