@@ -107,6 +107,7 @@ public struct TableSync: Sendable {
     /// before.
     public func prepare() async throws {
         try await self.checkTables()
+        try await self.checkWritePrivileges()
         for direction in self.configuration.directions {
             switch direction.capture {
             case .logical:
@@ -117,7 +118,9 @@ public struct TableSync: Sendable {
                         schema: direction.bookkeepingSchema, command: "siphon sync"),
                     settings: direction.source, logger: self.logger)
             case .trigger:
-                _ = try await TriggerCapture.apply(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+                try await Self.retryingDeadlocks {
+                    _ = try await TriggerCapture.apply(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+                }
             }
             try await ServerConnection.withConnection(
                 settings: direction.target, replication: false, logger: self.logger
@@ -167,6 +170,20 @@ public struct TableSync: Sendable {
             groups: [ConsumerGroup(name: SyncDirection.outboxGroup)])
     }
 
+    /// Runs `work` (DDL on tables the application keeps writing) again when the server broke a deadlock by failing
+    /// it: it took its locks in a different order than a transaction running beside it, and nothing of it stayed.
+    static func retryingDeadlocks(_ work: () async throws -> Void) async throws {
+        var attempt = 1
+        while true {
+            do {
+                return try await work()
+            } catch let error as SiphonError where error.serverError?.sqlState == "40P01" && attempt < 5 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
+    }
+
     /// One pipeline per direction. Run them together (e.g. `SiphonService.run(first, alongside: rest)`).
     public func makePipelines() -> [Pipeline] {
         self.configuration.directions.map { direction in
@@ -212,7 +229,9 @@ public struct TableSync: Sendable {
                     logger: self.logger)
                 _ = try await SnapshotRequests.forget(slot: direction.slot, settings: direction.source, logger: self.logger)
             case .trigger:
-                _ = try await TriggerCapture.remove(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+                try await Self.retryingDeadlocks {
+                    _ = try await TriggerCapture.remove(self.outboxCapture(direction), settings: direction.source, logger: self.logger)
+                }
             }
             try await ServerConnection.withConnection(
                 settings: direction.target, replication: false, logger: self.logger
@@ -298,6 +317,23 @@ public struct TableSync: Sendable {
             }
         }
         return states
+    }
+
+    /// The role of every side a direction writes may do what applying needs; the error lists every missing
+    /// privilege with its `GRANT`.
+    private func checkWritePrivileges() async throws {
+        var problems: [String] = []
+        for direction in self.configuration.directions {
+            let side = direction.isReverse ? "source" : "target"
+            problems += try await ServerConnection.withConnection(
+                settings: direction.target, replication: false, logger: self.logger
+            ) { try await SyncPrivileges.problems(writing: self.configuration.tables, side: side, on: $0) }
+        }
+        guard problems.isEmpty else {
+            throw SiphonError(
+                .invalidConfiguration,
+                "the sync cannot apply changes:\n  " + problems.joined(separator: "\n  "))
+        }
     }
 
     /// Both sides have every table, with the same columns and types and the same primary key; the error lists

@@ -334,6 +334,61 @@ import Testing
         try await fixture.drop()
     }
 
+    @Test func aTargetRoleWithoutTheNeededPrivilegesIsToldEveryGrantAndThenSyncs() async throws {
+        let role = TestEnvironment.uniqueName("writer")
+        let database = TestEnvironment.uniqueName("db")
+        let admin = try ConnectionSettings(url: try TestEnvironment.targetURL(), environment: [:])
+        var adminOfDatabase = admin
+        adminOfDatabase.database = database
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text", onTarget: false)
+        try await fixture.execute("CREATE ROLE \(role) LOGIN", on: admin)
+        try await fixture.execute("CREATE DATABASE \(database)", on: admin)
+        try await fixture.execute("CREATE TABLE \(fixture.table) (id int PRIMARY KEY, v text)", on: adminOfDatabase)
+        var configuration = fixture.configuration(initialCopy: false)
+        configuration.target.user = role
+        configuration.target.password = nil
+        configuration.target.database = database
+        let error = await #expect(throws: SiphonError.self) {
+            try await TableSync(configuration: configuration, logger: fixture.logger).prepare()
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("GRANT SET ON PARAMETER session_replication_role TO \(role);"), "\(message)")
+        #expect(message.contains("GRANT CREATE ON DATABASE \(database) TO \(role);"))
+        #expect(message.contains("GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), "))
+        #expect(message.contains("lacks SELECT, INSERT, UPDATE, DELETE, TRUNCATE on \(fixture.table)"))
+        // Nothing was created on the source.
+        let slots = try await fixture.execute(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'siphon_sync_\(fixture.name)'", on: fixture.source)
+        #expect(slots.rows.first?.first == "0")
+        try await fixture.execute(
+            """
+            GRANT SET ON PARAMETER session_replication_role TO \(role);
+            GRANT CREATE ON DATABASE \(database) TO \(role);
+            GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text),
+                pg_replication_origin_xact_setup(pg_lsn, timestamp with time zone) TO \(role);
+            GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON \(fixture.table) TO \(role);
+            """, on: adminOfDatabase)
+        let target = try ConnectionSettings(url: try TestEnvironment.targetURL(), environment: [:])
+        let left = try await fixture.running(configuration) { _, _ in
+            try await fixture.execute("INSERT INTO \(fixture.table) VALUES (1, 'granted')", on: fixture.source)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            while clock.now < deadline {
+                let rows = try await fixture.execute("SELECT v FROM \(fixture.table)", on: adminOfDatabase).rows
+                if rows == [["granted"]] { return rows }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return try await fixture.execute("SELECT v FROM \(fixture.table)", on: adminOfDatabase).rows
+        }
+        #expect(left == [["granted"]])
+        var cleanup = configuration
+        cleanup.target = adminOfDatabase
+        try await fixture.drop(cleanup)
+        try await fixture.execute("DROP DATABASE \(database) WITH (FORCE)", on: target)
+        try await fixture.execute("REVOKE SET ON PARAMETER session_replication_role FROM \(role)", on: target)
+        try await fixture.execute("DROP ROLE \(role)", on: target)
+    }
+
     @Test func tablesThatDifferAreRefusedWithEveryDifferenceAndItsFix() async throws {
         let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, name text, price numeric", onTarget: false)
         try await fixture.execute("CREATE TABLE \(fixture.table) (id bigint PRIMARY KEY, price numeric)", on: fixture.target)
