@@ -18,9 +18,14 @@ enum SyncPrivileges {
         -> [String]
     {
         let functions = Self.originFunctions.enumerated().map { "has_function_privilege($\($0.offset + 1), 'EXECUTE')" }
+        // Before PostgreSQL 15 only superusers may set it (GRANT SET ON PARAMETER came with 15).
+        let setsReplicationRole =
+            connection.serverVersionNumber >= 150000
+            ? "has_parameter_privilege('session_replication_role', 'SET')"
+            : "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
         let role = try await connection.query(
             """
-            SELECT current_user, has_parameter_privilege('session_replication_role', 'SET'),
+            SELECT current_user, \(setsReplicationRole),
                 CASE WHEN to_regnamespace('siphon') IS NULL THEN has_database_privilege(current_database(), 'CREATE')
                     ELSE has_schema_privilege('siphon', 'USAGE') END,
                 \(functions.joined(separator: ", "))
