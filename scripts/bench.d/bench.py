@@ -815,19 +815,24 @@ def run_tool(ctx, argv, timeout, env=None):
     return run.stdout
 
 
+def siphon_command_problem(ctx, command, missing):
+    """Why `siphon COMMAND` cannot run with this binary (`missing` says what its absence means), or None."""
+    if not os.access(ctx.siphon, os.X_OK):
+        return f"{ctx.siphon} not found (build it: swift build -c release)"
+    probe = subprocess.run([ctx.siphon, command, "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           timeout=60, env=ctx.environment)
+    if f"USAGE: siphon {command}" not in probe.stdout + probe.stderr:
+        return missing
+    return None
+
+
 def trigger_mode_problem(ctx):
     """Why the trigger workload cannot run with these binaries, or None."""
     for tool in ["pgbench", "psql"]:
         path = os.path.join(ctx.pg_bin, tool)
         if not os.access(path, os.X_OK):
             return f"{path} not found"
-    if not os.access(ctx.siphon, os.X_OK):
-        return f"{ctx.siphon} not found (build it: swift build -c release)"
-    probe = subprocess.run([ctx.siphon, "sql", "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                           timeout=60, env=ctx.environment)
-    if "USAGE: siphon sql" not in probe.stdout + probe.stderr:
-        return "this siphon build has no `sql` command to generate the outbox triggers with"
-    return None
+    return siphon_command_problem(ctx, "sql", "this siphon build has no `sql` command to generate the outbox triggers with")
 
 
 def apply_settings(db, settings):

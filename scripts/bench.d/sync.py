@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from bench import (Child, Database, PgRecvLogical, command_text, fresh_directory, log, lsn_value, number,
-                   process_cpu_seconds)
+                   process_cpu_seconds, siphon_command_problem)
 
 CONTENDERS = [("siphon", "Siphon (`siphon sync`)"), ("subscription", "CREATE SUBSCRIPTION")]
 # Each contender applies into a database of its own on the target cluster: both need the source's table name.
@@ -455,13 +455,7 @@ def sync_problem(ctx):
     """Why the sync workload cannot run here, or None."""
     if ctx.target_port is None:
         return "no target cluster (scripts/bench starts one when the sync workload is selected)"
-    if not os.access(ctx.siphon, os.X_OK):
-        return f"{ctx.siphon} not found (build it: swift build -c release)"
-    probe = subprocess.run([ctx.siphon, "sync", "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                           timeout=60, env=ctx.environment)
-    if "USAGE: siphon sync" not in probe.stdout + probe.stderr:
-        return "this siphon build has no `sync` command"
-    return None
+    return siphon_command_problem(ctx, "sync", "this siphon build has no `sync` command")
 
 
 def run_sync(ctx, db, sizes):
