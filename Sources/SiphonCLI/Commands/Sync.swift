@@ -13,17 +13,19 @@ struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Keep tables in another PostgreSQL database up to date with these, one way or both.",
         discussion: """
-            Checks that the tables match on both sides, creates what the sync needs (a publication and slot on the side
-            it reads, a replication origin and siphon.sync_progress on the side it writes), copies the rows the source
-            holds, then applies every source transaction to the target in commit order. Each change takes effect
-            exactly once, also across crashes: the target records how far it applied in the same transaction as the
-            data, and the source is acknowledged only after that commit.
+            Checks that the tables match on both sides and that the writing role may apply, creates what the sync \
+            needs (a publication and slot, or with --from-capture trigger an outbox, on the side it reads; a \
+            replication origin and siphon.sync_progress on the side it writes), copies the rows the source holds, \
+            then applies every source transaction to the target in commit order. Each change takes effect exactly \
+            once, also across crashes: the target records how far it applied in the same transaction as the data, \
+            and the source is acknowledged only after that commit.
 
-            With --both-ways the target's changes flow back too; what one direction applied is never sent back. The
-            first copy goes one way only (source to target).
+            With --both-ways the target's changes flow back too; what one direction applied is never sent back. \
+            The first copy goes one way (source to target), unless --merge with a newest:COLUMN --conflict rule \
+            copies both ways.
 
-            The URLs come from --from/--to or SIPHON_SYNC_FROM/SIPHON_SYNC_TO (keep passwords off the command line).
-            SIGTERM or SIGINT stop it cleanly. `siphon verify` tells whether the tables are equal.
+            The URLs come from --from/--to or SIPHON_SYNC_FROM/SIPHON_SYNC_TO (keep passwords off the command \
+            line). SIGTERM or SIGINT stop it cleanly. `siphon verify` tells whether the tables are equal.
             """)
 
     @Option(help: ArgumentHelp("The database to read (URL or key=value string).", valueName: "url"))
