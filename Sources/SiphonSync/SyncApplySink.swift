@@ -160,7 +160,7 @@ public final class SyncApplySink: SourceBoundSink {
             return change.id > applied
         }
         guard let last = fresh.last else { return }
-        let plan = try ApplyPlan(fresh, tables: tables, rules: self.rules)
+        let plan = try ApplyPlan(fresh, tables: try await self.tablesCarrying(fresh, known: tables), rules: self.rules)
         let key = self.direction.progressKey
         let logger = self.logger
         // Round trips are most of a small batch's cost: the transaction's frame goes as one simple query at each end.
@@ -202,6 +202,42 @@ public final class SyncApplySink: SourceBoundSink {
 
     public func close() async throws {
         await self.connection.close()
+    }
+
+    /// The target's tables, looked up again when a change carries a column they did not have (one added since,
+    /// on both sides); a column the target still lacks is an error that says how to add it.
+    private func tablesCarrying(_ changes: [Change], known: [TableName: SyncTable]) async throws -> [TableName: SyncTable] {
+        func unknownColumns(in tables: [TableName: SyncTable]) -> [(TableName, String)] {
+            var unknown: [(TableName, String)] = []
+            for change in changes {
+                let name = TableName(schema: change.schema, change.table)
+                guard let table = tables[name] else { continue }
+                for column in (change.new?.names ?? []) + (change.old?.names ?? [])
+                where !table.columns.contains(where: { $0.name == column }) && !unknown.contains(where: { $0 == (name, column) }) {
+                    unknown.append((name, column))
+                }
+            }
+            return unknown
+        }
+        guard !unknownColumns(in: known).isEmpty else { return known }
+        let names = self.tables
+        let refreshed = try await self.connection.run { connection in
+            var tables: [TableName: SyncTable] = [:]
+            for name in names { tables[name] = try await SyncTable.resolve(name, side: "target", on: connection) }
+            return tables
+        }
+        self.state.withLock { $0.targetTables = refreshed }
+        let missing = unknownColumns(in: refreshed)
+        guard missing.isEmpty else {
+            throw SiphonError(
+                .invalidConfiguration,
+                missing.map { table, column in
+                    "column \(SQLQuoting.identifier(column)) of \(table) arrived from the source, but the target's table "
+                        + "has no such column; add it with the source's type (ALTER TABLE \(table) ADD COLUMN "
+                        + "\(SQLQuoting.identifier(column)) …;) and start the sync again. Add columns on the target first."
+                }.joined(separator: "\n"))
+        }
+        return refreshed
     }
 
     /// Records the rows of `statement` that meet a newer target row under the table's conflict rule, and returns

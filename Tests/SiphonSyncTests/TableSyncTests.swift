@@ -389,6 +389,32 @@ import Testing
         try await fixture.execute("DROP ROLE \(role)", on: target)
     }
 
+    @Test func aColumnAddedOnBothSidesFlowsOnAndOneMissingOnTheTargetStopsTheSyncWithTheFix() async throws {
+        let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, v text")
+        let configuration = fixture.configuration(initialCopy: false)
+        let left = try await fixture.running(configuration) { _, _ in
+            try await fixture.execute("INSERT INTO \(fixture.table) VALUES (1, 'before')", on: fixture.source)
+            let first = try await fixture.waitUntilEqual()
+            #expect(first == [])
+            // The documented order: the target first, then the source.
+            try await fixture.execute("ALTER TABLE \(fixture.table) ADD COLUMN extra int", on: fixture.target)
+            try await fixture.execute("ALTER TABLE \(fixture.table) ADD COLUMN extra int", on: fixture.source)
+            try await fixture.execute("INSERT INTO \(fixture.table) VALUES (2, 'after', 5)", on: fixture.source)
+            try await fixture.execute("UPDATE \(fixture.table) SET extra = 7 WHERE id = 1", on: fixture.source)
+            return try await fixture.waitUntilEqual()
+        }
+        #expect(left == [])
+        try await fixture.execute("ALTER TABLE \(fixture.table) ADD COLUMN only_here text", on: fixture.source)
+        try await fixture.execute("INSERT INTO \(fixture.table) VALUES (3, 'orphan', 1, 'x')", on: fixture.source)
+        let sync = try TableSync(configuration: configuration, logger: fixture.logger)
+        let error = await #expect(throws: SiphonError.self) { try await sync.makePipelines()[0].run() }
+        #expect(
+            error?.message.contains(
+                "column only_here of \(fixture.table) arrived from the source, but the target's table has no such column")
+                == true, "\(String(describing: error))")
+        try await fixture.drop()
+    }
+
     @Test func tablesThatDifferAreRefusedWithEveryDifferenceAndItsFix() async throws {
         let fixture = try await SyncFixture.make(columns: "id int PRIMARY KEY, name text, price numeric", onTarget: false)
         try await fixture.execute("CREATE TABLE \(fixture.table) (id bigint PRIMARY KEY, price numeric)", on: fixture.target)
