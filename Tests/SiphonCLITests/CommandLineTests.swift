@@ -96,8 +96,14 @@ import Testing
         let tail = try SiphonProcess(
             ["tail", "--url", url, "--table", table, "--format", "jsonl", "--max-changes", "2", "--timeout", "60"],
             directory: directory)
+        // Created, not only listed: a slot is listed while it waits for its consistent point, and rows committed
+        // before that point are not streamed to it (a busy cluster makes that wait long enough to matter).
         try await eventually("tail to create its slot") {
-            try await sql(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'siphon_tail_%'").rows != [["0"]]
+            try await sql(
+                url,
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'siphon_tail_%' "
+                    + "AND confirmed_flush_lsn IS NOT NULL"
+            ).rows != [["0"]]
         }
         _ = try await sql(url, "INSERT INTO public.\(table) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
         #expect(try await tail.wait(timeout: .seconds(60)) == 0)
