@@ -13,9 +13,9 @@ struct SiphonCommand: AsyncParsableCommand {
         commandName: "siphon",
         abstract: "Change data capture for PostgreSQL: every committed row change, in commit order, without loss.",
         discussion: """
-            Connection settings come from --url or --url-file (or SIPHON_URL, SIPHON_URL_FILE), then libpq's variables
-            (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …), and the password from ~/.pgpass (or
-            PGPASSFILE) when none is given. Keep passwords off the command line, where `ps` shows them to every user.
+            Connection settings come from --url or --url-file (or SIPHON_URL, SIPHON_URL_FILE), then libpq's variables \
+            (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …), and the password from ~/.pgpass (or \
+            PGPASSFILE) when none is given. Keep passwords off the command line, where `ps` shows them to every user. \
             Start with `siphon demo`, which needs no database.
             """,
         subcommands: [

@@ -78,6 +78,31 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
+    @Test func everyHelpTextReadsAsParagraphsAt80Columns() async throws {
+        let directory = try makeScratchDirectory()
+        for command in [
+            [], ["demo"], ["setup"], ["run"], ["snapshot"], ["sync"], ["verify"], ["tail"], ["doctor"], ["teardown"],
+            ["sql"], ["listen"],
+        ] {
+            let (_, output, _) = try await SiphonProcess.run(command + ["--help"], directory: directory)
+            // The discussion: after the overview's paragraph, before USAGE.
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard let usage = lines.firstIndex(where: { $0.hasPrefix("USAGE:") }),
+                let overviewEnd = lines.firstIndex(where: \.isEmpty), overviewEnd < usage
+            else {
+                Issue.record("siphon \(command.joined(separator: " ")) --help has no overview and usage: \(output)")
+                continue
+            }
+            let discussion = Array(lines[(overviewEnd + 1)..<usage])
+            // A short line followed by more of the same paragraph is a hard line break the parser wrapped again.
+            for (line, next) in zip(discussion, discussion.dropFirst()) where !line.isEmpty && !next.isEmpty {
+                #expect(line.count >= 50, "siphon \(command.joined(separator: " ")) --help breaks a line early: \(line)")
+            }
+            #expect(discussion.allSatisfy { $0.count <= 80 })
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test func wrongPasswordIsOneClearLine() async throws {
         let directory = try makeScratchDirectory()
         let url = "postgres://siphon:wrong@\(try TestEnvironment.host()):\(try TestEnvironment.port())/\(try TestEnvironment.database())?sslmode=disable"

@@ -38,7 +38,7 @@ struct Setup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the publication, slot and (optionally) replica identity Siphon needs, and record them.",
         discussion: """
-            Checks everything first and creates nothing half-way. Every object it makes is recorded in
+            Checks everything first and creates nothing half-way. Every object it makes is recorded in \
             siphon.objects, so `siphon teardown` removes exactly those.
             """)
 

@@ -13,9 +13,9 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show Siphon working end to end: a throwaway PostgreSQL, a small workload, changes streaming.",
         discussion: """
-            With no --url, starts its own PostgreSQL cluster in a temporary folder (installing PostgreSQL with
-            apt-get if it is missing and you are root) and removes it on exit. With --url, uses your database:
-            it creates the schema, publication and slot `siphon_demo` there and drops them on exit.
+            With no --url, starts its own PostgreSQL cluster in a temporary folder (installing PostgreSQL with \
+            apt-get if it is missing and you are root) and removes it on exit. With --url, uses your database: \
+            it creates the schema, publication and slot `siphon_demo` there and drops them on exit. \
             Press Ctrl-C to stop.
             """)
 

@@ -12,13 +12,13 @@ struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deliver the changes that notify-channel triggers send, to the same sinks as `siphon run`.",
         discussion: """
-            Best effort: PostgreSQL keeps no notification for a listener that is not connected, so changes sent
-            while `siphon listen` is down or reconnecting are lost, and each change is delivered at most once. Use
-            the outbox (`siphon run --mode trigger`) when every change matters. Any role that can connect may
-            send notifications: only changes of tables that carry the channel's triggers, signed with the channel's
-            key, are delivered; others are refused and counted. Run it as the role that set the channel up (it
-            reads the key), with --trigger-schema if the SQL used one. Create the channel's triggers with
-            `siphon sql --channel NAME` or `siphon setup --mode trigger --channel NAME`. SIGTERM or SIGINT stop it
+            Best effort: PostgreSQL keeps no notification for a listener that is not connected, so changes sent \
+            while `siphon listen` is down or reconnecting are lost, and each change is delivered at most once. Use \
+            the outbox (`siphon run --mode trigger`) when every change matters. Any role that can connect may \
+            send notifications: only changes of tables that carry the channel's triggers, signed with the channel's \
+            key, are delivered; others are refused and counted. Run it as the role that set the channel up (it \
+            reads the key), with --trigger-schema if the SQL used one. Create the channel's triggers with \
+            `siphon sql --channel NAME` or `siphon setup --mode trigger --channel NAME`. SIGTERM or SIGINT stop it \
             after the change in hand is delivered.
             """)
 

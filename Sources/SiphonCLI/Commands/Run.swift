@@ -13,9 +13,9 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream changes from a replication slot to sinks, acknowledging only what was delivered.",
         discussion: """
-            Settings come from --config FILE (YAML), then SIPHON_* environment variables, then flags; later ones win.
-            SIGTERM or SIGINT stop it cleanly: the changes in hand are delivered and acknowledged first, so a restart
-            repeats nothing. A second `siphon run` on the same slot waits as a standby and takes over when the first
+            Settings come from --config FILE (YAML), then SIPHON_* environment variables, then flags; later ones win. \
+            SIGTERM or SIGINT stop it cleanly: the changes in hand are delivered and acknowledged first, so a restart \
+            repeats nothing. A second `siphon run` on the same slot waits as a standby and takes over when the first \
             one stops.
             """)
 

@@ -9,9 +9,9 @@ struct Snapshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deliver the rows tables hold now (as reads), while `siphon run` keeps streaming.",
         discussion: """
-            Records the request in siphon.snapshots; the `siphon run` streaming the slot reads the tables chunk by
-            chunk in key order, each chunk reconciled with the stream by watermarks, so a row changed meanwhile is
-            never delivered out of order. A crash repeats at most the chunks in flight. Waits and shows progress
+            Records the request in siphon.snapshots; the `siphon run` streaming the slot reads the tables chunk by \
+            chunk in key order, each chunk reconciled with the stream by watermarks, so a row changed meanwhile is \
+            never delivered out of order. A crash repeats at most the chunks in flight. Waits and shows progress \
             until every table is done, unless --no-wait.
             """)
 

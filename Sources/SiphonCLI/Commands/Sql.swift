@@ -98,10 +98,10 @@ struct Sql: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the SQL of trigger capture (outbox or notify channel), or write it as migration files.",
         discussion: """
-            Reads the tables' columns and keys from the database (it changes nothing), then prints the up
-            migration: Siphon's schema, the outbox table or notify function, and per-table triggers. --down prints
-            the removal instead. --out DIR writes both as <timestamp>_<name>.up.sql and .down.sql, for teams that
-            apply schema changes with their own migration tool. `siphon setup --mode trigger` applies the same SQL
+            Reads the tables' columns and keys from the database (it changes nothing), then prints the up \
+            migration: Siphon's schema, the outbox table or notify function, and per-table triggers. --down prints \
+            the removal instead. --out DIR writes both as <timestamp>_<name>.up.sql and .down.sql, for teams that \
+            apply schema changes with their own migration tool. `siphon setup --mode trigger` applies the same SQL \
             directly.
             """)
 

@@ -15,8 +15,8 @@ struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Watch changes live in the terminal. Leaves nothing behind when it exits.",
         discussion: """
-            Uses a temporary replication slot (gone when tail exits) and, unless --publication names one, a temporary
-            publication for the --table tables (all tables without --table; that needs a superuser). Changes made
+            Uses a temporary replication slot (gone when tail exits) and, unless --publication names one, a temporary \
+            publication for the --table tables (all tables without --table; that needs a superuser). Changes made \
             while tail is not running are not shown: use `siphon run` with a permanent slot for that.
             """)
 
