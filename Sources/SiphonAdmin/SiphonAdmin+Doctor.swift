@@ -103,9 +103,16 @@ extension SiphonAdmin {
         return DoctorReport.Check(
             name: "connection",
             status: .error,
-            message: "cannot connect: \(siphonError?.message ?? "\(error)")",
+            message: Self.cannotConnect(siphonError?.message ?? "\(error)"),
             fix: fix
         )
+    }
+}
+
+extension SiphonAdmin {
+    /// A connection failure already says it could not connect; a server's refusal (a password, a database) does not.
+    static func cannotConnect(_ message: String) -> String {
+        message.hasPrefix("cannot connect") ? message : "cannot connect: " + message
     }
 }
 

@@ -486,7 +486,7 @@ public final class ServerConnection {
     /// that stop on cancellation (Ctrl-C, a graceful shutdown) must not mistake it for an unreachable server.
     static func connectionError(_ error: any Error, settings: ConnectionSettings) -> any Error {
         if error is SiphonError || error is CancellationError { return error }
-        var reason = "\(error)"
+        var reason = ConnectionFailureText.describe(error, settings: settings) ?? "\(error)"
         if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             reason = "TLS failed (is the CA in sslrootcert right, and does the certificate name the host?): \(error)"
         }

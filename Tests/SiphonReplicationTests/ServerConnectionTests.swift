@@ -20,6 +20,28 @@ import Testing
             environment: [:])
     }
 
+    /// The message for each way of not reaching a server, as libpq words it.
+    @Test(arguments: [
+        (
+            "postgres://siphon@127.0.0.1:1/db?sslmode=disable",
+            #"connection to server at "127.0.0.1", port 1 failed: Connection refused. Is the server running on that host and accepting TCP/IP connections?"#
+        ),
+        ("postgres://siphon@nonexistent.invalid:5432/db?sslmode=disable", #"could not translate host name "nonexistent.invalid" to address: "#),
+        (
+            "host=/nonexistent/socket/dir port=5432 user=siphon dbname=db",
+            #"connection to server on socket "/nonexistent/socket/dir/.s.PGSQL.5432" failed: No such file or directory. Is the server running locally and accepting connections on that socket?"#
+        ),
+    ])
+    func aServerThatCannotBeReachedIsDescribedAsLibpqDoes(url: String, expected: String) async throws {
+        let settings = try ConnectionSettings(url: url, environment: [:])
+        let error = await #expect(throws: SiphonError.self) {
+            try await ServerConnection.withConnection(settings: settings, replication: false, logger: self.logger) { _ in }
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("SingleConnectionFailure") == false)
+    }
+
     @Test func scramAuthenticationAndIdentifySystem() async throws {
         let identity = try await ServerConnection.withConnection(settings: try self.settings(), logger: self.logger) {
             try await $0.identifySystem()
