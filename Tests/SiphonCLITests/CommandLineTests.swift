@@ -103,6 +103,25 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
+    @Test func aRunWhoseFirstConnectionFailsSaysSoOnceOrExitsWhenAsked() async throws {
+        let directory = try makeScratchDirectory()
+        let unreachable = ["run", "--url", "postgres://siphon@127.0.0.1:1/db?sslmode=disable", "--slot", "s", "--sink", "null"]
+        let (status, _, errors) = try await SiphonProcess.run(unreachable + ["--exit-on-start-failure"], directory: directory)
+        #expect(status == 1)
+        #expect(
+            errors.contains(
+                #"connection to server at "127.0.0.1", port 1 failed: Connection refused. Is the server running on that host and accepting TCP/IP connections?"#),
+            "\(errors)")
+        let waiting = try SiphonProcess(unreachable, directory: directory)
+        try await eventually(timeout: .seconds(30), "the run to retry") {
+            waiting.errors.components(separatedBy: "Reading interrupted; reconnecting").count > 2
+        }
+        waiting.signal(SIGTERM)
+        #expect(try await waiting.wait(timeout: .seconds(30)) == 0, "\(waiting.errors)")
+        #expect(waiting.errors.components(separatedBy: "Could not start; retrying until the source can be reached").count == 2)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test func wrongPasswordIsOneClearLine() async throws {
         let directory = try makeScratchDirectory()
         let url = "postgres://siphon:wrong@\(try TestEnvironment.host()):\(try TestEnvironment.port())/\(try TestEnvironment.database())?sslmode=disable"

@@ -65,6 +65,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("group"), help: "Trigger mode: the consumer group this reader belongs to.")
     var group: String = "default"
 
+    @Flag(help: "Exit with the error when the first connection fails, instead of retrying (for supervisors that restart the process).")
+    var exitOnStartFailure = false
+
     @Flag(help: "Deliver the rows every published table holds (as reads) before and beside its changes; a table that was snapshotted for this slot before is left alone.")
     var snapshot = false
 
@@ -117,7 +120,8 @@ struct Run: AsyncParsableCommand {
         }
         let options = PipelineOptions(
             deadLetters: settings, filter: ChangeFilter(tables: patterns), maxBatchSize: configuration.batchSize,
-            delivery: DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison))
+            delivery: DeliveryPolicy(maxAttempts: configuration.maxAttempts, poisonAction: configuration.onPoison),
+            exitOnStartFailure: self.exitOnStartFailure)
         let source: SourceConfiguration
         switch self.mode {
         case .trigger:

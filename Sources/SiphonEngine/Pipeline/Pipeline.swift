@@ -96,10 +96,14 @@ public final class Pipeline: Service, Sendable {
 
     private func readUntilStopped<Source: ChangeSource>(_ source: Source) async throws {
         var attempt = 0
+        var started = false
         while !self.stopSignal.isStopped {
             do {
                 try await source.withSession { session in
-                    try await self.runSession(&session) { attempt = 0 }
+                    try await self.runSession(&session) {
+                        attempt = 0
+                        started = true
+                    }
                 }
                 if self.stopSignal.isStopped || !source.reopensAfterEnd { break }
                 self.logger.notice("The source ended the session; reconnecting", metadata: ["siphon.source": "\(source.name)"])
@@ -125,11 +129,19 @@ public final class Pipeline: Service, Sendable {
                     try await self.stopSignal.sleep(for: .seconds(1))
                 case .reconnect:
                     let delay = self.options.reconnectBackoff.delay(attempt: attempt)
+                    let metadata: Logger.Metadata = [
+                        "siphon.source": "\(source.name)", "error": "\(error)", "retry.in": "\(delay)",
+                    ]
+                    if !started && attempt == 0 {
+                        // Said once and plainly: the first connection failing is usually a mistake to fix, not a
+                        // network blip, and the reconnect warnings after it would bury it.
+                        if self.options.exitOnStartFailure { throw error }
+                        self.logger.error("Could not start; retrying until the source can be reached", metadata: metadata)
+                    } else {
+                        self.logger.warning("Reading interrupted; reconnecting", metadata: metadata)
+                    }
                     attempt += 1
                     self.state.withLock { $0.statistics.reconnects += 1 }
-                    self.logger.warning(
-                        "Reading interrupted; reconnecting",
-                        metadata: ["siphon.source": "\(source.name)", "error": "\(error)", "retry.in": "\(delay)"])
                     try await self.stopSignal.sleep(for: delay)
                 }
             }

@@ -14,12 +14,17 @@ public struct PipelineOptions: Sendable {
     public var delivery: DeliveryPolicy
     /// The database that holds `siphon.dead_letters`, for the dead-letter policy.
     public var deadLetters: ConnectionSettings
+    /// Fail instead of retrying when the very first session cannot be opened (for supervisors that restart a
+    /// process and report its failures better than its logs).
+    public var exitOnStartFailure: Bool
 
     public init(
         deadLetters: ConnectionSettings, filter: ChangeFilter = ChangeFilter(), maxBatchSize: Int = 1000,
-        reconnectBackoff: Backoff = Backoff(), delivery: DeliveryPolicy = DeliveryPolicy()
+        reconnectBackoff: Backoff = Backoff(), delivery: DeliveryPolicy = DeliveryPolicy(),
+        exitOnStartFailure: Bool = false
     ) {
         self.deadLetters = deadLetters
+        self.exitOnStartFailure = exitOnStartFailure
         self.filter = filter
         self.maxBatchSize = maxBatchSize
         self.reconnectBackoff = reconnectBackoff
