@@ -81,7 +81,7 @@ struct SyncFixture {
     }
 
     /// Waits until both sides hold the same rows; returns the differences left when `timeout` passed.
-    func waitUntilEqual(timeout: Duration = .seconds(60), key: String = "id") async throws -> [String] {
+    func waitUntilEqual(timeout: Duration = .seconds(120), key: String = "id") async throws -> [String] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {

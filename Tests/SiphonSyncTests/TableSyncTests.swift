@@ -326,7 +326,7 @@ import Testing
             }
             let whileDown = try await fixture.differences().count
             relay.restore()
-            return (whileDown, try await fixture.waitUntilEqual(timeout: .seconds(90)))
+            return (whileDown, try await fixture.waitUntilEqual())
         }
         await relay.close()
         #expect(whileDown > 0, "the target received changes while it was cut off")
@@ -372,7 +372,7 @@ import Testing
         let left = try await fixture.running(configuration) { _, _ in
             try await fixture.execute("INSERT INTO \(fixture.table) VALUES (1, 'granted')", on: fixture.source)
             let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(60)
+            let deadline = clock.now + .seconds(120)
             while clock.now < deadline {
                 let rows = try await fixture.execute("SELECT v FROM \(fixture.table)", on: adminOfDatabase).rows
                 if rows == [["granted"]] { return rows }

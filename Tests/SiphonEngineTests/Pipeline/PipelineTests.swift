@@ -153,7 +153,7 @@ func withRunningPipeline<Result: Sendable>(
                 try await blocker.simpleQuery("COMMIT; CHECKPOINT")
                 try await creation.value
                 try await TestEnvironment.execute("INSERT INTO \(table) VALUES (1)")
-                _ = try await recorder.next(timeout: .seconds(60)) { $0.table == table }
+                _ = try await recorder.next(timeout: .seconds(120)) { $0.table == table }
             }
         }
         #expect(recorder.changes.map(\.operation) == [.insert])
