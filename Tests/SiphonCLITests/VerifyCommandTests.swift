@@ -116,7 +116,7 @@ import Testing
         let (columns, _, columnErrors) = try await Self.verify(["--table", "\(schema).items"])
         #expect(columns == 64)
         #expect(
-            columnErrors.contains("column note is text on the source and character varying(50) on the target"),
+            columnErrors.contains("column note is text on the source but character varying(50) on the target"),
             "\(columnErrors)")
 
         let (noTable, _, noTableErrors) = try await Self.verify([])

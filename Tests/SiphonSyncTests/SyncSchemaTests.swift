@@ -38,6 +38,17 @@ import Testing
                 + "COLUMN name text;")
     }
 
+    @Test func verifyCountsExtraTargetColumnsAndNamesCompareAsBytes() {
+        let source = self.table([("id", "bigint"), ("caf\u{E9}", "text")])
+        // The same name to Swift's `==`, another column to PostgreSQL.
+        let target = self.table([("id", "bigint"), ("cafe\u{301}", "text")])
+        let problems = SyncSchema.differences(source: source, target: target, exact: true)
+        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.first?.contains("is missing on the target") == true)
+        #expect(problems.last?.contains("is missing on the source; rows are compared whole") == true)
+        #expect(SyncSchema.differences(source: source, target: target).count == 1)
+    }
+
     @Test func theCreatedTableHasTheSourcesColumnsAndKeyWithNamesQuoted() {
         var source = self.table([("Id", "bigint"), ("the name", "text")], key: [0, 1])
         source.columns[0].notNull = true

@@ -153,7 +153,7 @@ private func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences
         #expect(error?.code == .invalidConfiguration)
         let message = error?.message ?? ""
         #expect(message.contains("column name is missing on the target"), "\(message)")
-        #expect(message.contains("column price is numeric(10,2) on the source and numeric(12,2) on the target"), "\(message)")
+        #expect(message.contains("column price is numeric(10,2) on the source but numeric(12,2) on the target"), "\(message)")
         #expect(message.contains("column extra is missing on the source"), "\(message)")
         #expect(message.contains("ALTER TABLE"), "\(message)")
         try await sides.drop()
@@ -168,7 +168,7 @@ private func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences
             ALTER TABLE \(quoted(sides.schema)).pairs ADD PRIMARY KEY (b, a);
             """)
         let error = await #expect(throws: SiphonError.self) { try await sides.verify("pairs") }
-        #expect(error?.message.contains("is (a, b) on the source and (b, a) on the target") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("is (a, b) on the source but (b, a) on the target") == true, "\(String(describing: error))")
         try await sides.drop()
     }
 

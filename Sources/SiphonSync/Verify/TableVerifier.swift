@@ -69,39 +69,11 @@ public struct TableVerifier: Sendable {
     /// Rows are compared column by column and matched by key: both sides need the same columns (by name and type,
     /// in any order) and the same primary key.
     static func checkSameShape(_ source: SyncTable, _ target: SyncTable) throws {
-        let targetColumns = Dictionary(target.columns.map { (Array($0.name.utf8), $0) }) { first, _ in first }
-        let sourceNames = Set(source.columns.map { Array($0.name.utf8) })
-        var problems: [String] = []
-        for column in source.columns {
-            let name = SQLQuoting.identifier(column.name)
-            guard let other = targetColumns[Array(column.name.utf8)] else {
-                problems.append("column \(name) is missing on the target")
-                continue
-            }
-            if !column.type.utf8.elementsEqual(other.type.utf8) {
-                problems.append("column \(name) is \(column.type) on the source and \(other.type) on the target")
-            }
-        }
-        for column in target.columns where !sourceNames.contains(Array(column.name.utf8)) {
-            problems.append("column \(SQLQuoting.identifier(column.name)) is missing on the source")
-        }
+        let problems = SyncSchema.differences(source: source, target: target, exact: true)
         guard problems.isEmpty else {
             throw SiphonError(
                 .invalidConfiguration,
-                "the columns of \(source.name) differ between the source and the target: "
-                    + problems.joined(separator: "; ")
-                    + ". Rows are compared column by column; make the target's columns match the source's "
-                    + "(ALTER TABLE \(source.name) ADD COLUMN …, DROP COLUMN … or ALTER COLUMN … TYPE …) and verify again")
-        }
-        let sourceKey = source.keyColumns.map { SQLQuoting.identifier($0.name) }
-        let targetKey = target.keyColumns.map { SQLQuoting.identifier($0.name) }
-        guard sourceKey.count == targetKey.count, zip(sourceKey, targetKey).allSatisfy({ $0.utf8.elementsEqual($1.utf8) })
-        else {
-            throw SiphonError(
-                .invalidConfiguration,
-                "the primary key of \(source.name) is (\(sourceKey.joined(separator: ", "))) on the source and "
-                    + "(\(targetKey.joined(separator: ", "))) on the target; rows are matched by key, so give the "
-                    + "target the source's primary key (same columns, same order) and verify again")
+                "the tables cannot be compared row by row:\n  " + problems.joined(separator: "\n  "))
         }
     }
 }
