@@ -41,6 +41,19 @@ struct ApplyPlan {
     private(set) var statements: [Statement] = []
     private var run: Run?
     private let rules: [TableName: ConflictRule]
+    /// Columns the changes carry that the target's table (as the plan knows it) does not have.
+    private var unknownColumns: [UnknownColumns.Column] = []
+
+    /// Changes carry columns the target's tables do not have (added on the source, or on the target after its
+    /// tables were looked up).
+    struct UnknownColumns: Error {
+        struct Column: Equatable {
+            var table: TableName
+            var name: String
+        }
+
+        var columns: [Column]
+    }
 
     /// Consecutive changes that become one statement.
     private struct Run {
@@ -67,6 +80,7 @@ struct ApplyPlan {
             try self.add(change, table: table)
         }
         self.endRun()
+        guard self.unknownColumns.isEmpty else { throw UnknownColumns(columns: self.unknownColumns) }
     }
 
     private mutating func add(_ change: Change, table: SyncTable) throws {
@@ -131,6 +145,12 @@ struct ApplyPlan {
     private mutating func endRun() {
         guard let run = self.run else { return }
         self.run = nil
+        // Checked once per statement, not per change: a run's changes carry the same columns.
+        let known = Set(run.table.columns.map { Array($0.name.utf8) })
+        for column in run.columns where !known.contains(Array(column.utf8)) {
+            let unknown = UnknownColumns.Column(table: run.table.name, name: column)
+            if !self.unknownColumns.contains(unknown) { self.unknownColumns.append(unknown) }
+        }
         // A rule applies to writes that carry its column; deletes always apply.
         let rule = self.rules[run.table.name].flatMap { rule in
             run.kind != .delete && run.columns.contains(rule.column) ? rule : nil

@@ -76,15 +76,7 @@ public final class SyncApplySink: SourceBoundSink {
         let key = self.direction.progressKey
         let tables = self.tables
         let (recorded, targetTables) = try await self.connection.run { connection in
-            var targetTables: [TableName: SyncTable] = [:]
-            for name in tables {
-                guard let table = try await SyncTable.resolve(name, side: "target", on: connection) else {
-                    throw SiphonError(
-                        .invalidConfiguration,
-                        "table \(name) does not exist on the target; create it (siphon sync --create-tables does)")
-                }
-                targetTables[name] = table
-            }
+            let targetTables = try await Self.targetTables(tables, on: connection)
             let row = try await connection.query(
                 """
                 SELECT source, applied_source, applied_lsn, applied_index, seen_lsn FROM siphon.sync_progress
@@ -160,12 +152,18 @@ public final class SyncApplySink: SourceBoundSink {
             return change.id > applied
         }
         guard let last = fresh.last else { return }
-        let plan = try ApplyPlan(fresh, tables: try await self.tablesCarrying(fresh, known: tables), rules: self.rules)
+        let plan: ApplyPlan
+        do {
+            plan = try ApplyPlan(fresh, tables: tables, rules: self.rules)
+        } catch is ApplyPlan.UnknownColumns {
+            plan = try await self.planWithTablesLookedUpAgain(fresh)
+        }
         let key = self.direction.progressKey
         let logger = self.logger
         // Round trips are most of a small batch's cost: the transaction's frame goes as one simple query at each end.
         // The values in it are Siphon's own (positions, a time, names made from the validated sync name), quoted all
-        // the same.
+        // the same. The origin's own progress follows the source too (pg_replication_origin_status), and the commit
+        // carries the source's commit time.
         let begin =
             "BEGIN; SELECT pg_replication_origin_xact_setup(\(SQLQuoting.literal(last.lsn.description))::pg_lsn, "
             + "\(SQLQuoting.literal(last.commitTime.description))::timestamptz)"
@@ -177,8 +175,6 @@ public final class SyncApplySink: SourceBoundSink {
             COMMIT
             """
         try await self.connection.run { connection in
-            // The origin's own progress follows the source too (pg_replication_origin_status), and the commit
-            // carries the source's commit time.
             do {
                 try await connection.simpleQuery(begin)
                 for statement in plan.statements {
@@ -204,40 +200,41 @@ public final class SyncApplySink: SourceBoundSink {
         await self.connection.close()
     }
 
-    /// The target's tables, looked up again when a change carries a column they did not have (one added since,
-    /// on both sides); a column the target still lacks is an error that says how to add it.
-    private func tablesCarrying(_ changes: [Change], known: [TableName: SyncTable]) async throws -> [TableName: SyncTable] {
-        func unknownColumns(in tables: [TableName: SyncTable]) -> [(TableName, String)] {
-            var unknown: [(TableName, String)] = []
-            for change in changes {
-                let name = TableName(schema: change.schema, change.table)
-                guard let table = tables[name] else { continue }
-                for column in (change.new?.names ?? []) + (change.old?.names ?? [])
-                where !table.columns.contains(where: { $0.name == column }) && !unknown.contains(where: { $0 == (name, column) }) {
-                    unknown.append((name, column))
-                }
+    /// The synced tables as the target has them.
+    private static func targetTables(_ names: [TableName], on connection: ServerConnection) async throws
+        -> [TableName: SyncTable]
+    {
+        var tables: [TableName: SyncTable] = [:]
+        for name in names {
+            guard let table = try await SyncTable.resolve(name, side: "target", on: connection) else {
+                throw SiphonError(
+                    .invalidConfiguration,
+                    "table \(name) does not exist on the target; create it (siphon sync --create-tables does)")
             }
-            return unknown
+            tables[name] = table
         }
-        guard !unknownColumns(in: known).isEmpty else { return known }
+        return tables
+    }
+
+    /// Plans `changes` with the target's tables looked up again: they carry a column the tables did not have when
+    /// they were last looked up (one added since, on both sides). A column the target still lacks is an error that
+    /// says how to add it.
+    private func planWithTablesLookedUpAgain(_ changes: [Change]) async throws -> ApplyPlan {
         let names = self.tables
-        let refreshed = try await self.connection.run { connection in
-            var tables: [TableName: SyncTable] = [:]
-            for name in names { tables[name] = try await SyncTable.resolve(name, side: "target", on: connection) }
-            return tables
-        }
-        self.state.withLock { $0.targetTables = refreshed }
-        let missing = unknownColumns(in: refreshed)
-        guard missing.isEmpty else {
+        let tables = try await self.connection.run { try await Self.targetTables(names, on: $0) }
+        self.state.withLock { $0.targetTables = tables }
+        do {
+            return try ApplyPlan(changes, tables: tables, rules: self.rules)
+        } catch let missing as ApplyPlan.UnknownColumns {
             throw SiphonError(
                 .invalidConfiguration,
-                missing.map { table, column in
-                    "column \(SQLQuoting.identifier(column)) of \(table) arrived from the source, but the target's table "
-                        + "has no such column; add it with the source's type (ALTER TABLE \(table) ADD COLUMN "
-                        + "\(SQLQuoting.identifier(column)) …;) and start the sync again. Add columns on the target first."
+                missing.columns.map { column in
+                    let name = SQLQuoting.identifier(column.name)
+                    return "column \(name) of \(column.table) arrived from the source, but the target's table has no "
+                        + "such column; add it with the source's type (ALTER TABLE \(column.table) ADD COLUMN \(name) …;) "
+                        + "and start the sync again. Add columns on the target first."
                 }.joined(separator: "\n"))
         }
-        return refreshed
     }
 
     /// Records the rows of `statement` that meet a newer target row under the table's conflict rule, and returns

@@ -188,5 +188,13 @@ import Testing
             try ApplyPlan([self.change(.insert, index: 0, new: [("note", "null")])], tables: self.tables)
         }
         #expect(error?.message.contains("does not carry key column id") == true)
+        let unknown = #expect(throws: ApplyPlan.UnknownColumns.self) {
+            try ApplyPlan(
+                [
+                    self.change(.insert, index: 0, new: [("id", "1"), ("extra", "5")]),
+                    self.change(.insert, index: 1, new: [("id", "2"), ("extra", "6")]),
+                ], tables: self.tables)
+        }
+        #expect(unknown?.columns == [ApplyPlan.UnknownColumns.Column(table: TableName("items"), name: "extra")])
     }
 }
