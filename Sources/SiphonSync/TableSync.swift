@@ -106,8 +106,9 @@ public struct TableSync: Sendable {
     /// it writes, the replication origin and `siphon.sync_progress`. Starts the initial copy of tables never copied
     /// before.
     public func prepare() async throws {
-        try await self.checkTables()
+        let missing = try await self.checkTables()
         try await self.checkWritePrivileges()
+        try await self.createOnTarget(missing)
         for direction in self.configuration.directions {
             switch direction.capture {
             case .logical:
@@ -337,8 +338,9 @@ public struct TableSync: Sendable {
     }
 
     /// Both sides have every table, with the same columns and types and the same primary key; the error lists
-    /// every difference with its fix.
-    private func checkTables() async throws {
+    /// every difference with its fix. Returns the source's shape of the tables the target lacks and may be given
+    /// (`createMissingTables`): they are created only once every check passed.
+    private func checkTables() async throws -> [SyncTable] {
         let configuration = self.configuration
         let logger = self.logger
         var sourceTables: [SyncTable] = []
@@ -348,7 +350,8 @@ public struct TableSync: Sendable {
                 guard let table = try await SyncTable.resolve(name, side: "source", on: connection) else {
                     throw SiphonError(.invalidConfiguration, "table \(name) does not exist on the source")
                 }
-                if let rule = configuration.conflictRules[name], !table.columns.contains(where: { $0.name == rule.column })
+                if let rule = configuration.conflictRules[name],
+                    !table.columns.contains(where: { $0.name.utf8.elementsEqual(rule.column.utf8) })
                 {
                     throw SiphonError(
                         .invalidConfiguration,
@@ -359,14 +362,15 @@ public struct TableSync: Sendable {
             }
         }
         let expected = sourceTables
-        try await ServerConnection.withConnection(settings: configuration.target, replication: false, logger: logger) {
-            connection in
+        return try await ServerConnection.withConnection(
+            settings: configuration.target, replication: false, logger: logger
+        ) { connection in
             var problems: [String] = []
+            var missing: [SyncTable] = []
             for source in expected {
                 guard let target = try await SyncTable.resolve(source.name, side: "target", on: connection) else {
                     if configuration.createMissingTables {
-                        try await connection.simpleQuery(SyncSchema.createTableSQL(like: source))
-                        logger.notice("Created the table on the target", metadata: ["pg.table": "\(source.name)"])
+                        missing.append(source)
                     } else {
                         problems.append(
                             "table \(source.name) does not exist on the target; create it, or pass --create-tables")
@@ -379,6 +383,20 @@ public struct TableSync: Sendable {
                 throw SiphonError(
                     .invalidConfiguration,
                     "the tables differ between source and target:\n  " + problems.joined(separator: "\n  "))
+            }
+            return missing
+        }
+    }
+
+    /// Creates `tables` on the target with the source's columns and primary key.
+    private func createOnTarget(_ tables: [SyncTable]) async throws {
+        guard !tables.isEmpty else { return }
+        try await ServerConnection.withConnection(
+            settings: self.configuration.target, replication: false, logger: self.logger
+        ) { connection in
+            for table in tables {
+                try await connection.simpleQuery(SyncSchema.createTableSQL(like: table))
+                self.logger.notice("Created the table on the target", metadata: ["pg.table": "\(table.name)"])
             }
         }
     }
