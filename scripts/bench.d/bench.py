@@ -659,13 +659,14 @@ class LatencyReader:
         return int(re.compile(rb'"ts_ms":(\d+)').search(line, source).group(1)) * 1000
 
 
-def pgbench_script(ctx, table):
-    """pgbench's transaction: one ~200-byte row like the throughput workloads' (`id` comes from the identity)."""
+def pgbench_script(ctx, table, created_at="now()"):
+    """pgbench's transaction: one ~200-byte row like the throughput workloads' (`id` comes from the identity), its
+    `created_at` from the `created_at` expression."""
     path = os.path.join(ctx.work, f"{table}.sql")
     with open(path, "w") as file:
         file.write("\\set aid random(1, 100000)\n"
                    f"INSERT INTO {table} (account_id, amount, created_at, active, note, attrs) "
-                   "VALUES (:aid, :aid / 100.0, now(), true, repeat(md5(:aid::text), 3), "
+                   f"VALUES (:aid, :aid / 100.0, {created_at}, true, repeat(md5(:aid::text), 3), "
                    "'{\"source\": \"bench\", \"tier\": 3, \"tags\": [\"a\", \"b\"]}');\n")
     return path
 

@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from bench import (Child, Database, PgRecvLogical, command_text, fresh_directory, log, lsn_value, number,
-                   process_cpu_seconds, siphon_command_problem)
+                   pgbench_script, process_cpu_seconds, siphon_command_problem)
 
 CONTENDERS = [("siphon", "Siphon (`siphon sync`)"), ("subscription", "CREATE SUBSCRIPTION")]
 # Each contender applies into a database of its own on the target cluster: both need the source's table name.
@@ -345,16 +345,10 @@ def run_workload(ctx, source, targets, workload, rounds):
 # Lag at a steady rate
 
 
-def pgbench_script(ctx, table):
+def lag_script(ctx, table):
     """One ~200-byte row per transaction; `created_at` is the writer's clock just before its commit, which the lag
     is measured from."""
-    path = os.path.join(ctx.work, f"{table}.sql")
-    with open(path, "w") as file:
-        file.write("\\set aid random(1, 100000)\n"
-                   f"INSERT INTO {table} (account_id, amount, created_at, active, note, attrs) "
-                   "VALUES (:aid, :aid / 100.0, clock_timestamp(), true, repeat(md5(:aid::text), 3), "
-                   "'{\"source\": \"bench\", \"tier\": 3, \"tags\": [\"a\", \"b\"]}');\n")
-    return path
+    return pgbench_script(ctx, table, created_at="clock_timestamp()")
 
 
 def percentile(values, share):
@@ -391,7 +385,7 @@ def measure_lag(ctx, source, target, key, label, rate, seconds, warmup, run_dir)
             command = f"{subscription_sql(ctx, slot)}; ALTER SUBSCRIPTION {slot} ENABLE"
             wait_until(lambda: slot_active(source, slot), 120, f"{label} streaming")
         time.sleep(1)  # let it settle into streaming before the writer starts
-        script_path = pgbench_script(ctx, table)
+        script_path = lag_script(ctx, table)
         pgbench_argv = [os.path.join(ctx.pg_bin, "pgbench"), "-n", "-h", "127.0.0.1", "-p", ctx.port, "-U",
                         "postgres", "-c", "4", "-j", "2", "-R", str(rate), "-T", str(warmup + seconds),
                         "-f", script_path, "bench"]
